@@ -1,0 +1,57 @@
+# fma — the two commands that matter: `make run` and `make test` (see README.md).
+SHELL := /bin/bash
+SWIFT ?= swift
+PYTHON ?= python3
+BIN := .build/debug
+RELEASE_BIN := .build/release
+
+.PHONY: setup build build-release test test-swift test-python test-c check-generated run proto bench lint clean
+
+## setup: install the Debian and Python packages the build needs (idempotent)
+setup:
+	@scripts/setup.sh
+
+## build: debug build of every target
+build: setup
+	$(SWIFT) build
+
+build-release: setup
+	$(SWIFT) build -c release
+
+## test: set up, check generated code, run the C, Python and Swift test suites
+test: setup check-generated build test-c test-python test-swift
+
+test-swift:
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+
+test-python: build
+	FMA_BIN_DIR=$(abspath $(BIN)) PYTHONPATH=$(abspath python) $(PYTHON) -m pytest -q Tests/python
+
+test-c:
+	scripts/test-c.sh
+
+## check-generated: fail when committed generated code differs from what `make proto` makes
+check-generated:
+	@scripts/check-generated.sh
+
+## proto: regenerate the Swift, C and Python bindings from proto/
+proto: setup
+	scripts/gen-proto.sh
+
+## run: set up, build and start the one-machine default (today: the demo service)
+run: setup build
+	scripts/run.sh
+
+## bench: release build, then the benchmarks (never part of `make test`)
+bench: setup build-release
+	$(RELEASE_BIN)/fma-bench
+
+## lint: warnings are errors (Package.swift); also check C and Python sources compile cleanly
+lint: setup
+	$(SWIFT) build
+	scripts/test-c.sh --lint-only
+	$(PYTHON) -m py_compile python/fma/*.py
+
+clean:
+	rm -rf .build build

@@ -1,0 +1,138 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+/// Settings every fma target compiles with: Swift 6 language mode (the tools version), explicit
+/// `any`, import access levels, and warnings treated as errors.
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .treatAllWarnings(as: .error),
+]
+
+let package = Package(
+    name: "fma",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "fmactl", targets: ["fmactl"]),
+        .executable(name: "fma-demo", targets: ["fma-demo"]),
+        .executable(name: "fma-health", targets: ["fma-health"]),
+        .library(name: "FMARPC", targets: ["FMARPC"]),
+        .library(name: "FMAAPI", targets: ["FMAAPI"]),
+        .library(name: "CFMAClient", targets: ["CFMAClient"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    ],
+    targets: [
+        // The wire format: generated protobuf messages and the framing codec. No I/O.
+        .target(
+            name: "FMAWire",
+            dependencies: [
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The RPC runtime: server and client over Unix and TCP sockets (SwiftNIO).
+        .target(
+            name: "FMARPC",
+            dependencies: [
+                "FMAWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Typed clients and service implementations shared by every component.
+        .target(
+            name: "FMAAPI",
+            dependencies: [
+                "FMARPC", "FMAWire",
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // Command-line plumbing shared by the executables: addresses, logging, running a server.
+        .target(
+            name: "FMACommand",
+            dependencies: [
+                "FMARPC", "FMAAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // The C client library for other tools (libprotobuf-c); public header in include/.
+        .target(
+            name: "CFMAClient",
+            cSettings: [.headerSearchPath("include")],
+            linkerSettings: [.linkedLibrary("protobuf-c")]
+        ),
+        .executableTarget(name: "fma-health", dependencies: ["CFMAClient"]),
+        .executableTarget(
+            name: "fma-demo",
+            dependencies: ["FMACommand", "FMAAPI", "FMARPC",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "fmactl",
+            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "fma-bench",
+            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Benchmarks/fma-bench",
+            swiftSettings: strictSettings
+        ),
+        .target(
+            name: "FMATestSupport",
+            dependencies: ["FMARPC", "FMAAPI", "FMAWire"],
+            path: "Tests/FMATestSupport",
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FMAWireTests",
+            dependencies: ["FMAWire", "FMATestSupport",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOTestUtils", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FMARPCTests",
+            dependencies: ["FMARPC", "FMAAPI", "FMAWire", "FMATestSupport",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "FMAIntegrationTests",
+            dependencies: ["FMAAPI", "FMARPC", "FMAWire", "CFMAClient", "FMATestSupport",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,47 @@
+public import FMARPC
+import FMAWire
+
+/// `fma.v1.Health`: every fma server answers it (docs/wire-protocol.md §10).
+public struct HealthService: RPCService {
+    public static let serviceName = "fma.v1.Health"
+    public static let check = "fma.v1.Health/Check"
+
+    /// The component answering, e.g. "fma-demo".
+    public var component: String
+    public var version: String
+    /// The services the server serves, Health included.
+    public var services: [String]
+    private let started = ContinuousClock.now
+
+    public init(component: String, version: String = FMAVersion.current, services: [String]) {
+        self.component = component
+        self.version = version
+        self.services = Array(Set(services + [Self.serviceName])).sorted()
+    }
+
+    public func register(in router: inout RPCRouter) {
+        router.unary(Self.check) { (request: Fma_V1_HealthCheckRequest, _) in
+            try self.check(request)
+        }
+    }
+
+    func check(_ request: Fma_V1_HealthCheckRequest) throws(RPCError) -> Fma_V1_HealthCheckResponse {
+        if !request.service.isEmpty, !services.contains(request.service) {
+            throw RPCError(.notFound, "service '\(request.service)' is not served here; this server serves \(services.joined(separator: ", "))",
+                           details: ["field": "service"])
+        }
+        let elapsed = ContinuousClock.now - started
+        return .with {
+            $0.status = .serving
+            $0.component = component
+            $0.version = version
+            $0.uptimeMs = UInt64(max(0, elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
+            $0.services = services
+        }
+    }
+}
+
+/// The project's version, reported by Health and `--version`.
+public enum FMAVersion {
+    public static let current = "0.1.0"
+}

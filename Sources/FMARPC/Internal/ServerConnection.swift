@@ -1,0 +1,294 @@
+import FMAWire
+import Foundation
+import Logging
+import NIOCore
+
+/// One accepted connection: its open calls, their flow control and their ends.
+///
+/// All mutable state is touched on the channel's event loop only; handlers run in tasks and
+/// come back to the loop through `eventLoop.execute`. That confinement is what makes the
+/// `@unchecked Sendable` sound.
+final class ServerConnection: @unchecked Sendable {
+    struct Call {
+        var method: String
+        var task: Task<Void, Never>?
+        /// Responses the client still accepts; nil when it set no per-call limit.
+        var credit: UInt32?
+        /// A streamed response waiting for credit or writability.
+        var pending: (payload: Data, promise: EventLoopPromise<Void>)?
+        var deadline: Scheduled<Void>?
+        var started: NIODeadline
+    }
+
+    let channel: any Channel
+    let eventLoop: any EventLoop
+    let peer: String
+    private let shared: ServerShared
+    private let requiresToken: BearerToken?
+    private var logger: Logger
+    private var calls: [UInt64: Call] = [:]
+    private var draining = false
+    private var drained: EventLoopPromise<Void>?
+    private var closed = false
+
+    init(channel: any Channel, peer: String, shared: ServerShared, requiresToken: BearerToken?) {
+        self.channel = channel
+        self.eventLoop = channel.eventLoop
+        self.peer = peer
+        self.shared = shared
+        self.requiresToken = requiresToken
+        var logger = shared.logger
+        logger[metadataKey: "peer"] = "\(peer)"
+        self.logger = logger
+    }
+
+    var openCalls: Int { calls.count }
+
+    // MARK: - Frames from the client
+
+    func receive(_ frame: Fma_V1_Frame) {
+        eventLoop.preconditionInEventLoop()
+        switch frame.body {
+        case .request(let request):
+            open(frame.callID, request)
+        case .cancel(let cancel):
+            let reason = cancel.reason.isEmpty ? "cancelled by the client" : "cancelled by the client: \(cancel.reason)"
+            end(frame.callID, RPCError(.cancelled, reason))
+        case .credit(let credit):
+            addCredit(frame.callID, credit.messages)
+        case .response, .status:
+            connectionError(RPCError(.invalidArgument, "a client sent a server-side frame (call id \(frame.callID))"))
+        case .none:
+            logger.debug("ignoring a frame with an unknown body", metadata: ["call_id": "\(frame.callID)"])
+        }
+    }
+
+    private func open(_ id: UInt64, _ request: Fma_V1_CallRequest) {
+        guard id != 0 else {
+            return connectionError(RPCError(.invalidArgument, "call id 0 is reserved for connection errors"))
+        }
+        guard calls[id] == nil else {
+            return connectionError(RPCError(.invalidArgument, "call id \(id) is already open on this connection"))
+        }
+        if let refusal = refusal(for: request) {
+            shared.metrics.recordCall(method: shared.metricsLabel(for: request.method), code: refusal.code, seconds: 0)
+            return writeEnd(id, response: nil, status: refusal.status)
+        }
+        let handler = shared.router.handlers[request.method]!
+        var metadata = request.metadata
+        metadata.removeValue(forKey: "authorization")
+        var callLogger = logger
+        callLogger[metadataKey: "call_id"] = "\(id)"
+        callLogger[metadataKey: "method"] = "\(request.method)"
+        let now = NIODeadline.now()
+        var call = Call(method: request.method, credit: request.initialCredit == 0 ? nil : request.initialCredit, started: now)
+        var deadline: ContinuousClock.Instant?
+        if request.timeoutMs > 0 {
+            let timeout = TimeAmount.milliseconds(Int64(clamping: request.timeoutMs))
+            deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(clamping: request.timeoutMs)))
+            call.deadline = eventLoop.scheduleTask(in: timeout) { [self] in
+                end(id, RPCError(.deadlineExceeded, "the deadline of \(request.timeoutMs) ms passed"))
+            }
+        }
+        let context = ServerCallContext(method: request.method, metadata: metadata, peer: peer, deadline: deadline, logger: callLogger)
+        calls[id] = call
+        let sink = CallSink(connection: self, id: id)
+        let payload = request.payload
+        // One task per call: handlers may suspend for long (a stream, a slow sleep); the task
+        // is kept in the call table so that cancel, deadline, close and drain can stop it.
+        calls[id]?.task = Task {
+            let response: Data?
+            let status: Fma_V1_CallStatus
+            do {
+                response = try await handler.run(payload, sink, context)
+                status = Fma_V1_CallStatus.with { $0.code = .ok }
+            } catch let error as RPCError {
+                response = nil
+                status = error.status
+            } catch is CancellationError {
+                response = nil
+                status = RPCError(.cancelled, "the call was cancelled").status
+            } catch {
+                context.logger.error("handler failed", metadata: ["error": "\(error)"])
+                response = nil
+                status = RPCError(.internal, "the handler of \(context.method) failed: \(error)").status
+            }
+            self.eventLoop.execute { self.finish(id, response: response, status: status) }
+        }
+    }
+
+    /// Why a new call is answered at once without running it, if it is.
+    private func refusal(for request: Fma_V1_CallRequest) -> RPCError? {
+        if draining {
+            return RPCError(.unavailable, "server is shutting down")
+        }
+        if let token = requiresToken {
+            guard let offered = request.metadata["authorization"] else {
+                return RPCError(.unauthenticated, "missing bearer token")
+            }
+            guard token.authorizes(offered) else {
+                return RPCError(.unauthenticated, "invalid bearer token")
+            }
+        }
+        if calls.count >= shared.maxCallsPerConnection {
+            return RPCError(.resourceExhausted, "too many open calls on this connection (limit \(shared.maxCallsPerConnection))")
+        }
+        if shared.router.handlers[request.method] == nil {
+            let served = shared.router.serviceNames.joined(separator: ", ")
+            let what = request.method.isEmpty ? "no method was given" : "method '\(request.method)' is not served here"
+            return RPCError(.unimplemented, "\(what); this server serves \(served)")
+        }
+        return nil
+    }
+
+    private func addCredit(_ id: UInt64, _ messages: UInt32) {
+        guard var call = calls[id], let credit = call.credit else { return }
+        call.credit = credit &+ messages < credit ? .max : credit + messages
+        calls[id] = call
+        flushPending(id)
+    }
+
+    // MARK: - Responses
+
+    /// Hands one streamed response to the connection once credit and writability allow.
+    func send(_ id: UInt64, _ payload: Data) -> EventLoopFuture<Void> {
+        eventLoop.preconditionInEventLoop()
+        guard calls[id] != nil, !closed else { return eventLoop.makeFailedFuture(CancellationError()) }
+        let promise = eventLoop.makePromise(of: Void.self)
+        precondition(calls[id]?.pending == nil, "a response writer must await each write")
+        calls[id]?.pending = (payload, promise)
+        flushPending(id)
+        return promise.futureResult
+    }
+
+    private func flushPending(_ id: UInt64) {
+        guard var call = calls[id], let pending = call.pending, channel.isWritable else { return }
+        if let credit = call.credit {
+            guard credit > 0 else { return }
+            call.credit = credit - 1
+        }
+        call.pending = nil
+        calls[id] = call
+        var frame = Fma_V1_Frame()
+        frame.callID = id
+        frame.response.payload = pending.payload
+        channel.writeAndFlush(frame, promise: nil)
+        pending.promise.succeed()
+    }
+
+    /// The socket can take more: release the streams that waited for it.
+    func writabilityChanged() {
+        guard channel.isWritable else { return }
+        for id in calls.keys where calls[id]?.pending != nil {
+            flushPending(id)
+        }
+    }
+
+    /// The handler returned: send its response (unary) and status, unless the call already ended.
+    private func finish(_ id: UInt64, response: Data?, status: Fma_V1_CallStatus) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        release(call)
+        shared.metrics.recordCall(method: call.method, code: status.code, seconds: seconds(since: call.started))
+        writeEnd(id, response: response, status: status)
+        checkDrained()
+    }
+
+    /// Ends a call from outside its handler (cancel, deadline): status now, task cancelled.
+    private func end(_ id: UInt64, _ error: RPCError) {
+        guard let call = calls.removeValue(forKey: id) else { return }
+        call.task?.cancel()
+        release(call)
+        shared.metrics.recordCall(method: call.method, code: error.code, seconds: seconds(since: call.started))
+        logger.debug("call ended early", metadata: ["call_id": "\(id)", "code": "\(error.code.name)", "reason": "\(error.message)"])
+        writeEnd(id, response: nil, status: error.status)
+        checkDrained()
+    }
+
+    private func release(_ call: Call) {
+        call.deadline?.cancel()
+        call.pending?.promise.fail(CancellationError())
+    }
+
+    private func writeEnd(_ id: UInt64, response: Data?, status: Fma_V1_CallStatus) {
+        guard !closed else { return }
+        if let response {
+            var frame = Fma_V1_Frame()
+            frame.callID = id
+            frame.response.payload = response
+            channel.write(frame, promise: nil)
+        }
+        var frame = Fma_V1_Frame()
+        frame.callID = id
+        frame.status = status
+        channel.writeAndFlush(frame, promise: nil)
+    }
+
+    private func seconds(since start: NIODeadline) -> Double {
+        Double((NIODeadline.now() - start).nanoseconds) / 1e9
+    }
+
+    // MARK: - Connection lifetime
+
+    /// A protocol violation: tell the client why on call id 0, then close.
+    func connectionError(_ error: RPCError) {
+        logger.warning("closing connection", metadata: ["reason": "\(error.message)", "code": "\(error.code.name)"])
+        var frame = Fma_V1_Frame()
+        frame.status = error.status
+        if !closed {
+            channel.writeAndFlush(frame).whenComplete { [channel] _ in channel.close(promise: nil) }
+        }
+    }
+
+    /// The channel closed: every open call is cancelled.
+    func closedByPeer() {
+        closed = true
+        let open = calls
+        calls.removeAll()
+        for (_, call) in open {
+            call.task?.cancel()
+            release(call)
+            shared.metrics.recordCall(method: call.method, code: .cancelled, seconds: seconds(since: call.started))
+        }
+        if !open.isEmpty {
+            logger.debug("connection closed with calls open; cancelled them", metadata: ["calls": "\(open.count)"])
+        }
+        checkDrained()
+    }
+
+    /// Stops taking calls; the future completes once no call is open.
+    func drain() -> EventLoopFuture<Void> {
+        eventLoop.preconditionInEventLoop()
+        draining = true
+        let promise = drained ?? eventLoop.makePromise(of: Void.self)
+        drained = promise
+        checkDrained()
+        return promise.futureResult
+    }
+
+    /// Cancels whatever is still open (after the drain timeout).
+    func cancelAll() {
+        for id in Array(calls.keys) {
+            end(id, RPCError(.unavailable, "server is shutting down; the drain timeout passed"))
+        }
+    }
+
+    private func checkDrained() {
+        if calls.isEmpty, let drained {
+            self.drained = nil
+            drained.succeed()
+        }
+    }
+}
+
+/// The `ResponseSink` of one call: writes hop to the connection's event loop.
+private struct CallSink: ResponseSink {
+    let connection: ServerConnection
+    let id: UInt64
+
+    func send(_ payload: Data) async throws {
+        try Task.checkCancellation()
+        let connection = self.connection
+        let id = self.id
+        try await connection.eventLoop.flatSubmit { connection.send(id, payload) }.get()
+    }
+}

@@ -1,0 +1,14 @@
+import Logging
+
+/// What every connection of one server shares: the router, limits, logger and metrics.
+struct ServerShared: Sendable {
+    let router: RPCRouter
+    let maxCallsPerConnection: Int
+    let logger: Logger
+    let metrics: RPCServerMetrics
+
+    /// The method name as a metrics label: only served methods, so labels stay bounded.
+    func metricsLabel(for method: String) -> String {
+        router.handlers[method] == nil ? "unknown" : method
+    }
+}

@@ -1,0 +1,240 @@
+import FMAWire
+import Foundation
+public import NIOCore
+import NIOConcurrencyHelpers
+public import NIOPosix
+public import SwiftProtobuf
+
+/// A client for any fma service: one connection, reused by every call, opened on first use and
+/// reopened on the next call after it breaks. Calls run concurrently over the one connection.
+///
+/// Every error a call throws is an `RPCError`: the server's status, or UNAVAILABLE (cannot
+/// connect, connection lost), DEADLINE_EXCEEDED (the call's timeout passed) or CANCELLED (the
+/// calling task was cancelled), each with a message naming the address or call.
+public final class RPCClient: Sendable {
+    public struct Configuration: Sendable {
+        public var address: RPCAddress
+        /// Sent as `authorization: Bearer TOKEN` with every call (needed on TCP).
+        public var token: BearerToken?
+        public var maxFrameBytes: Int = FrameCodec.defaultMaxFrameBytes
+        public var connectTimeout: Duration = .seconds(5)
+        /// Responses a stream may send ahead of the reader; credit is renewed as it reads.
+        public var streamCredit: UInt32 = 64
+
+        public init(address: RPCAddress, token: BearerToken? = nil) {
+            self.address = address
+            self.token = token
+        }
+    }
+
+    public let configuration: Configuration
+    private let group: any EventLoopGroup
+    private let state = NIOLockedValueBox(State())
+
+    private struct State {
+        enum Connection {
+            case none
+            case connecting(EventLoopFuture<ClientConnection>)
+            case connected(ClientConnection)
+        }
+        var connection: Connection = .none
+        var nextCallID: UInt64 = 1
+        var closed = false
+    }
+
+    public init(configuration: Configuration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton) {
+        self.configuration = configuration
+        self.group = eventLoopGroup
+    }
+
+    public convenience init(address: RPCAddress, token: BearerToken? = nil) {
+        self.init(configuration: Configuration(address: address, token: token))
+    }
+
+    // MARK: - Calls
+
+    /// Makes a unary call and returns its response.
+    public func unary<Request: Message, Response: Message>(
+        _ method: String,
+        _ request: Request,
+        as response: Response.Type = Response.self,
+        timeout: Duration? = nil,
+        metadata: [String: String] = [:]
+    ) async throws(RPCError) -> Response {
+        let (connection, id, frame) = try await prepare(method, request, timeout: timeout, metadata: metadata, credit: 0)
+        let promise = connection.eventLoop.makePromise(of: Data.self)
+        connection.eventLoop.execute { connection.open(id, frame, .unary(promise, response: nil)) }
+        let timer = timeout.map { timeout in
+            connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                connection.cancel(id, RPCError(.deadlineExceeded, "\(method) did not finish within \(timeout)"))
+            }
+        }
+        defer { timer?.cancel() }
+        let payload: Data
+        do {
+            payload = try await withTaskCancellationHandler {
+                try await promise.futureResult.get()
+            } onCancel: {
+                connection.eventLoop.execute { connection.cancel(id, RPCError(.cancelled, "the caller cancelled \(method)")) }
+            }
+        } catch {
+            throw Self.rpcError(error, method: method)
+        }
+        do {
+            return try Response(serializedBytes: payload)
+        } catch {
+            throw RPCError(.internal, "the response of \(method) does not decode as \(Response.protoMessageName): \(error)", cause: error)
+        }
+    }
+
+    /// Starts a server-streaming call; iterate the result for its responses.
+    ///
+    /// Leaving the iteration early (or cancelling the iterating task) cancels the call.
+    public func serverStreaming<Request: Message, Response: Message>(
+        _ method: String,
+        _ request: Request,
+        as response: Response.Type = Response.self,
+        timeout: Duration? = nil,
+        metadata: [String: String] = [:]
+    ) async throws(RPCError) -> RPCResponseStream<Response> {
+        let credit = configuration.streamCredit
+        let (connection, id, frame) = try await prepare(method, request, timeout: timeout, metadata: metadata, credit: credit)
+        let (stream, continuation) = AsyncThrowingStream<Data, any Error>.makeStream()
+        connection.eventLoop.execute { connection.open(id, frame, .stream(continuation)) }
+        let timer = timeout.map { timeout in
+            connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+                connection.cancel(id, RPCError(.deadlineExceeded, "\(method) did not finish within \(timeout)"))
+            }
+        }
+        continuation.onTermination = { reason in
+            timer?.cancel()
+            if case .cancelled = reason {
+                connection.eventLoop.execute { connection.cancel(id, RPCError(.cancelled, "the reader stopped reading \(method)")) }
+            }
+        }
+        return RPCResponseStream(method: method, payloads: stream, credit: credit) { messages in
+            connection.eventLoop.execute { connection.grant(id, messages) }
+        }
+    }
+
+    /// Closes the connection; calls still open fail with UNAVAILABLE. Later calls fail too.
+    public func close() async {
+        let connection = state.withLockedValue { state in
+            state.closed = true
+            defer { state.connection = .none }
+            return state.connection
+        }
+        switch connection {
+        case .none: return
+        case .connecting(let future):
+            if let connection = try? await future.get() { try? await connection.channel.close() }
+        case .connected(let connection):
+            try? await connection.channel.close()
+        }
+    }
+
+    // MARK: - Connection
+
+    private func prepare<Request: Message>(
+        _ method: String, _ request: Request, timeout: Duration?, metadata: [String: String], credit: UInt32
+    ) async throws(RPCError) -> (ClientConnection, UInt64, Fma_V1_CallRequest) {
+        var frame = Fma_V1_CallRequest()
+        frame.method = method
+        frame.metadata = metadata
+        if let token = configuration.token {
+            frame.metadata["authorization"] = token.authorizationValue
+        }
+        if let timeout {
+            let (seconds, attoseconds) = timeout.components
+            frame.timeoutMs = UInt64(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+        }
+        frame.initialCredit = credit
+        do {
+            frame.payload = try request.serializedBytes()
+        } catch {
+            throw RPCError(.invalidArgument, "cannot encode the request of \(method): \(error)", cause: error)
+        }
+        let connection = try await connection()
+        let id = state.withLockedValue { state in
+            defer { state.nextCallID += 1 }
+            return state.nextCallID
+        }
+        return (connection, id, frame)
+    }
+
+    /// The open connection, or a new one when there is none or it broke.
+    private func connection() async throws(RPCError) -> ClientConnection {
+        let next: EventLoopFuture<ClientConnection>? = state.withLockedValue { state in
+            if state.closed { return nil }
+            switch state.connection {
+            case .connected(let connection) where !connection.isBroken:
+                return connection.eventLoop.makeSucceededFuture(connection)
+            case .connecting(let pending):
+                return pending
+            case .connected, .none:
+                let fresh = connect()
+                state.connection = .connecting(fresh)
+                return fresh
+            }
+        }
+        guard let future = next else {
+            throw RPCError(.unavailable, "the client for \(configuration.address) is closed")
+        }
+        do {
+            let connection = try await future.get()
+            state.withLockedValue { state in
+                if case .connecting(let pending) = state.connection, pending === future {
+                    state.connection = .connected(connection)
+                }
+            }
+            return connection
+        } catch {
+            state.withLockedValue { state in
+                if case .connecting(let pending) = state.connection, pending === future {
+                    state.connection = .none
+                }
+            }
+            throw Self.rpcError(error, method: nil, address: configuration.address)
+        }
+    }
+
+    private func connect() -> EventLoopFuture<ClientConnection> {
+        let address = configuration.address
+        let maxFrameBytes = configuration.maxFrameBytes
+        var bootstrap = ClientBootstrap(group: group)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = ClientConnectionHandler()
+                    handler.connection = ClientConnection(channel: channel, address: address)
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)),
+                        MessageToByteHandler(FrameEncoder()),
+                        handler
+                    )
+                }
+            }
+        let channel: EventLoopFuture<any Channel>
+        switch address {
+        case .unix(let path):
+            channel = bootstrap.connect(unixDomainSocketPath: path)
+        case .tcp(let host, let port):
+            bootstrap = bootstrap.channelOption(.socketOption(.tcp_nodelay), value: 1)
+            channel = bootstrap.connect(host: host, port: port)
+        }
+        return channel.flatMapThrowing { channel in
+            try channel.pipeline.syncOperations.handler(type: ClientConnectionHandler.self).connection!
+        }
+    }
+
+    private static func rpcError(_ error: any Error, method: String?, address: RPCAddress? = nil) -> RPCError {
+        if let error = error as? RPCError { return error }
+        if error is CancellationError {
+            return RPCError(.cancelled, "\(method ?? "the call") was cancelled", cause: error)
+        }
+        if let address {
+            return RPCError(.unavailable, "cannot connect to \(address): \(error)", cause: error)
+        }
+        return RPCError(.unavailable, "\(method ?? "the call") failed: \(error)", cause: error)
+    }
+}

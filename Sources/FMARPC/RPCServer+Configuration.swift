@@ -1,0 +1,53 @@
+import FMAWire
+public import Logging
+
+extension RPCServer {
+    /// Everything a server needs to know before it starts.
+    public struct Configuration: Sendable {
+        /// Where to listen: any mix of Unix sockets and TCP endpoints (port 0 → a free port).
+        public var listen: [RPCAddress]
+        /// The token TCP calls must carry; nil means TCP calls need none (see `insecure`).
+        public var token: BearerToken?
+        /// Allows TCP on a non-loopback address without a token. Off by default.
+        public var insecure: Bool = false
+        /// The largest frame accepted, checked before allocating.
+        public var maxFrameBytes: Int = FrameCodec.defaultMaxFrameBytes
+        /// The most calls open at once on one connection.
+        public var maxCallsPerConnection: Int = 1024
+        /// How long shutdown waits for calls in flight before cancelling them.
+        public var drainTimeout: Duration = .seconds(30)
+        /// Written (atomically) with the bound addresses, one a line, once every listener is up.
+        public var readyFile: String?
+        /// Extra lines written to the ready file after the addresses (e.g. the metrics URL).
+        public var readyFileExtraLines: [String] = []
+
+        public init(listen: [RPCAddress], token: BearerToken? = nil) {
+            self.listen = listen
+            self.token = token
+        }
+
+        /// Refuses what would be unsafe or impossible, naming the address.
+        public func validate() throws(RPCError) {
+            guard !listen.isEmpty else {
+                throw RPCError(.invalidArgument, "no address to listen on: give at least one --listen")
+            }
+            for address in listen where address.isTCP && !address.isLoopback && token == nil && !insecure {
+                throw RPCError(.failedPrecondition,
+                               "refusing to listen on \(address) without a token: give --token-file (or FMA_TOKEN), or --insecure to accept unauthenticated calls from the network")
+            }
+            guard maxFrameBytes >= 64 else {
+                throw RPCError(.invalidArgument, "--max-frame-bytes \(maxFrameBytes) is too small (at least 64)")
+            }
+        }
+    }
+}
+
+/// Where a server's listeners ended up, port 0 resolved.
+public struct RPCBoundAddresses: Sendable {
+    public var addresses: [RPCAddress]
+}
+
+extension Logger {
+    /// A logger that discards everything, for tests and quiet tools.
+    public static var silent: Logger { Logger(label: "fma.silent", factory: { _ in SwiftLogNoOpLogHandler() }) }
+}

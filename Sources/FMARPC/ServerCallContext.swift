@@ -1,0 +1,15 @@
+public import Logging
+
+/// What a handler knows about the call it serves.
+public struct ServerCallContext: Sendable {
+    /// "package.Service/Method".
+    public var method: String
+    /// The call's metadata (lower-case keys), the `authorization` entry removed.
+    public var metadata: [String: String]
+    /// The remote end, e.g. "unix:/run/fma/launcher.sock" or "tcp://127.0.0.1:51234".
+    public var peer: String
+    /// When the call's deadline passes, if it has one.
+    public var deadline: ContinuousClock.Instant?
+    /// A logger carrying the call's id, method and peer as metadata.
+    public var logger: Logger
+}

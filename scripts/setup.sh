@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what building and testing fma needs on a Debian machine. Idempotent: skips what is
+# already there, so `make test` and `make run` can call it every time at almost no cost.
+set -euo pipefail
+
+need_debs=()
+have_cmd() { command -v "$1" >/dev/null 2>&1; }
+have_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q "install ok installed"; }
+
+have_cmd protoc   || need_debs+=(protobuf-compiler)
+have_cmd protoc-c || need_debs+=(protobuf-c-compiler)
+have_deb libprotobuf-c-dev    || need_debs+=(libprotobuf-c-dev)
+have_deb libcurl4-openssl-dev || need_debs+=(libcurl4-openssl-dev)
+have_deb libssl-dev           || need_debs+=(libssl-dev)
+have_cmd kubectl  || need_debs+=(kubernetes-client)
+
+if [ ${#need_debs[@]} -gt 0 ]; then
+  echo "setup: installing Debian packages: ${need_debs[*]}"
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need_debs[@]}"
+fi
+
+python=${PYTHON:-python3}
+if ! "$python" -c 'import google.protobuf' >/dev/null 2>&1; then
+  echo "setup: installing the protobuf package for $("$python" -c 'import sys; print(sys.executable)')"
+  "$python" -m pip install --quiet --disable-pip-version-check 'protobuf>=4.21'
+fi
+echo "setup: ok"

@@ -9,6 +9,12 @@ let strictSettings: [SwiftSetting] = [
     .treatAllWarnings(as: .error),
 ]
 
+/// Tests and test support: the same, but imports stay public (no API to guard there).
+let testSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .treatAllWarnings(as: .error),
+]
+
 let package = Package(
     name: "fma",
     platforms: [.macOS(.v15)],
@@ -109,30 +115,33 @@ let package = Package(
         ),
         .target(
             name: "FMATestSupport",
-            dependencies: ["FMARPC", "FMAAPI", "FMAWire"],
+            dependencies: ["FMARPC", "FMAAPI", "FMAWire",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/FMATestSupport",
-            swiftSettings: strictSettings
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "FMAWireTests",
             dependencies: ["FMAWire", "FMATestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOTestUtils", package: "swift-nio")],
-            swiftSettings: strictSettings
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "FMARPCTests",
             dependencies: ["FMARPC", "FMAAPI", "FMAWire", "FMATestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
-            swiftSettings: strictSettings
+            swiftSettings: testSettings
         ),
         .testTarget(
             name: "FMAIntegrationTests",
             dependencies: ["FMAAPI", "FMARPC", "FMAWire", "CFMAClient", "FMATestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
-            swiftSettings: strictSettings
+            swiftSettings: testSettings
         ),
     ]
 )

@@ -66,6 +66,7 @@ struct fma_client {
     uint32_t stream_credit;
     struct reader reader;
     int failed; /* the connection is lost; `failure` says why */
+    int salvaging; /* reading what arrived after a failed write (see read_what_arrived) */
     fma_status failure;
     struct call *open;
 };
@@ -181,6 +182,25 @@ static int fail_client(fma_client *client, const fma_status *why)
 
 /* ---- writing ---- */
 
+static int pump(fma_client *client, int64_t deadline, fma_status *status);
+
+/* A write failed: the server may have closed the connection after explaining why with a
+ * connection error (§8), for example for a frame over its size limit. Reads the frames that
+ * have already arrived, without waiting, so that such a status wins over the bare write
+ * error. */
+static void read_what_arrived(fma_client *client)
+{
+    if (client->salvaging) {
+        return;
+    }
+    client->salvaging = 1;
+    int64_t now = fma_now_ms();
+    fma_status ignored;
+    while (!client->failed && pump(client, now, &ignored) == FMA_OK) {
+    }
+    client->salvaging = 0;
+}
+
 static int send_frame(fma_client *client, const Fma__V1__Frame *frame, int64_t deadline,
                       fma_status *status)
 {
@@ -215,9 +235,10 @@ static int send_frame(fma_client *client, const Fma__V1__Frame *frame, int64_t d
         char text[128];
         fma_status_set(&lost, FMA_UNAVAILABLE, "write to %s: %s", client->address,
                        fma_errno_text(err, text, sizeof text));
+        read_what_arrived(client);
     }
-    fail_client(client, &lost);
-    return fma_status_copy(status, &lost);
+    fail_client(client, &lost); /* keeps an earlier reason, such as the server's */
+    return fma_status_copy(status, &client->failure);
 }
 
 /* Sends Frame{call_id, cancel: {reason}} for an open call. */

@@ -4,6 +4,7 @@
  * streaming calls from C. Run `fma-health --help` for the details.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,7 +42,7 @@ static const char help_text[] =
     "\n"
     "Options\n"
     "  --token TOKEN      the bearer token to send (\"authorization: Bearer TOKEN\")\n"
-    "  --token-file FILE  read the token from FILE (trailing whitespace is dropped); keeps\n"
+    "  --token-file FILE  read the token from FILE (white space around it is dropped); keeps\n"
     "                     the token out of the process list. Without either option the\n"
     "                     token comes from the environment variable FMA_TOKEN, if set.\n"
     "  --timeout MS       milliseconds allowed for connecting and again for the call\n"
@@ -81,11 +82,17 @@ struct options {
 
 /* ---- command line ---- */
 
-static int usage_error(const char *format, const char *detail)
+#if defined(__GNUC__) || defined(__clang__)
+__attribute__((format(printf, 1, 2)))
+#endif
+static int usage_error(const char *format, ...)
 {
+    va_list args;
+    va_start(args, format);
     fprintf(stderr, "fma-health: ");
-    fprintf(stderr, format, detail);
+    vfprintf(stderr, format, args);
     fprintf(stderr, "\n%sRun 'fma-health --help' for more.\n", usage_text);
+    va_end(args);
     return EXIT_USAGE;
 }
 
@@ -157,13 +164,13 @@ static int store_option(struct options *options, const char *name, const char *v
 static int check_options(const struct options *options)
 {
     if (options->address == NULL) {
-        return usage_error("%smissing ADDRESS", "");
+        return usage_error("missing ADDRESS");
     }
     if (options->token != NULL && options->token_file != NULL) {
-        return usage_error("%sgive --token or --token-file, not both", "");
+        return usage_error("give --token or --token-file, not both");
     }
     if (options->echo_text != NULL && options->stream) {
-        return usage_error("%sgive --echo or --stream-count, not both", "");
+        return usage_error("give --echo or --stream-count, not both");
     }
     return 0;
 }
@@ -426,7 +433,11 @@ int main(int argc, char **argv)
     }
     fma_client *client;
     fma_status status;
-    if (fma_client_connect(options.address, options.timeout_ms, &client, &status) != FMA_OK) {
+    code = fma_client_connect(options.address, options.timeout_ms, &client, &status);
+    if (code == FMA_INVALID_ARGUMENT) {
+        return usage_error("%s", status.message);
+    }
+    if (code != FMA_OK) {
         return call_failed(&status);
     }
     if (fma_client_set_token(client, token, &status) != FMA_OK) {

@@ -84,13 +84,13 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _non_negative_int(text: str) -> int:
+def _uint32(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {text!r}")
+    if not 0 <= value <= 0xFFFF_FFFF:
+        raise argparse.ArgumentTypeError(f"must be from 0 to 4294967295: {text!r}")
     return value
 
 
@@ -116,11 +116,12 @@ def build_parser() -> argparse.ArgumentParser:
     health.set_defaults(run=_health)
 
     echo = commands.add_parser(
-        "echo", parents=[_connection_options(5.0)], help="call fma.v1.Demo/Echo and print the answer",
+        "echo", parents=[_connection_options(5.0)],
+        help="call fma.v1.Demo/Echo and print the answer",
         description="Calls fma.v1.Demo/Echo with TEXT and prints the text it answers.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     echo.add_argument("text", metavar="TEXT", help="the text to send")
-    echo.add_argument("--delay-ms", metavar="MS", type=_non_negative_int, default=0,
+    echo.add_argument("--delay-ms", metavar="MS", type=_uint32, default=0,
                       help="ask the server to wait this long before answering (default: 0)")
     echo.set_defaults(run=_echo)
 
@@ -130,11 +131,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Calls fma.v1.Demo/Count, a server stream of N messages, and prints\n"
                     "each message's index (0 to N-1) on its own line as it arrives.",
         epilog=_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    count.add_argument("count", metavar="N", type=_non_negative_int,
+    count.add_argument("count", metavar="N", type=_uint32,
                        help="how many messages to ask for")
-    count.add_argument("--interval-ms", metavar="MS", type=_non_negative_int, default=0,
+    count.add_argument("--interval-ms", metavar="MS", type=_uint32, default=0,
                        help="milliseconds between two messages (default: 0)")
-    count.add_argument("--credit", metavar="K", type=_non_negative_int, default=0,
+    count.add_argument("--credit", metavar="K", type=_uint32, default=0,
                        help="per-call flow control: the server runs at most K messages ahead "
                             "(default: 0, no per-call limit)")
     count.set_defaults(run=_count)

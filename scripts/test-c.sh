@@ -8,8 +8,8 @@
 #   scripts/test-c.sh              build and test
 #   scripts/test-c.sh --lint-only  only build (every warning is an error)
 #
-# Environment: CC (default cc), FMA_GOLDEN_DIR (default Tests/Golden), FMA_BIN_DIR (default
-# .build/debug).
+# Environment: CC (default cc), CFLAGS and LDFLAGS (added, e.g. for a Homebrew protobuf-c),
+# FMA_GOLDEN_DIR (default Tests/Golden), FMA_BIN_DIR (default .build/debug).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -23,6 +23,11 @@ esac
 
 cc=${CC:-cc}
 cflags=(-std=c11 -Wall -Wextra -Werror -O1 -g -ISources/CFMAClient/include)
+libs=(-lprotobuf-c)
+# shellcheck disable=SC2206 # CFLAGS and LDFLAGS are lists of words
+if [ -n "${CFLAGS:-}" ]; then cflags+=($CFLAGS); fi
+# shellcheck disable=SC2206
+if [ -n "${LDFLAGS:-}" ]; then libs=($LDFLAGS "${libs[@]}"); fi
 out=build/c
 mkdir -p "$out/obj" "$out/tests"
 
@@ -40,13 +45,13 @@ done
 rm -f "$out/libfmaclient.a"
 ar rcs "$out/libfmaclient.a" "${objects[@]}"
 
-"$cc" "${cflags[@]}" Sources/fma-health/main.c "$out/libfmaclient.a" -lprotobuf-c \
+"$cc" "${cflags[@]}" Sources/fma-health/main.c "$out/libfmaclient.a" "${libs[@]}" \
   -o "$out/fma-health"
 
 tests=()
 for source in Tests/CClient/*.c; do
   binary="$out/tests/$(basename "${source%.c}")"
-  "$cc" "${cflags[@]}" -pthread -ITests/CClient "$source" "$out/libfmaclient.a" -lprotobuf-c \
+  "$cc" "${cflags[@]}" -pthread -ITests/CClient "$source" "$out/libfmaclient.a" "${libs[@]}" \
     -o "$binary"
   tests+=("$binary")
 done
@@ -110,7 +115,7 @@ e2e() {
 }
 
 run_e2e() {
-  local dir demo_pid unix_address tcp_address
+  local dir demo_pid unix_address tcp_address serving
   dir=$(mktemp -d /tmp/fma-c-e2e.XXXXXX)
   printf 'e2e-token\n' >"$dir/token"
   printf 'wrong-token\n' >"$dir/wrong-token"
@@ -133,13 +138,14 @@ run_e2e() {
   unix_address=$(sed -n 1p "$dir/ready")
   tcp_address=$(sed -n 2p "$dir/ready")
 
-  e2e "health over unix needs no token" 0 "SERVING component=* version=* uptime_ms=* services=*fma.v1.Health*" \
+  serving="SERVING component=* version=* uptime_ms=* services=*fma.v1.Health*"
+  e2e "health over unix needs no token" 0 "$serving" \
     "$health" "$unix_address"
   e2e "health over tcp with --token-file" 0 "SERVING component=*" \
     "$health" --token-file "$dir/token" "$tcp_address"
   e2e "health over tcp with FMA_TOKEN" 0 "SERVING component=*" \
     env FMA_TOKEN=e2e-token "$health" "$tcp_address"
-  e2e "health over tcp without a token" 2 "fma-health: UNAUTHENTICATED: *" \
+  e2e "health over tcp without a token" 2 "fma-health: UNAUTHENTICATED: missing bearer token" \
     env -u FMA_TOKEN "$health" "$tcp_address"
   e2e "health over tcp with a wrong token" 2 "fma-health: UNAUTHENTICATED: invalid bearer token" \
     "$health" --token-file "$dir/wrong-token" "$tcp_address"

@@ -615,6 +615,25 @@ static void test_server_gone_does_not_raise_sigpipe(void)
     close_fixture(&fixture);
 }
 
+static void test_connection_error_explains_a_failed_write(void)
+{
+    struct fixture fixture;
+    if (!open_fixture(&fixture)) {
+        return;
+    }
+    /* The server explains and hangs up before the client writes: the write fails (EPIPE), and
+     * the client reports the server's reason rather than the broken pipe. */
+    send_status(fixture.server, 0, FMA_RESOURCE_EXHAUSTED, "too many open calls");
+    close(fixture.server);
+    fixture.server = -1;
+    char *response = NULL;
+    fma_status status;
+    EXPECT_INT(call_text(fixture.client, "fma.v1.Demo/Echo", "", 1000, &response, &status),
+               FMA_RESOURCE_EXHAUSTED);
+    EXPECT_STR(status.message, "too many open calls");
+    close_fixture(&fixture);
+}
+
 static void test_oversized_frame_from_the_server(void)
 {
     struct fixture fixture;
@@ -1175,6 +1194,7 @@ int main(void)
     RUN(test_server_closing_the_connection);
     RUN(test_server_closing_in_the_middle_of_a_frame);
     RUN(test_server_gone_does_not_raise_sigpipe);
+    RUN(test_connection_error_explains_a_failed_write);
     RUN(test_oversized_frame_from_the_server);
     RUN(test_garbage_from_the_server);
     RUN(test_server_sending_client_frames_is_a_protocol_violation);

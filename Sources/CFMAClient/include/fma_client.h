@@ -194,7 +194,8 @@ int fma_stream_start(fma_client *client, const char *method, const uint8_t *requ
  * Returns 1 with `*message` a malloc'd buffer (non-NULL, freed by the caller) of `*message_len`
  * bytes; 0 when the stream has ended with OK; -1 when it has ended with any other status (the
  * server's, a local timeout, a lost connection or a cancel) — fma_stream_status tells which.
- * On 0 and -1 `*message` is NULL and `*message_len` 0, and every later call returns the same. */
+ * Messages that arrived before a failing status are returned first. On 0 and -1 `*message` is
+ * NULL and `*message_len` 0, and every later call returns the same. */
 int fma_stream_next(fma_stream *stream, uint8_t **message, size_t *message_len);
 
 /* The stream's status: code FMA_OK with an empty message while the stream is running or when it

@@ -30,6 +30,7 @@ final class ServerConnection: @unchecked Sendable {
     private var draining = false
     private var drained: EventLoopPromise<Void>?
     private var closed = false
+    private let executor: EventLoopTaskExecutor
 
     init(channel: any Channel, peer: String, shared: ServerShared, requiresToken: BearerToken?) {
         self.channel = channel
@@ -37,6 +38,7 @@ final class ServerConnection: @unchecked Sendable {
         self.peer = peer
         self.shared = shared
         self.requiresToken = requiresToken
+        self.executor = EventLoopTaskExecutor(channel.eventLoop)
         var logger = shared.logger
         logger[metadataKey: "peer"] = "\(peer)"
         self.logger = logger
@@ -96,7 +98,7 @@ final class ServerConnection: @unchecked Sendable {
         let payload = request.payload
         // One task per call: handlers may suspend for long (a stream, a slow sleep); the task
         // is kept in the call table so that cancel, deadline, close and drain can stop it.
-        calls[id]?.task = Task {
+        calls[id]?.task = Task(executorPreference: executor) {
             let response: Data?
             let status: Fma_V1_CallStatus
             do {
@@ -113,7 +115,11 @@ final class ServerConnection: @unchecked Sendable {
                 response = nil
                 status = RPCError(.internal, "the handler of \(context.method) failed: \(error)").status
             }
-            self.eventLoop.execute { self.finish(id, response: response, status: status) }
+            if self.eventLoop.inEventLoop {
+                self.finish(id, response: response, status: status)
+            } else {
+                self.eventLoop.execute { self.finish(id, response: response, status: status) }
+            }
         }
     }
 

@@ -1,0 +1,102 @@
+import ArgumentParser
+import FMAAPI
+import FMARPC
+import Foundation
+
+/// `fma-bench`: the project's benchmarks. Prints ratios against a baseline measured in the same run.
+@main
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fma-bench",
+        abstract: "Measure the RPC runtime against a raw SwiftNIO echo, in one run.",
+        discussion: """
+            Starts fma-demo (from the same directory as this executable) and a raw length-prefixed \
+            echo server, then runs back-to-back unary calls over a Unix socket and TCP with 1 and \
+            8 connections. Use a release build: `make bench`.
+            """)
+
+    @Option(help: "Seconds to measure each case.")
+    var seconds: Double = 3
+
+    @Option(help: "Seconds of warm-up before each case.")
+    var warmup: Double = 0.5
+
+    @Option(help: "Bytes of text in each echoed message.")
+    var messageBytes: Int = 32
+
+    func run() async throws {
+        let directory = try makeScratchDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let token = "bench-token"
+        try token.write(toFile: directory + "/token", atomically: true, encoding: .utf8)
+
+        let demo = try startDemo(directory: directory)
+        defer { kill(demo, SIGTERM); var status: Int32 = 0; waitpid(demo, &status, 0) }
+        let demoAddresses = try await readyAddresses(directory + "/ready")
+
+        let (rawUnixChannel, rawUnix) = try await RawEcho.serve(.unix(path: directory + "/raw.sock"))
+        let (rawTCPChannel, rawTCP) = try await RawEcho.serve(.tcp(host: "127.0.0.1", port: 0))
+        defer { rawUnixChannel.close(promise: nil); rawTCPChannel.close(promise: nil) }
+
+        let text = String(repeating: "x", count: messageBytes)
+        let rawMessage = Array(text.utf8)
+        let duration = Duration.milliseconds(Int64(seconds * 1000))
+        let warm = Duration.milliseconds(Int64(warmup * 1000))
+        let bearer = BearerToken(token)
+
+        print("fma-bench: unary round trips, \(messageBytes)-byte message, \(seconds) s per case, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("")
+        print("| transport | conns | raw echo p50 µs | raw p99 µs | raw calls/s | fma RPC p50 µs | RPC p99 µs | RPC calls/s | p50 ratio | throughput ratio |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for (name, raw, rpc) in [("unix", rawUnix, demoAddresses[0]), ("tcp", rawTCP, demoAddresses[1])] {
+            for connections in [1, 8] {
+                let rawSample = try await measure(connections: connections, duration: duration, warmup: warm) { _ in
+                    let client = try await RawEcho.Client(raw)
+                    return { try await client.roundTrip(rawMessage) }
+                }
+                let rpcSample = try await measure(connections: connections, duration: duration, warmup: warm) { _ in
+                    let client = DemoClient(RPCClient(address: rpc, token: rpc.isTCP ? bearer : nil))
+                    return { _ = try await client.echo(text) }
+                }
+                let p50Ratio = rpcSample.percentile(0.5) / max(rawSample.percentile(0.5), 0.001)
+                let throughputRatio = rpcSample.callsPerSecond / max(rawSample.callsPerSecond, 0.001)
+                print("| \(name) | \(connections) | \(f(rawSample.percentile(0.5))) | \(f(rawSample.percentile(0.99))) | \(f(rawSample.callsPerSecond, 0)) | \(f(rpcSample.percentile(0.5))) | \(f(rpcSample.percentile(0.99))) | \(f(rpcSample.callsPerSecond, 0)) | \(f(p50Ratio, 2))× | \(f(throughputRatio, 2))× |")
+            }
+        }
+    }
+
+    private func f(_ value: Double, _ digits: Int = 1) -> String {
+        String(format: "%.\(digits)f", value)
+    }
+
+    private func makeScratchDirectory() throws -> String {
+        var template = Array("/tmp/fma-bench-XXXXXX".utf8CString)
+        guard let path = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
+            throw ValidationError("mkdtemp failed")
+        }
+        return String(cString: path)
+    }
+
+    private func startDemo(directory: String) throws -> pid_t {
+        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/fma-demo"
+        let arguments = [executable, "--listen", "unix:\(directory)/demo.sock", "--listen", "tcp://127.0.0.1:0",
+                         "--token-file", directory + "/token", "--ready-file", directory + "/ready", "--log-level", "warning"]
+        let argv = arguments.map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid: pid_t = 0
+        let result = posix_spawn(&pid, executable, nil, nil, argv, environ)
+        guard result == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(result)))") }
+        return pid
+    }
+
+    private func readyAddresses(_ path: String) async throws -> [RPCAddress] {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while ContinuousClock.now < deadline {
+            if let text = try? String(contentsOfFile: path, encoding: .utf8) {
+                return try text.split(separator: "\n").map { try RPCAddress(parsing: String($0)) }
+            }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw ValidationError("fma-demo did not write its ready file \(path) within 20 s")
+    }
+}

@@ -18,6 +18,9 @@ struct BenchCommand: AsyncParsableCommand {
     @Option(help: "Seconds to measure each case.")
     var seconds: Double = 3
 
+    @Option(help: "Alternating rounds per case (the seconds are split among them).")
+    var rounds: Int = 6
+
     @Option(help: "Seconds of warm-up before each case.")
     var warmup: Double = 0.5
 
@@ -50,14 +53,15 @@ struct BenchCommand: AsyncParsableCommand {
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
         for (name, raw, rpc) in [("unix", rawUnix, demoAddresses[0]), ("tcp", rawTCP, demoAddresses[1])] {
             for connections in [1, 8] {
-                let rawSample = try await measure(connections: connections, duration: duration, warmup: warm) { _ in
-                    let client = try await RawEcho.Client(raw)
-                    return { try await client.roundTrip(rawMessage) }
+                var rawCalls: RoundTrips = []
+                var rpcCalls: RoundTrips = []
+                for _ in 0..<connections {
+                    let rawClient = try await RawEcho.Client(raw)
+                    rawCalls.append { try await rawClient.roundTrip(rawMessage) }
+                    let rpcClient = DemoClient(RPCClient(address: rpc, token: rpc.isTCP ? bearer : nil))
+                    rpcCalls.append { _ = try await rpcClient.echo(text) }
                 }
-                let rpcSample = try await measure(connections: connections, duration: duration, warmup: warm) { _ in
-                    let client = DemoClient(RPCClient(address: rpc, token: rpc.isTCP ? bearer : nil))
-                    return { _ = try await client.echo(text) }
-                }
+                let (rawSample, rpcSample) = try await compare(rawCalls, rpcCalls, rounds: rounds, duration: duration, warmup: warm)
                 let p50Ratio = rpcSample.percentile(0.5) / max(rawSample.percentile(0.5), 0.001)
                 let throughputRatio = rpcSample.callsPerSecond / max(rawSample.callsPerSecond, 0.001)
                 print("| \(name) | \(connections) | \(f(rawSample.percentile(0.5))) | \(f(rawSample.percentile(0.99))) | \(f(rawSample.callsPerSecond, 0)) | \(f(rpcSample.percentile(0.5))) | \(f(rpcSample.percentile(0.99))) | \(f(rpcSample.callsPerSecond, 0)) | \(f(p50Ratio, 2))× | \(f(throughputRatio, 2))× |")

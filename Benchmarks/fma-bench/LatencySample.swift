@@ -18,19 +18,11 @@ struct LatencySample {
     }
 }
 
-/// Runs `connections` loops of back-to-back round trips for `duration`, after a warm-up.
-func measure(connections: Int, duration: Duration, warmup: Duration,
-             makeCall: @escaping @Sendable (Int) async throws -> @Sendable () async throws -> Void) async throws -> LatencySample {
-    var calls: [@Sendable () async throws -> Void] = []
-    for index in 0..<connections { calls.append(try await makeCall(index)) }
-    // Warm-up: connections opened, code paths hot.
-    let warmEnd = ContinuousClock.now + warmup
-    try await withThrowingTaskGroup(of: Void.self) { group in
-        for call in calls {
-            group.addTask { while ContinuousClock.now < warmEnd { try await call() } }
-        }
-        try await group.waitForAll()
-    }
+/// Opened connections, each a function making one round trip.
+typealias RoundTrips = [@Sendable () async throws -> Void]
+
+/// Runs every round trip loop back to back until `duration` has passed.
+func measure(_ calls: RoundTrips, for duration: Duration) async throws -> LatencySample {
     let start = ContinuousClock.now
     let end = start + duration
     var sample = LatencySample()
@@ -53,4 +45,23 @@ func measure(connections: Int, duration: Duration, warmup: Duration,
     }
     sample.elapsed = ContinuousClock.now - start
     return sample
+}
+
+/// Measures two systems in alternating rounds, so that drift and noise on this shared machine
+/// fall on both alike; returns each one's samples merged over the rounds.
+func compare(_ baseline: RoundTrips, _ candidate: RoundTrips, rounds: Int, duration: Duration, warmup: Duration) async throws -> (LatencySample, LatencySample) {
+    _ = try await measure(baseline, for: warmup)
+    _ = try await measure(candidate, for: warmup)
+    var base = LatencySample()
+    var cand = LatencySample()
+    let slice = duration / rounds
+    for _ in 0..<rounds {
+        let b = try await measure(baseline, for: slice)
+        let c = try await measure(candidate, for: slice)
+        base.merge(b.nanoseconds)
+        base.elapsed += b.elapsed
+        cand.merge(c.nanoseconds)
+        cand.elapsed += c.elapsed
+    }
+    return (base, cand)
 }

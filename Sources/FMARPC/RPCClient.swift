@@ -154,31 +154,37 @@ public final class RPCClient: Sendable {
         } catch {
             throw RPCError(.invalidArgument, "cannot encode the request of \(method): \(error)", cause: error)
         }
-        let connection = try await connection()
-        let id = state.withLockedValue { state in
-            defer { state.nextCallID += 1 }
-            return state.nextCallID
-        }
+        let (connection, id) = try await connection()
         return (connection, id, frame)
     }
 
-    /// The open connection, or a new one when there is none or it broke.
-    private func connection() async throws(RPCError) -> ClientConnection {
-        let next: EventLoopFuture<ClientConnection>? = state.withLockedValue { state in
-            if state.closed { return nil }
+    /// The open connection (or a new one when there is none or it broke) and a fresh call id.
+    private func connection() async throws(RPCError) -> (ClientConnection, UInt64) {
+        enum Next {
+            case ready(ClientConnection)
+            case wait(EventLoopFuture<ClientConnection>)
+            case closed
+        }
+        let (next, id): (Next, UInt64) = state.withLockedValue { state in
+            let id = state.nextCallID
+            state.nextCallID += 1
+            if state.closed { return (.closed, id) }
             switch state.connection {
             case .connected(let connection) where !connection.isBroken:
-                return connection.eventLoop.makeSucceededFuture(connection)
+                return (.ready(connection), id)
             case .connecting(let pending):
-                return pending
+                return (.wait(pending), id)
             case .connected, .none:
                 let fresh = connect()
                 state.connection = .connecting(fresh)
-                return fresh
+                return (.wait(fresh), id)
             }
         }
-        guard let future = next else {
-            throw RPCError(.unavailable, "the client for \(configuration.address) is closed")
+        let future: EventLoopFuture<ClientConnection>
+        switch next {
+        case .ready(let connection): return (connection, id)
+        case .wait(let pending): future = pending
+        case .closed: throw RPCError(.unavailable, "the client for \(configuration.address) is closed")
         }
         do {
             let connection = try await future.get()
@@ -187,7 +193,7 @@ public final class RPCClient: Sendable {
                     state.connection = .connected(connection)
                 }
             }
-            return connection
+            return (connection, id)
         } catch {
             state.withLockedValue { state in
                 if case .connecting(let pending) = state.connection, pending === future {

@@ -1,17 +1,34 @@
 import FMAWire
 import Metrics
+import NIOConcurrencyHelpers
 
 /// The server's Prometheus metrics. Labels are bounded: served method names and status codes.
 public struct RPCServerMetrics: Sendable {
     private let connections = Gauge(label: "fma_rpc_open_connections")
     private let accepted = Counter(label: "fma_rpc_connections_total")
     private let connectionErrors = Counter(label: "fma_rpc_connection_errors_total")
+    /// Metric handles by label values: making one goes through the metrics factory's own
+    /// locks and tables, which costs more than the call being counted.
+    private let perCall = NIOLockedValueBox<[CallKey: (Counter, Timer)]>([:])
+
+    private struct CallKey: Hashable {
+        var method: String
+        var code: Int
+    }
 
     public init() {}
 
     func recordCall(method: String, code: Fma_V1_StatusCode, seconds: Double) {
-        Counter(label: "fma_rpc_calls_total", dimensions: [("method", method), ("code", code.name)]).increment()
-        Timer(label: "fma_rpc_call_duration_seconds", dimensions: [("method", method)]).recordNanoseconds(Int64(seconds * 1e9))
+        let key = CallKey(method: method, code: code.rawValue)
+        let (counter, timer) = perCall.withLockedValue { cache in
+            if let handles = cache[key] { return handles }
+            let handles = (Counter(label: "fma_rpc_calls_total", dimensions: [("method", method), ("code", code.name)]),
+                           Timer(label: "fma_rpc_call_duration_seconds", dimensions: [("method", method)]))
+            cache[key] = handles
+            return handles
+        }
+        counter.increment()
+        timer.recordNanoseconds(Int64(seconds * 1e9))
     }
 
     func connectionOpened(open: Int) {

@@ -4,12 +4,23 @@ public import Logging
 public struct ServerCallContext: Sendable {
     /// "package.Service/Method".
     public var method: String
+    /// The call's id on its connection.
+    public var callID: UInt64
     /// The call's metadata (lower-case keys), the `authorization` entry removed.
     public var metadata: [String: String]
     /// The remote end, e.g. "unix:/run/fma/launcher.sock" or "tcp://127.0.0.1:51234".
     public var peer: String
     /// When the call's deadline passes, if it has one.
     public var deadline: ContinuousClock.Instant?
-    /// A logger carrying the call's id, method and peer as metadata.
-    public var logger: Logger
+    /// The connection's logger; `logger` adds the call's id and method.
+    var connectionLogger: Logger
+
+    /// A logger carrying the call's id, method and peer as metadata (made on use: most calls
+    /// never log).
+    public var logger: Logger {
+        var logger = connectionLogger
+        logger[metadataKey: "call_id"] = "\(callID)"
+        logger[metadataKey: "method"] = "\(method)"
+        return logger
+    }
 }

@@ -79,9 +79,6 @@ final class ServerConnection: @unchecked Sendable {
         let handler = shared.router.handlers[request.method]!
         var metadata = request.metadata
         metadata.removeValue(forKey: "authorization")
-        var callLogger = logger
-        callLogger[metadataKey: "call_id"] = "\(id)"
-        callLogger[metadataKey: "method"] = "\(request.method)"
         let now = NIODeadline.now()
         var call = Call(method: request.method, credit: request.initialCredit == 0 ? nil : request.initialCredit, started: now)
         var deadline: ContinuousClock.Instant?
@@ -92,7 +89,8 @@ final class ServerConnection: @unchecked Sendable {
                 end(id, RPCError(.deadlineExceeded, "the deadline of \(request.timeoutMs) ms passed"))
             }
         }
-        let context = ServerCallContext(method: request.method, metadata: metadata, peer: peer, deadline: deadline, logger: callLogger)
+        let context = ServerCallContext(method: request.method, callID: id, metadata: metadata, peer: peer, deadline: deadline,
+                                        connectionLogger: logger)
         calls[id] = call
         let sink = CallSink(connection: self, id: id)
         let payload = request.payload

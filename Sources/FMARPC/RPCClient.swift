@@ -154,6 +154,12 @@ public final class RPCClient: Sendable {
         } catch {
             throw RPCError(.invalidArgument, "cannot encode the request of \(method): \(error)", cause: error)
         }
+        // Checked here: an oversized frame would be a connection error, failing every call on it.
+        let frameBytes = frame.payload.count + method.utf8.count
+            + frame.metadata.reduce(0) { $0 + $1.key.utf8.count + $1.value.utf8.count + 8 }
+        guard frameBytes + FrameCodec.responseOverheadBytes <= configuration.maxFrameBytes else {
+            throw RPCError(.resourceExhausted, "the request of \(method) makes a frame of about \(frameBytes) bytes; the limit is \(configuration.maxFrameBytes)")
+        }
         let (connection, id) = try await connection()
         return (connection, id, frame)
     }

@@ -33,6 +33,7 @@ public final class RPCServer: Service, Sendable {
         self.configuration = configuration
         self.group = eventLoopGroup
         self.shared = ServerShared(router: router, maxCallsPerConnection: configuration.maxCallsPerConnection,
+                                   maxResponsePayload: FrameCodec.maxResponsePayload(maxFrameBytes: configuration.maxFrameBytes),
                                    logger: logger, metrics: RPCServerMetrics())
     }
 

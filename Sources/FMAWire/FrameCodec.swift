@@ -8,6 +8,14 @@ public enum FrameCodec {
     public static let defaultMaxFrameBytes = 4 * 1024 * 1024
     /// Bytes of the length prefix.
     public static let prefixBytes = 4
+    /// An upper bound on what a frame adds around a response payload (call id, field tags,
+    /// lengths), so a payload this much under the limit always fits in one frame.
+    public static let responseOverheadBytes = 32
+
+    /// The largest response payload that fits in a frame of at most `maxFrameBytes`.
+    public static func maxResponsePayload(maxFrameBytes: Int) -> Int {
+        maxFrameBytes - responseOverheadBytes
+    }
 
     /// Appends `frame`, length prefix included, to `buffer`.
     public static func encode(_ frame: Fma_V1_Frame, into buffer: inout ByteBuffer) throws {

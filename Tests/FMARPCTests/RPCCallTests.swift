@@ -207,3 +207,39 @@ struct RPCCallTests {
         }
     }
 }
+
+@Suite("Frame size limits on calls")
+struct FrameLimitTests {
+    @Test("a request too large for a frame fails locally; the connection stays usable")
+    func oversizedRequest() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withInProcessServer(listen: [.unix(path: dir + "/s.sock")]) { addresses in
+                let client = RPCClient(address: addresses[0])
+                defer { Task { await client.close() } }
+                let error = await #expect(throws: RPCError.self) {
+                    _ = try await DemoClient(client).echo("big", data: [UInt8](repeating: 1, count: FrameCodec.defaultMaxFrameBytes))
+                }
+                #expect(error?.code == .resourceExhausted)
+                let small = try await DemoClient(client).echo("small", data: [UInt8](repeating: 2, count: 1 << 20))
+                #expect(small.data.count == 1 << 20)
+            }
+        }
+    }
+
+    @Test("a response too large for the server's frame limit ends the call, not the connection")
+    func oversizedResponse() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withInProcessServer(listen: [.unix(path: dir + "/s.sock")], configure: { $0.maxFrameBytes = 4096 }) { addresses in
+                let client = RPCClient(address: addresses[0])
+                defer { Task { await client.close() } }
+                let error = await #expect(throws: RPCError.self) {
+                    for try await _ in try await DemoClient(client).count(3, payloadBytes: 8000) {}
+                }
+                #expect(error?.code == .resourceExhausted)
+                #expect(error?.message.contains("fma.v1.Demo/Count") == true)
+                let after = try await DemoClient(client).echo("after")
+                #expect(after.text == "after")
+            }
+        }
+    }
+}

@@ -157,7 +157,10 @@ final class ServerConnection: @unchecked Sendable {
     /// Hands one streamed response to the connection once credit and writability allow.
     func send(_ id: UInt64, _ payload: Data) -> EventLoopFuture<Void> {
         eventLoop.preconditionInEventLoop()
-        guard calls[id] != nil, !closed else { return eventLoop.makeFailedFuture(CancellationError()) }
+        guard let call = calls[id], !closed else { return eventLoop.makeFailedFuture(CancellationError()) }
+        if payload.count > shared.maxResponsePayload {
+            return eventLoop.makeFailedFuture(Self.oversized(call.method, payload.count, limit: shared.maxResponsePayload))
+        }
         let promise = eventLoop.makePromise(of: Void.self)
         precondition(calls[id]?.pending == nil, "a response writer must await each write")
         calls[id]?.pending = (payload, promise)
@@ -191,6 +194,12 @@ final class ServerConnection: @unchecked Sendable {
     /// The handler returned: send its response (unary) and status, unless the call already ended.
     private func finish(_ id: UInt64, response: Data?, status: Fma_V1_CallStatus) {
         guard let call = calls.removeValue(forKey: id) else { return }
+        var response = response
+        var status = status
+        if let payload = response, payload.count > shared.maxResponsePayload {
+            response = nil
+            status = Self.oversized(call.method, payload.count, limit: shared.maxResponsePayload).status
+        }
         release(call)
         shared.metrics.recordCall(method: call.method, code: status.code, seconds: seconds(since: call.started))
         writeEnd(id, response: response, status: status)
@@ -225,6 +234,11 @@ final class ServerConnection: @unchecked Sendable {
         frame.callID = id
         frame.status = status
         channel.writeAndFlush(frame, promise: nil)
+    }
+
+    /// A response too large for one frame ends its call instead of breaking the connection.
+    private static func oversized(_ method: String, _ bytes: Int, limit: Int) -> RPCError {
+        RPCError(.resourceExhausted, "the response of \(method) is \(bytes) bytes; at most \(limit) fit in a frame")
     }
 
     private func seconds(since start: NIODeadline) -> Double {

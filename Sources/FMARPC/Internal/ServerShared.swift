@@ -4,6 +4,8 @@ import Logging
 struct ServerShared: Sendable {
     let router: RPCRouter
     let maxCallsPerConnection: Int
+    /// The largest response payload that fits the server's frame limit.
+    let maxResponsePayload: Int
     let logger: Logger
     let metrics: RPCServerMetrics
 

@@ -15,34 +15,7 @@ From a shell: ``python3 -m fma health tcp://127.0.0.1:7070 --token-file token``
 (``python3 -m fma --help`` lists the commands).
 """
 
-from fma.client import (
-    MAX_FRAME_BYTES,
-    Address,
-    Client,
-    FrameError,
-    FrameReader,
-    FrameTooLargeError,
-    ResponseStream,
-    RPCError,
-    StatusCode,
-    TruncatedFrameError,
-    decode_frames,
-    encode_frame,
-    parse_address,
-)
+from fma import client as _client
+from fma.client import *  # noqa: F401,F403 -- the package's API is exactly fma.client's
 
-__all__ = [
-    "MAX_FRAME_BYTES",
-    "Address",
-    "Client",
-    "FrameError",
-    "FrameReader",
-    "FrameTooLargeError",
-    "RPCError",
-    "ResponseStream",
-    "StatusCode",
-    "TruncatedFrameError",
-    "decode_frames",
-    "encode_frame",
-    "parse_address",
-]
+__all__ = list(_client.__all__)

@@ -22,6 +22,8 @@ let package = Package(
         .executable(name: "fmactl", targets: ["fmactl"]),
         .executable(name: "fma-demo", targets: ["fma-demo"]),
         .executable(name: "fma-health", targets: ["fma-health"]),
+        .executable(name: "fma-gpu-inventory", targets: ["fma-gpu-inventory"]),
+        .executable(name: "fma-launcher", targets: ["fma-launcher"]),
         .library(name: "FMARPC", targets: ["FMARPC"]),
         .library(name: "FMAAPI", targets: ["FMAAPI"]),
         .library(name: "CFMAClient", targets: ["CFMAClient"]),
@@ -92,6 +94,77 @@ let package = Package(
             linkerSettings: [.linkedLibrary("protobuf-c")]
         ),
         .executableTarget(name: "fma-health", dependencies: ["CFMAClient"]),
+        // A small HTTP/1.1 server (SwiftNIO): probes, metrics, FMA's REST and SPI surfaces.
+        .target(
+            name: "FMAHTTPServer",
+            dependencies: [
+                "FMARPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // libcurl, with typed wrappers for its variadic calls.
+        .target(
+            name: "CFMACurl",
+            linkerSettings: [.linkedLibrary("curl")]
+        ),
+        // The project's one HTTP client (libcurl): vLLM's admin API, the Kubernetes API.
+        .target(
+            name: "FMAHTTPClient",
+            dependencies: [
+                "CFMACurl",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // NVML, loaded at run time with dlopen: nothing links against the driver.
+        .target(
+            name: "CFMANVML",
+            linkerSettings: [.linkedLibrary("dl")]
+        ),
+        // GPUs per node (NVML or mock) and the requester stub.
+        .target(
+            name: "FMAGPUInventory",
+            dependencies: [
+                "FMARPC", "FMAAPI", "FMAWire", "FMAHTTPServer", "CFMANVML",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "fma-gpu-inventory",
+            dependencies: ["FMAGPUInventory", "FMACommand", "FMAAPI", "FMARPC",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
+        // The launcher: instances forked from a preinitialized Python zygote.
+        .target(
+            name: "FMALauncher",
+            dependencies: [
+                "FMARPC", "FMAAPI", "FMAWire", "FMAHTTPServer", "FMAHTTPClient",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "fma-launcher",
+            dependencies: ["FMALauncher", "FMACommand", "FMAAPI", "FMARPC",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strictSettings
+        ),
         .executableTarget(
             name: "fma-demo",
             dependencies: ["FMACommand", "FMAAPI", "FMARPC",
@@ -134,6 +207,26 @@ let package = Package(
             dependencies: ["FMARPC", "FMAAPI", "FMAWire", "FMATestSupport",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio")],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMAHTTPServerTests",
+            dependencies: ["FMAHTTPServer", "FMARPC", "FMATestSupport"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMAHTTPClientTests",
+            dependencies: ["FMAHTTPClient", "FMAHTTPServer", "FMARPC", "FMATestSupport"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMAGPUInventoryTests",
+            dependencies: ["FMAGPUInventory", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMALauncherTests",
+            dependencies: ["FMALauncher", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport"],
             swiftSettings: testSettings
         ),
         .testTarget(

@@ -1,0 +1,1 @@
+#include "fma_curl.h"

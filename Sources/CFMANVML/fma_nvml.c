@@ -1,0 +1,1 @@
+#include "fma_nvml.h"

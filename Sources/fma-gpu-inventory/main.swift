@@ -1,0 +1,1 @@
+print("fma-gpu-inventory: not built yet")

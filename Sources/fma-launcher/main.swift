@@ -1,0 +1,1 @@
+print("fma-launcher: not built yet")

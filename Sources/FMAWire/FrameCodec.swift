@@ -1,5 +1,5 @@
 public import NIOCore
-import SwiftProtobuf
+public import SwiftProtobuf
 
 /// The length-prefixed framing of docs/wire-protocol.md §2: a 4-byte big-endian length, then
 /// that many bytes of one `fma.v1.Frame`.
@@ -17,8 +17,9 @@ public enum FrameCodec {
         maxFrameBytes - responseOverheadBytes
     }
 
-    /// Appends `frame`, length prefix included, to `buffer`.
-    public static func encode(_ frame: Fma_V1_Frame, into buffer: inout ByteBuffer) throws {
+    /// Appends `frame`, length prefix included, to `buffer`. Any message frames the same way
+    /// (the launcher's zygote channel uses this framing for its own messages).
+    public static func encode(_ frame: some Message, into buffer: inout ByteBuffer) throws {
         let body: [UInt8] = try frame.serializedBytes()
         buffer.reserveCapacity(minimumWritableBytes: prefixBytes + body.count)
         buffer.writeInteger(UInt32(body.count), endianness: .big)
@@ -38,6 +39,11 @@ public enum FrameCodec {
     /// checked against `maxFrameBytes` as soon as its four bytes are there, before anything is
     /// allocated for the body.
     public static func decode(from buffer: inout ByteBuffer, maxFrameBytes: Int) throws(WireError) -> Fma_V1_Frame? {
+        try decode(Fma_V1_Frame.self, from: &buffer, maxFrameBytes: maxFrameBytes)
+    }
+
+    /// Reads one length-prefixed message of type `M`, with the same checks as `decode(from:maxFrameBytes:)`.
+    public static func decode<M: Message>(_ type: M.Type, from buffer: inout ByteBuffer, maxFrameBytes: Int) throws(WireError) -> M? {
         guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: UInt32.self) else {
             return nil
         }
@@ -46,10 +52,10 @@ public enum FrameCodec {
         }
         guard buffer.readableBytes >= prefixBytes + Int(length) else { return nil }
         let bodyStart = buffer.readerIndex + prefixBytes
-        let frame: Fma_V1_Frame
+        let frame: M
         do {
             frame = try buffer.withUnsafeReadableBytes { raw in
-                try Fma_V1_Frame(serializedBytes: Array(raw[prefixBytes..<(prefixBytes + Int(length))]))
+                try M(serializedBytes: Array(raw[prefixBytes..<(prefixBytes + Int(length))]))
             }
         } catch {
             throw .malformedFrame(reason: "\(error)")

@@ -283,6 +283,96 @@ void   fma__v1__set_ready_response__free_unpacked
   assert(message->base.descriptor == &fma__v1__set_ready_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   fma__v1__get_ready_request__init
+                     (Fma__V1__GetReadyRequest         *message)
+{
+  static const Fma__V1__GetReadyRequest init_value = FMA__V1__GET_READY_REQUEST__INIT;
+  *message = init_value;
+}
+size_t fma__v1__get_ready_request__get_packed_size
+                     (const Fma__V1__GetReadyRequest *message)
+{
+  assert(message->base.descriptor == &fma__v1__get_ready_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t fma__v1__get_ready_request__pack
+                     (const Fma__V1__GetReadyRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &fma__v1__get_ready_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t fma__v1__get_ready_request__pack_to_buffer
+                     (const Fma__V1__GetReadyRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &fma__v1__get_ready_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Fma__V1__GetReadyRequest *
+       fma__v1__get_ready_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Fma__V1__GetReadyRequest *)
+     protobuf_c_message_unpack (&fma__v1__get_ready_request__descriptor,
+                                allocator, len, data);
+}
+void   fma__v1__get_ready_request__free_unpacked
+                     (Fma__V1__GetReadyRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &fma__v1__get_ready_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   fma__v1__get_ready_response__init
+                     (Fma__V1__GetReadyResponse         *message)
+{
+  static const Fma__V1__GetReadyResponse init_value = FMA__V1__GET_READY_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t fma__v1__get_ready_response__get_packed_size
+                     (const Fma__V1__GetReadyResponse *message)
+{
+  assert(message->base.descriptor == &fma__v1__get_ready_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t fma__v1__get_ready_response__pack
+                     (const Fma__V1__GetReadyResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &fma__v1__get_ready_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t fma__v1__get_ready_response__pack_to_buffer
+                     (const Fma__V1__GetReadyResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &fma__v1__get_ready_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Fma__V1__GetReadyResponse *
+       fma__v1__get_ready_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Fma__V1__GetReadyResponse *)
+     protobuf_c_message_unpack (&fma__v1__get_ready_response__descriptor,
+                                allocator, len, data);
+}
+void   fma__v1__get_ready_response__free_unpacked
+                     (Fma__V1__GetReadyResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &fma__v1__get_ready_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   fma__v1__append_log_request__init
                      (Fma__V1__AppendLogRequest         *message)
 {
@@ -612,6 +702,62 @@ const ProtobufCMessageDescriptor fma__v1__set_ready_response__descriptor =
   (ProtobufCMessageInit) fma__v1__set_ready_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+#define fma__v1__get_ready_request__field_descriptors NULL
+#define fma__v1__get_ready_request__field_indices_by_name NULL
+#define fma__v1__get_ready_request__number_ranges NULL
+const ProtobufCMessageDescriptor fma__v1__get_ready_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "fma.v1.GetReadyRequest",
+  "GetReadyRequest",
+  "Fma__V1__GetReadyRequest",
+  "fma.v1",
+  sizeof(Fma__V1__GetReadyRequest),
+  0,
+  fma__v1__get_ready_request__field_descriptors,
+  fma__v1__get_ready_request__field_indices_by_name,
+  0,  fma__v1__get_ready_request__number_ranges,
+  (ProtobufCMessageInit) fma__v1__get_ready_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor fma__v1__get_ready_response__field_descriptors[1] =
+{
+  {
+    "ready",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__GetReadyResponse, ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned fma__v1__get_ready_response__field_indices_by_name[] = {
+  0,   /* field[0] = ready */
+};
+static const ProtobufCIntRange fma__v1__get_ready_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor fma__v1__get_ready_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "fma.v1.GetReadyResponse",
+  "GetReadyResponse",
+  "Fma__V1__GetReadyResponse",
+  "fma.v1",
+  sizeof(Fma__V1__GetReadyResponse),
+  1,
+  fma__v1__get_ready_response__field_descriptors,
+  fma__v1__get_ready_response__field_indices_by_name,
+  1,  fma__v1__get_ready_response__number_ranges,
+  (ProtobufCMessageInit) fma__v1__get_ready_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor fma__v1__append_log_request__field_descriptors[2] =
 {
   {
@@ -701,17 +847,19 @@ const ProtobufCMessageDescriptor fma__v1__append_log_response__descriptor =
   (ProtobufCMessageInit) fma__v1__append_log_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCMethodDescriptor fma__v1__requester__method_descriptors[4] =
+static const ProtobufCMethodDescriptor fma__v1__requester__method_descriptors[5] =
 {
   { "GetAccelerators", &fma__v1__get_accelerators_request__descriptor, &fma__v1__get_accelerators_response__descriptor },
   { "GetAcceleratorMemory", &fma__v1__get_accelerator_memory_request__descriptor, &fma__v1__get_accelerator_memory_response__descriptor },
   { "SetReady", &fma__v1__set_ready_request__descriptor, &fma__v1__set_ready_response__descriptor },
+  { "GetReady", &fma__v1__get_ready_request__descriptor, &fma__v1__get_ready_response__descriptor },
   { "AppendLog", &fma__v1__append_log_request__descriptor, &fma__v1__append_log_response__descriptor },
 };
 const unsigned fma__v1__requester__method_indices_by_name[] = {
-  3,        /* AppendLog */
+  4,        /* AppendLog */
   1,        /* GetAcceleratorMemory */
   0,        /* GetAccelerators */
+  3,        /* GetReady */
   2         /* SetReady */
 };
 const ProtobufCServiceDescriptor fma__v1__requester__descriptor =
@@ -721,7 +869,7 @@ const ProtobufCServiceDescriptor fma__v1__requester__descriptor =
   "Requester",
   "Fma__V1__Requester",
   "fma.v1",
-  4,
+  5,
   fma__v1__requester__method_descriptors,
   fma__v1__requester__method_indices_by_name
 };
@@ -749,13 +897,21 @@ void fma__v1__requester__set_ready(ProtobufCService *service,
   assert(service->descriptor == &fma__v1__requester__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void fma__v1__requester__get_ready(ProtobufCService *service,
+                                   const Fma__V1__GetReadyRequest *input,
+                                   Fma__V1__GetReadyResponse_Closure closure,
+                                   void *closure_data)
+{
+  assert(service->descriptor == &fma__v1__requester__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void fma__v1__requester__append_log(ProtobufCService *service,
                                     const Fma__V1__AppendLogRequest *input,
                                     Fma__V1__AppendLogResponse_Closure closure,
                                     void *closure_data)
 {
   assert(service->descriptor == &fma__v1__requester__descriptor);
-  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void fma__v1__requester__init (Fma__V1__Requester_Service *service,
                                Fma__V1__Requester_ServiceDestroy destroy)

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66ma/v1/requester.proto\x12\x06\x66ma.v1\"\x18\n\x16GetAcceleratorsRequest\"(\n\x17GetAcceleratorsResponse\x12\r\n\x05uuids\x18\x01 \x03(\t\"\x1d\n\x1bGetAcceleratorMemoryRequest\"\x93\x01\n\x1cGetAcceleratorMemoryResponse\x12\x43\n\x08used_mib\x18\x01 \x03(\x0b\x32\x31.fma.v1.GetAcceleratorMemoryResponse.UsedMibEntry\x1a.\n\x0cUsedMibEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\" \n\x0fSetReadyRequest\x12\r\n\x05ready\x18\x01 \x01(\x08\"!\n\x10SetReadyResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\"/\n\x10\x41ppendLogRequest\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"#\n\x11\x41ppendLogResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x03\x32\xc3\x02\n\tRequester\x12R\n\x0fGetAccelerators\x12\x1e.fma.v1.GetAcceleratorsRequest\x1a\x1f.fma.v1.GetAcceleratorsResponse\x12\x61\n\x14GetAcceleratorMemory\x12#.fma.v1.GetAcceleratorMemoryRequest\x1a$.fma.v1.GetAcceleratorMemoryResponse\x12=\n\x08SetReady\x12\x17.fma.v1.SetReadyRequest\x1a\x18.fma.v1.SetReadyResponse\x12@\n\tAppendLog\x12\x18.fma.v1.AppendLogRequest\x1a\x19.fma.v1.AppendLogResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x16\x66ma/v1/requester.proto\x12\x06\x66ma.v1\"\x18\n\x16GetAcceleratorsRequest\"(\n\x17GetAcceleratorsResponse\x12\r\n\x05uuids\x18\x01 \x03(\t\"\x1d\n\x1bGetAcceleratorMemoryRequest\"\x93\x01\n\x1cGetAcceleratorMemoryResponse\x12\x43\n\x08used_mib\x18\x01 \x03(\x0b\x32\x31.fma.v1.GetAcceleratorMemoryResponse.UsedMibEntry\x1a.\n\x0cUsedMibEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x04:\x02\x38\x01\" \n\x0fSetReadyRequest\x12\r\n\x05ready\x18\x01 \x01(\x08\"!\n\x10SetReadyResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\"\x11\n\x0fGetReadyRequest\"!\n\x10GetReadyResponse\x12\r\n\x05ready\x18\x01 \x01(\x08\"/\n\x10\x41ppendLogRequest\x12\r\n\x05start\x18\x01 \x01(\x03\x12\x0c\n\x04\x64\x61ta\x18\x02 \x01(\x0c\"#\n\x11\x41ppendLogResponse\x12\x0e\n\x06stored\x18\x01 \x01(\x03\x32\x82\x03\n\tRequester\x12R\n\x0fGetAccelerators\x12\x1e.fma.v1.GetAcceleratorsRequest\x1a\x1f.fma.v1.GetAcceleratorsResponse\x12\x61\n\x14GetAcceleratorMemory\x12#.fma.v1.GetAcceleratorMemoryRequest\x1a$.fma.v1.GetAcceleratorMemoryResponse\x12=\n\x08SetReady\x12\x17.fma.v1.SetReadyRequest\x1a\x18.fma.v1.SetReadyResponse\x12=\n\x08GetReady\x12\x17.fma.v1.GetReadyRequest\x1a\x18.fma.v1.GetReadyResponse\x12@\n\tAppendLog\x12\x18.fma.v1.AppendLogRequest\x1a\x19.fma.v1.AppendLogResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fma.v1.requester_pb2', globals())
@@ -36,10 +36,14 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _SETREADYREQUEST._serialized_end=315
   _SETREADYRESPONSE._serialized_start=317
   _SETREADYRESPONSE._serialized_end=350
-  _APPENDLOGREQUEST._serialized_start=352
-  _APPENDLOGREQUEST._serialized_end=399
-  _APPENDLOGRESPONSE._serialized_start=401
-  _APPENDLOGRESPONSE._serialized_end=436
-  _REQUESTER._serialized_start=439
-  _REQUESTER._serialized_end=762
+  _GETREADYREQUEST._serialized_start=352
+  _GETREADYREQUEST._serialized_end=369
+  _GETREADYRESPONSE._serialized_start=371
+  _GETREADYRESPONSE._serialized_end=404
+  _APPENDLOGREQUEST._serialized_start=406
+  _APPENDLOGREQUEST._serialized_end=453
+  _APPENDLOGRESPONSE._serialized_start=455
+  _APPENDLOGRESPONSE._serialized_end=490
+  _REQUESTER._serialized_start=493
+  _REQUESTER._serialized_end=879
 # @@protoc_insertion_point(module_scope)

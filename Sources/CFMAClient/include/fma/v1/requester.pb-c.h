@@ -22,6 +22,8 @@ typedef struct Fma__V1__GetAcceleratorMemoryResponse Fma__V1__GetAcceleratorMemo
 typedef struct Fma__V1__GetAcceleratorMemoryResponse__UsedMibEntry Fma__V1__GetAcceleratorMemoryResponse__UsedMibEntry;
 typedef struct Fma__V1__SetReadyRequest Fma__V1__SetReadyRequest;
 typedef struct Fma__V1__SetReadyResponse Fma__V1__SetReadyResponse;
+typedef struct Fma__V1__GetReadyRequest Fma__V1__GetReadyRequest;
+typedef struct Fma__V1__GetReadyResponse Fma__V1__GetReadyResponse;
 typedef struct Fma__V1__AppendLogRequest Fma__V1__AppendLogRequest;
 typedef struct Fma__V1__AppendLogResponse Fma__V1__AppendLogResponse;
 
@@ -102,6 +104,25 @@ struct  Fma__V1__SetReadyResponse
 };
 #define FMA__V1__SET_READY_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fma__v1__set_ready_response__descriptor) \
+    , 0 }
+
+
+struct  Fma__V1__GetReadyRequest
+{
+  ProtobufCMessage base;
+};
+#define FMA__V1__GET_READY_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&fma__v1__get_ready_request__descriptor) \
+     }
+
+
+struct  Fma__V1__GetReadyResponse
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean ready;
+};
+#define FMA__V1__GET_READY_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&fma__v1__get_ready_response__descriptor) \
     , 0 }
 
 
@@ -246,6 +267,44 @@ Fma__V1__SetReadyResponse *
 void   fma__v1__set_ready_response__free_unpacked
                      (Fma__V1__SetReadyResponse *message,
                       ProtobufCAllocator *allocator);
+/* Fma__V1__GetReadyRequest methods */
+void   fma__v1__get_ready_request__init
+                     (Fma__V1__GetReadyRequest         *message);
+size_t fma__v1__get_ready_request__get_packed_size
+                     (const Fma__V1__GetReadyRequest   *message);
+size_t fma__v1__get_ready_request__pack
+                     (const Fma__V1__GetReadyRequest   *message,
+                      uint8_t             *out);
+size_t fma__v1__get_ready_request__pack_to_buffer
+                     (const Fma__V1__GetReadyRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Fma__V1__GetReadyRequest *
+       fma__v1__get_ready_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   fma__v1__get_ready_request__free_unpacked
+                     (Fma__V1__GetReadyRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Fma__V1__GetReadyResponse methods */
+void   fma__v1__get_ready_response__init
+                     (Fma__V1__GetReadyResponse         *message);
+size_t fma__v1__get_ready_response__get_packed_size
+                     (const Fma__V1__GetReadyResponse   *message);
+size_t fma__v1__get_ready_response__pack
+                     (const Fma__V1__GetReadyResponse   *message,
+                      uint8_t             *out);
+size_t fma__v1__get_ready_response__pack_to_buffer
+                     (const Fma__V1__GetReadyResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Fma__V1__GetReadyResponse *
+       fma__v1__get_ready_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   fma__v1__get_ready_response__free_unpacked
+                     (Fma__V1__GetReadyResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Fma__V1__AppendLogRequest methods */
 void   fma__v1__append_log_request__init
                      (Fma__V1__AppendLogRequest         *message);
@@ -307,6 +366,12 @@ typedef void (*Fma__V1__SetReadyRequest_Closure)
 typedef void (*Fma__V1__SetReadyResponse_Closure)
                  (const Fma__V1__SetReadyResponse *message,
                   void *closure_data);
+typedef void (*Fma__V1__GetReadyRequest_Closure)
+                 (const Fma__V1__GetReadyRequest *message,
+                  void *closure_data);
+typedef void (*Fma__V1__GetReadyResponse_Closure)
+                 (const Fma__V1__GetReadyResponse *message,
+                  void *closure_data);
 typedef void (*Fma__V1__AppendLogRequest_Closure)
                  (const Fma__V1__AppendLogRequest *message,
                   void *closure_data);
@@ -332,6 +397,10 @@ struct Fma__V1__Requester_Service
                     const Fma__V1__SetReadyRequest *input,
                     Fma__V1__SetReadyResponse_Closure closure,
                     void *closure_data);
+  void (*get_ready)(Fma__V1__Requester_Service *service,
+                    const Fma__V1__GetReadyRequest *input,
+                    Fma__V1__GetReadyResponse_Closure closure,
+                    void *closure_data);
   void (*append_log)(Fma__V1__Requester_Service *service,
                      const Fma__V1__AppendLogRequest *input,
                      Fma__V1__AppendLogResponse_Closure closure,
@@ -347,6 +416,7 @@ void fma__v1__requester__init (Fma__V1__Requester_Service *service,
       function_prefix__ ## get_accelerators,\
       function_prefix__ ## get_accelerator_memory,\
       function_prefix__ ## set_ready,\
+      function_prefix__ ## get_ready,\
       function_prefix__ ## append_log  }
 void fma__v1__requester__get_accelerators(ProtobufCService *service,
                                           const Fma__V1__GetAcceleratorsRequest *input,
@@ -359,6 +429,10 @@ void fma__v1__requester__get_accelerator_memory(ProtobufCService *service,
 void fma__v1__requester__set_ready(ProtobufCService *service,
                                    const Fma__V1__SetReadyRequest *input,
                                    Fma__V1__SetReadyResponse_Closure closure,
+                                   void *closure_data);
+void fma__v1__requester__get_ready(ProtobufCService *service,
+                                   const Fma__V1__GetReadyRequest *input,
+                                   Fma__V1__GetReadyResponse_Closure closure,
                                    void *closure_data);
 void fma__v1__requester__append_log(ProtobufCService *service,
                                     const Fma__V1__AppendLogRequest *input,
@@ -374,6 +448,8 @@ extern const ProtobufCMessageDescriptor fma__v1__get_accelerator_memory_response
 extern const ProtobufCMessageDescriptor fma__v1__get_accelerator_memory_response__used_mib_entry__descriptor;
 extern const ProtobufCMessageDescriptor fma__v1__set_ready_request__descriptor;
 extern const ProtobufCMessageDescriptor fma__v1__set_ready_response__descriptor;
+extern const ProtobufCMessageDescriptor fma__v1__get_ready_request__descriptor;
+extern const ProtobufCMessageDescriptor fma__v1__get_ready_response__descriptor;
 extern const ProtobufCMessageDescriptor fma__v1__append_log_request__descriptor;
 extern const ProtobufCMessageDescriptor fma__v1__append_log_response__descriptor;
 extern const ProtobufCServiceDescriptor fma__v1__requester__descriptor;

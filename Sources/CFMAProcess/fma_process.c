@@ -1,0 +1,87 @@
+#define _GNU_SOURCE
+#include "fma_process.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+int fma_pidfd_open(pid_t pid)
+{
+    return (int)syscall(SYS_pidfd_open, pid, 0);
+}
+
+int fma_set_child_subreaper(void)
+{
+    return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+}
+
+int fma_set_parent_death_signal(int signal)
+{
+    return prctl(PR_SET_PDEATHSIG, signal, 0, 0, 0);
+}
+
+int fma_spawn(const char *path, char *const argv[], char *const envp[], const char *log_path,
+              int new_session, int pass_fd, int pass_fd_target, pid_t *pid)
+{
+    posix_spawnattr_t attributes;
+    posix_spawn_file_actions_t actions;
+    int result = posix_spawnattr_init(&attributes);
+    if (result != 0) {
+        return result;
+    }
+    result = posix_spawn_file_actions_init(&actions);
+    if (result != 0) {
+        posix_spawnattr_destroy(&attributes);
+        return result;
+    }
+
+    sigset_t all, none;
+    sigfillset(&all);
+    sigemptyset(&none);
+    short flags = POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK;
+    if (new_session) {
+        flags |= POSIX_SPAWN_SETSID;
+    }
+    if ((result = posix_spawnattr_setflags(&attributes, flags)) != 0 ||
+        (result = posix_spawnattr_setsigdefault(&attributes, &all)) != 0 ||
+        (result = posix_spawnattr_setsigmask(&attributes, &none)) != 0) {
+        goto done;
+    }
+
+    if ((result = posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)) != 0) {
+        goto done;
+    }
+    if (log_path != NULL) {
+        if ((result = posix_spawn_file_actions_addopen(&actions, 1, log_path,
+                                                       O_WRONLY | O_CREAT | O_APPEND, 0644)) != 0 ||
+            (result = posix_spawn_file_actions_adddup2(&actions, 1, 2)) != 0) {
+            goto done;
+        }
+    }
+    int first_to_close = 3;
+    if (pass_fd >= 0) {
+        if ((result = posix_spawn_file_actions_adddup2(&actions, pass_fd, pass_fd_target)) != 0) {
+            goto done;
+        }
+        if (pass_fd_target >= first_to_close) {
+            first_to_close = pass_fd_target + 1;
+        }
+    }
+    if ((result = posix_spawn_file_actions_addclosefrom_np(&actions, first_to_close)) != 0) {
+        goto done;
+    }
+    result = posix_spawn(pid, path, &actions, &attributes, argv, envp);
+
+done:
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attributes);
+    return result;
+}

@@ -1,0 +1,11 @@
+public import FMARPC
+
+/// An instance's own admin API (vLLM's `/sleep`, `/wake_up`, `/is_sleeping`).
+public protocol InstanceAdmin: Sendable {
+    /// `POST /sleep?level=N`. Errors name the instance and what the server answered.
+    func sleep(host: String, port: UInt32, level: UInt32, instance: String) async throws(RPCError)
+    /// `POST /wake_up`.
+    func wake(host: String, port: UInt32, instance: String) async throws(RPCError)
+    /// `GET /is_sleeping` → `{"is_sleeping": bool}`.
+    func isSleeping(host: String, port: UInt32, instance: String) async throws(RPCError) -> Bool
+}

@@ -1,0 +1,364 @@
+import FMARPC
+import FMAWire
+import Foundation
+import Logging
+
+/// The launcher's instances: their table, revisions, events and watchers.
+///
+/// An actor: calls that wait (a fork, a stop's grace period, an admin call) suspend without
+/// holding up others — a delete never blocks the API.
+actor InstanceManager {
+    private let configuration: LauncherConfiguration
+    private let spawner: InstanceSpawner
+    private let translator: any GPUTranslator
+    private let admin: any InstanceAdmin
+    private let journal: Journal
+    private let logger: Logger
+
+    private var instances: [String: InstanceRecord] = [:]
+    private var idsByPID: [Int32: String] = [:]
+    /// Exits reported before the spawn call returned the pid.
+    private var earlyExits: [Int32: ExitRecord] = [:]
+    private var revision: UInt64 = 0
+    private var ring: EventRing
+    private var watchers: [UInt64: AsyncThrowingStream<Fma_V1_InstanceEvent, any Error>.Continuation] = [:]
+    private var nextWatcherID: UInt64 = 0
+    private var deleteWaiters: [String: [CheckedContinuation<Fma_V1_Instance, Never>]] = [:]
+
+    init(configuration: LauncherConfiguration, spawner: InstanceSpawner, translator: any GPUTranslator,
+         admin: any InstanceAdmin, logger: Logger) {
+        self.configuration = configuration
+        self.spawner = spawner
+        self.translator = translator
+        self.admin = admin
+        self.journal = Journal(path: configuration.journalPath)
+        self.logger = logger
+        self.ring = EventRing(capacity: configuration.eventHistory)
+    }
+
+    // MARK: - Create
+
+    func create(_ request: Fma_V1_CreateInstanceRequest) async throws(RPCError) -> Fma_V1_Instance {
+        let spec = try InstanceSpec(request, generatedID: UUID().uuidString.lowercased())
+        guard instances[spec.id] == nil else {
+            throw RPCError(.alreadyExists, "instance '\(spec.id)' already exists", details: ["field": "id"])
+        }
+        let live = instances.values.filter(\.isLive).count
+        guard live < configuration.maxInstances else {
+            throw RPCError(.resourceExhausted, "this launcher already runs \(live) instances, its --max-instances")
+        }
+        if let port = spec.port, let other = instances.values.first(where: { $0.isLive && $0.spec.port == port }) {
+            throw RPCError(.failedPrecondition, "instance '\(other.spec.id)' already uses --port \(port)", details: ["field": "options"])
+        }
+        var env = spec.env
+        if !spec.gpuUUIDs.isEmpty {
+            let indices = try await translator.indices(of: spec.gpuUUIDs)
+            env["CUDA_VISIBLE_DEVICES"] = indices.map(String.init).joined(separator: ",")
+        }
+        // The await above let other calls in: check the id again before reserving it.
+        guard instances[spec.id] == nil else {
+            throw RPCError(.alreadyExists, "instance '\(spec.id)' already exists", details: ["field": "id"])
+        }
+        let logPath = "\(configuration.logDirectory)/\(spec.id).log"
+        // A fresh, empty log: a re-used id must not show its predecessor's output.
+        guard FileManager.default.createFile(atPath: logPath, contents: nil) else {
+            throw RPCError(.internal, "cannot create the log file \(logPath): \(String(cString: strerror(errno)))")
+        }
+        instances[spec.id] = InstanceRecord(
+            spec: spec, phase: .starting, effectiveEnv: env,
+            createdUnixMs: Int64(Date().timeIntervalSince1970 * 1000), logPath: logPath,
+            spawnMode: configuration.spawnMode.rawValue)
+
+        let pid: Int32
+        do {
+            pid = try await spawner.spawn(SpawnRequest(id: spec.id, options: spec.options, env: env, logPath: logPath))
+        } catch {
+            instances.removeValue(forKey: spec.id)
+            try? FileManager.default.removeItem(atPath: logPath)
+            logger.error("instance failed to start", metadata: ["instance": "\(spec.id)", "error": "\(error.message)"])
+            throw error
+        }
+        guard var record = instances[spec.id] else {
+            throw RPCError(.internal, "instance '\(spec.id)' vanished while it started")
+        }
+        record.pid = pid
+        record.startTicks = ProcessStartTime.ticks(of: pid) ?? 0
+        record.phase = .running
+        idsByPID[pid] = spec.id
+        record = publish(.created, record)
+        logger.info("instance created", metadata: ["instance": "\(spec.id)", "pid": "\(pid)", "revision": "\(record.revision)"])
+        if let exit = earlyExits.removeValue(forKey: pid) {
+            processExited(pid: pid, exit: exit)
+            return instances[spec.id]?.proto ?? record.proto
+        }
+        return record.proto
+    }
+
+    // MARK: - Read
+
+    func get(_ id: String) throws(RPCError) -> Fma_V1_Instance {
+        try record(id).proto
+    }
+
+    func list(idsOnly: Bool) -> Fma_V1_ListInstancesResponse {
+        var response = Fma_V1_ListInstancesResponse()
+        response.revision = revision
+        let sorted = instances.values.sorted { ($0.createdUnixMs, $0.spec.id) < ($1.createdUnixMs, $1.spec.id) }
+        if idsOnly {
+            response.ids = sorted.map(\.spec.id)
+        } else {
+            response.instances = sorted.map(\.proto)
+        }
+        return response
+    }
+
+    var currentRevision: UInt64 { revision }
+
+    func logPath(_ id: String) throws(RPCError) -> String {
+        try record(id).logPath
+    }
+
+    /// True while the instance exists (a follower stops when it is deleted).
+    func exists(_ id: String) -> Bool { instances[id] != nil }
+
+    private func record(_ id: String) throws(RPCError) -> InstanceRecord {
+        guard let record = instances[id] else {
+            throw RPCError(.notFound, "instance '\(id)' not found", details: ["field": "id"])
+        }
+        return record
+    }
+
+    // MARK: - Delete
+
+    /// Stops the instance (SIGTERM to its group, SIGKILL after `grace`) and forgets it.
+    func delete(_ id: String, grace: Duration?) async throws(RPCError) -> Fma_V1_Instance {
+        var record = try record(id)
+        let grace = grace ?? configuration.defaultGracePeriod
+        switch record.phase {
+        case .starting:
+            throw RPCError(.failedPrecondition, "instance '\(id)' is still starting; delete it once CreateInstance has returned")
+        case .stopped:
+            return finishDelete(id)
+        case .running, .stopping:
+            if case .running = record.phase {
+                record.phase = .stopping
+                instances[id] = record
+                kill(-record.pid, SIGTERM)
+                logger.info("stopping instance", metadata: ["instance": "\(id)", "pid": "\(record.pid)", "grace_seconds": "\(grace.components.seconds)"])
+                let pid = record.pid
+                Task { [weak self] in
+                    try? await Task.sleep(for: grace)
+                    await self?.escalate(id, pid: pid)
+                }
+            }
+            return await withCheckedContinuation { continuation in
+                deleteWaiters[id, default: []].append(continuation)
+            }
+        }
+    }
+
+    func deleteAll(grace: Duration?) async -> [Fma_V1_Instance] {
+        await withTaskGroup(of: Fma_V1_Instance?.self) { group in
+            for id in instances.keys {
+                group.addTask { try? await self.delete(id, grace: grace) }
+            }
+            var deleted: [Fma_V1_Instance] = []
+            for await instance in group { if let instance { deleted.append(instance) } }
+            return deleted.sorted { $0.id < $1.id }
+        }
+    }
+
+    private func escalate(_ id: String, pid: Int32) {
+        guard let record = instances[id], record.pid == pid, case .stopping = record.phase else { return }
+        logger.warning("instance ignored SIGTERM for the grace period; killing its process group",
+                       metadata: ["instance": "\(id)", "pid": "\(pid)"])
+        kill(-pid, SIGKILL)
+    }
+
+    /// Removes a stopped instance: DELETED event, log file gone, waiters answered.
+    private func finishDelete(_ id: String) -> Fma_V1_Instance {
+        guard var record = instances.removeValue(forKey: id) else { return Fma_V1_Instance() }
+        idsByPID.removeValue(forKey: record.pid)
+        record = publish(.deleted, record, store: false)
+        try? FileManager.default.removeItem(atPath: record.logPath)
+        let final = record.proto
+        for waiter in deleteWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: final) }
+        logger.info("instance deleted", metadata: ["instance": "\(id)", "revision": "\(record.revision)"])
+        return final
+    }
+
+    // MARK: - Exits
+
+    /// An instance's process ended (reported by the zygote, the reaper or a pidfd watcher).
+    func processExited(pid: Int32, exit: ExitRecord) {
+        guard let id = idsByPID[pid], var record = instances[id] else {
+            // Not (yet) known: a fork whose reply is still on its way, or a grandchild.
+            if instances.values.contains(where: { $0.phase == .starting }) { earlyExits[pid] = exit }
+            return
+        }
+        let stopping = record.phase == .stopping
+        record.phase = .stopped(exit)
+        instances[id] = record
+        if stopping {
+            // Whatever else is left in its process group goes too.
+            kill(-pid, SIGKILL)
+            _ = finishDelete(id)
+        } else {
+            _ = publish(.stopped, record)
+            logger.warning("instance exited", metadata: ["instance": "\(id)", "pid": "\(pid)", "exit": "\(exit.summary)"])
+        }
+    }
+
+    // MARK: - Sleep and wake
+
+    func sleep(_ id: String, level: UInt32) async throws(RPCError) -> Fma_V1_Instance {
+        let level = level == 0 ? 1 : level
+        guard level == 1 || level == 2 else {
+            throw .invalidArgument(field: "level", "sleep level \(level) is not 1 or 2")
+        }
+        let port = try adminPort(id)
+        try await admin.sleep(host: configuration.adminHost, port: port, level: level, instance: id)
+        return try setSleeping(id, true, level: level)
+    }
+
+    func wake(_ id: String) async throws(RPCError) -> Fma_V1_Instance {
+        let port = try adminPort(id)
+        try await admin.wake(host: configuration.adminHost, port: port, instance: id)
+        return try setSleeping(id, false, level: 0)
+    }
+
+    func isSleeping(_ id: String) async throws(RPCError) -> Bool {
+        let port = try adminPort(id)
+        let sleeping = try await admin.isSleeping(host: configuration.adminHost, port: port, instance: id)
+        if let record = instances[id], record.sleeping != sleeping {
+            _ = try setSleeping(id, sleeping, level: sleeping ? max(1, record.sleepLevel) : 0)
+        }
+        return sleeping
+    }
+
+    private func adminPort(_ id: String) throws(RPCError) -> UInt32 {
+        let record = try record(id)
+        guard case .running = record.phase else {
+            throw RPCError(.failedPrecondition, "instance '\(id)' is not running")
+        }
+        guard let port = record.spec.port else {
+            throw RPCError(.failedPrecondition, "instance '\(id)' has no --port option, so its admin API cannot be reached")
+        }
+        return port
+    }
+
+    private func setSleeping(_ id: String, _ sleeping: Bool, level: UInt32) throws(RPCError) -> Fma_V1_Instance {
+        var record = try record(id)
+        guard record.sleeping != sleeping || record.sleepLevel != level else { return record.proto }
+        record.sleeping = sleeping
+        record.sleepLevel = level
+        return publish(sleeping ? .sleeping : .awake, record).proto
+    }
+
+    // MARK: - Events
+
+    /// Bumps the revision, stamps the record, records and fans out the event, saves the journal.
+    @discardableResult
+    private func publish(_ type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord, store: Bool = true) -> InstanceRecord {
+        var record = record
+        revision += 1
+        record.revision = revision
+        if store { instances[record.spec.id] = record }
+        var event = Fma_V1_InstanceEvent()
+        event.type = type
+        event.revision = revision
+        event.instance = record.proto
+        ring.append(event)
+        for (id, watcher) in watchers {
+            if case .dropped = watcher.yield(event) {
+                watcher.finish(throwing: RPCError(.outOfRange, "this watcher fell \(ring.capacity) events behind; list the instances and watch again from the list's revision"))
+                watchers.removeValue(forKey: id)
+            }
+        }
+        saveJournal()
+        return record
+    }
+
+    /// A stream of events: CREATED for every instance then live events, or the events after `since`.
+    func watch(since: UInt64?) throws(RPCError) -> AsyncThrowingStream<Fma_V1_InstanceEvent, any Error> {
+        let backlog: [Fma_V1_InstanceEvent]
+        if let since {
+            guard let retained = ring.events(after: since, current: revision) else {
+                let oldest = ring.ordered.first.map { "\($0.revision - 1)" } ?? "\(revision)"
+                throw RPCError(.outOfRange, "revision \(since) is no longer retained (the oldest watch can resume after \(oldest)); list the instances and watch from the list's revision")
+            }
+            backlog = retained
+        } else {
+            backlog = instances.values.sorted { $0.revision < $1.revision }.map { record in
+                var event = Fma_V1_InstanceEvent()
+                event.type = .created
+                event.revision = record.revision
+                event.instance = record.proto
+                return event
+            }
+        }
+        let (stream, continuation) = AsyncThrowingStream<Fma_V1_InstanceEvent, any Error>.makeStream(
+            bufferingPolicy: .bufferingOldest(ring.capacity + backlog.count))
+        for event in backlog { continuation.yield(event) }
+        let id = nextWatcherID
+        nextWatcherID += 1
+        watchers[id] = continuation
+        continuation.onTermination = { _ in Task { await self.removeWatcher(id) } }
+        return stream
+    }
+
+    private func removeWatcher(_ id: UInt64) {
+        watchers.removeValue(forKey: id)
+    }
+
+    // MARK: - Journal and re-adoption
+
+    private func saveJournal() {
+        do {
+            try journal.save(.init(revision: revision, instances: Array(instances.values)))
+        } catch {
+            logger.error("cannot save the journal", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Takes over the instances a previous launcher left running; reports the ones that died.
+    /// Returns the pids to watch for exit.
+    func recover(exitRecords: ExitRecords) -> [Int32] {
+        let contents: Journal.Contents?
+        do {
+            contents = try journal.load()
+        } catch {
+            logger.error("cannot read the journal; starting empty", metadata: ["path": "\(configuration.journalPath)", "error": "\(error)"])
+            return []
+        }
+        guard let contents else { return [] }
+        revision = contents.revision
+        var adopted: [Int32] = []
+        for var record in contents.instances {
+            switch record.phase {
+            case .starting:
+                continue
+            case .stopped:
+                instances[record.spec.id] = record
+            case .running, .stopping:
+                if record.pid > 0, ProcessStartTime.isRunning(record.pid),
+                   ProcessStartTime.ticks(of: record.pid) == record.startTicks {
+                    record.phase = .running
+                    record.adopted = true
+                    instances[record.spec.id] = record
+                    idsByPID[record.pid] = record.spec.id
+                    adopted.append(record.pid)
+                    logger.info("adopted running instance", metadata: ["instance": "\(record.spec.id)", "pid": "\(record.pid)"])
+                } else {
+                    let exit = exitRecords.take(pid: record.pid) ?? .unknown
+                    record.phase = .stopped(exit)
+                    instances[record.spec.id] = record
+                    publish(.stopped, record)
+                    logger.warning("instance ended while the launcher was down", metadata: ["instance": "\(record.spec.id)", "pid": "\(record.pid)", "exit": "\(exit.summary)"])
+                }
+            }
+        }
+        saveJournal()
+        return adopted
+    }
+}

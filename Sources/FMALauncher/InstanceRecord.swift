@@ -1,0 +1,102 @@
+import FMAWire
+import Foundation
+
+/// How an instance's process ended.
+struct ExitRecord: Sendable, Codable, Equatable {
+    var exitCode: Int32 = 0
+    var signal: Int32 = 0
+    /// False when the launcher restarted after the exit and nothing recorded the code.
+    var known: Bool = true
+
+    /// Decodes a `waitpid` status.
+    init(waitStatus status: Int32) {
+        if status & 0x7f == 0 {
+            exitCode = (status >> 8) & 0xff
+        } else {
+            signal = status & 0x7f
+        }
+    }
+
+    init(exitCode: Int32 = 0, signal: Int32 = 0, known: Bool = true) {
+        self.exitCode = exitCode
+        self.signal = signal
+        self.known = known
+    }
+
+    static let unknown = ExitRecord(known: false)
+
+    var proto: Fma_V1_ExitStatus {
+        .with {
+            $0.exitCode = exitCode
+            $0.signal = signal
+            $0.known = known
+        }
+    }
+
+    var summary: String {
+        guard known else { return "exited (code unknown: it ended while the launcher was down)" }
+        return signal != 0 ? "killed by signal \(signal)" : "exited with code \(exitCode)"
+    }
+}
+
+/// One instance as the launcher keeps it (and journals it).
+struct InstanceRecord: Sendable, Codable, Equatable {
+    enum Phase: Sendable, Codable, Equatable {
+        /// Spawning; no pid yet.
+        case starting
+        case running
+        /// A delete sent SIGTERM; SIGKILL follows at the grace deadline.
+        case stopping
+        case stopped(ExitRecord)
+    }
+
+    var spec: InstanceSpec
+    var phase: Phase
+    /// The environment the process got: the spec's plus CUDA_VISIBLE_DEVICES.
+    var effectiveEnv: [String: String]
+    var pid: Int32 = 0
+    /// The process's start time in clock ticks since boot (/proc/PID/stat field 22), which
+    /// tells a re-adopted pid from a recycled one.
+    var startTicks: UInt64 = 0
+    var revision: UInt64 = 0
+    var sleeping = false
+    var sleepLevel: UInt32 = 0
+    var createdUnixMs: Int64
+    var logPath: String
+    var spawnMode: String
+    var adopted = false
+
+    var isLive: Bool {
+        switch phase {
+        case .starting, .running, .stopping: return true
+        case .stopped: return false
+        }
+    }
+
+    var proto: Fma_V1_Instance {
+        var instance = Fma_V1_Instance()
+        instance.id = spec.id
+        switch phase {
+        case .starting, .running, .stopping:
+            instance.status = .running
+        case .stopped(let exit):
+            instance.status = .stopped
+            instance.exit = exit.proto
+        }
+        instance.revision = revision
+        instance.options = spec.options
+        instance.optionsString = spec.optionsString
+        instance.gpuUuids = spec.gpuUUIDs
+        instance.envVars = effectiveEnv
+        instance.annotations = spec.annotations
+        instance.pid = pid
+        instance.port = spec.port ?? 0
+        instance.sleepState = sleeping ? .sleeping : .awake
+        instance.sleepLevel = sleepLevel
+        instance.createdUnixMs = createdUnixMs
+        instance.logPath = logPath
+        instance.spawnMode = spawnMode
+        instance.adopted = adopted
+        return instance
+    }
+}

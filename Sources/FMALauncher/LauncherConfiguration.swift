@@ -1,0 +1,54 @@
+import Foundation
+
+/// Everything the launcher needs to know before it starts.
+public struct LauncherConfiguration: Sendable {
+    /// How instances start.
+    public enum SpawnMode: String, Sendable, CaseIterable {
+        /// Forked from the preinitialized Python zygote (warm).
+        case fork
+        /// A fresh process by posix_spawn (cold): the baseline, and for non-Python servers.
+        case exec
+    }
+
+    /// Where the journal and the instance logs live.
+    public var stateDirectory: String
+    public var spawnMode: SpawnMode = .fork
+    /// The Python interpreter for the zygote (and for `exec` of a Python entry point).
+    public var python: String = "python3"
+    /// Directories added to PYTHONPATH for the zygote (fma's own Python code lives there).
+    public var pythonPath: [String] = []
+    /// Modules the zygote imports before forking.
+    public var preload: [String] = LauncherConfiguration.vllmPreload
+    /// The module each instance runs as `__main__`.
+    public var entrypoint: String = "vllm.entrypoints.cli.main"
+    /// Arguments placed before the instance's options (vLLM: `serve`).
+    public var entrypointArguments: [String] = ["serve"]
+    /// With `exec`: the program to run instead of `python -m ENTRYPOINT`.
+    public var execCommand: [String]?
+    public var maxInstances: Int = 64
+    /// How many events a watcher can resume from (`since`).
+    public var eventHistory: Int = 1000
+    public var defaultGracePeriod: Duration = .seconds(10)
+    /// Timeouts of the calls to an instance's admin API.
+    public var sleepTimeout: Duration = .seconds(600)
+    public var adminTimeout: Duration = .seconds(30)
+    /// The host the instances' admin APIs answer on.
+    public var adminHost: String = "127.0.0.1"
+
+    /// What vLLM's OpenAI server imports: preloading these is what makes a fork warm.
+    public static let vllmPreload = [
+        "vllm.entrypoints.cli.main",
+        "vllm.entrypoints.openai.api_server",
+        "vllm.engine.arg_utils",
+        "torch",
+    ]
+
+    public init(stateDirectory: String) {
+        self.stateDirectory = stateDirectory
+    }
+
+    var logDirectory: String { stateDirectory + "/logs" }
+    var journalPath: String { stateDirectory + "/instances.json" }
+    /// Where a supervisor records the exit status of instances it reaped while no launcher ran.
+    var exitRecordDirectory: String { stateDirectory + "/exits" }
+}

@@ -1,0 +1,70 @@
+import FMARPC
+import FMAWire
+import Foundation
+
+/// Reads instance logs: byte ranges, and following new bytes as they are written.
+struct LogReader: Sendable {
+    /// At most this much per GetLog call without an explicit end (FMA's limit too).
+    static let defaultMaxBytes: UInt64 = 1 << 20
+    /// How often a follower looks for new bytes.
+    let followInterval: Duration
+
+    init(followInterval: Duration = .milliseconds(50)) {
+        self.followInterval = followInterval
+    }
+
+    /// Bytes [start, end] (end inclusive, clamped to the file), or up to 1 MiB from start.
+    /// A start at or beyond the size is OUT_OF_RANGE naming both.
+    func read(path: String, id: String, start: UInt64, end: UInt64?) throws(RPCError) -> Fma_V1_GetLogResponse {
+        let size = Self.size(of: path)
+        guard start < size else {
+            throw RPCError(.outOfRange, "start \(start) is at or beyond the end of instance '\(id)''s log (\(size) bytes)",
+                           details: ["field": "start", "total_size": "\(size)"])
+        }
+        if let end, end < start {
+            throw .invalidArgument(field: "end", "end \(end) is before start \(start)")
+        }
+        let last = min(end ?? (start + Self.defaultMaxBytes - 1), size - 1)
+        var response = Fma_V1_GetLogResponse()
+        response.start = start
+        response.totalSize = size
+        response.data = try Self.bytes(path: path, from: start, count: Int(last - start + 1))
+        return response
+    }
+
+    /// Sends the log from `start`, then new bytes as they arrive, while `alive()` holds.
+    func follow(path: String, from start: UInt64, while alive: @Sendable () async -> Bool,
+                send: (UInt64, Data) async throws -> Void) async throws {
+        var offset = start
+        while true {
+            let size = Self.size(of: path)
+            if size > offset {
+                let count = Int(min(size - offset, Self.defaultMaxBytes))
+                let data = try Self.bytes(path: path, from: offset, count: count)
+                try await send(offset, data)
+                offset += UInt64(data.count)
+                continue
+            }
+            guard await alive() else { return }
+            try await Task.sleep(for: followInterval)
+        }
+    }
+
+    static func size(of path: String) -> UInt64 {
+        var info = stat()
+        return stat(path, &info) == 0 ? UInt64(info.st_size) : 0
+    }
+
+    private static func bytes(path: String, from offset: UInt64, count: Int) throws(RPCError) -> Data {
+        guard let handle = FileHandle(forReadingAtPath: path) else {
+            throw RPCError(.notFound, "the log file \(path) is gone")
+        }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: offset)
+            return try handle.read(upToCount: count) ?? Data()
+        } catch {
+            throw RPCError(.internal, "cannot read \(path): \(error)", cause: error)
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import FMAAPI
+import FMACommand
+import FMALauncher
+import FMARPC
+import Foundation
+
+/// `fma-launcher serve`: the launcher server.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve fma.v1.Launcher (and Health) on the --listen addresses.",
+        discussion: """
+            Examples:
+              fma-launcher serve --listen unix:/run/fma/launcher.sock --mock-gpus 8
+              fma-launcher serve --listen unix:/tmp/l.sock --python-path ./python \\
+                  --entrypoint fma_fakevllm --no-entrypoint-args --preload fma_fakevllm.server --preload scipy.stats
+
+            Instances' logs and the journal live in --state-dir. GPU UUIDs given to an instance \
+            become CUDA_VISIBLE_DEVICES indices, translated by the node's fma-gpu-inventory \
+            (--gpu-inventory) or by a built-in mock (--mock-gpus N).
+            """)
+
+    @OptionGroup var server: ServerOptions
+
+    @Option(help: "Where the journal and the instance logs live.")
+    var stateDir: String = "/tmp/fma-launcher"
+
+    @Option(help: "fork: from the preinitialized zygote (warm). exec: a fresh process each time (cold; non-Python servers).")
+    var spawn: String = "fork"
+
+    @Option(help: "The Python interpreter for the zygote.")
+    var python: String = "python3"
+
+    @Option(help: ArgumentHelp("A directory for the zygote's PYTHONPATH (repeatable); fma's Python code must be reachable.", valueName: "dir"))
+    var pythonPath: [String] = []
+
+    @Option(help: ArgumentHelp("A module the zygote imports before forking (repeatable). Default: what vLLM's OpenAI server needs.", valueName: "module"))
+    var preload: [String] = []
+
+    @Option(help: "The module each instance runs as __main__.")
+    var entrypoint: String = "vllm.entrypoints.cli.main"
+
+    @Option(name: .customLong("entrypoint-arg"), help: ArgumentHelp("An argument before the instance's options (repeatable). Default with vLLM's entry point: serve.", valueName: "arg"))
+    var entrypointArguments: [String] = []
+
+    @Flag(help: "Pass no arguments before the instance's options (for entry points other than vLLM's CLI).")
+    var noEntrypointArgs = false
+
+    @Option(help: ArgumentHelp("With --spawn exec: the command to run instead of `python -m ENTRYPOINT` (split like a shell would).", valueName: "command"))
+    var execCommand: String?
+
+    @Option(help: "The most instances at once.")
+    var maxInstances: Int = 64
+
+    @Option(help: "How many past events a watch can resume from (WatchInstances since).")
+    var eventHistory: Int = 1000
+
+    @Option(help: "Default seconds between SIGTERM and SIGKILL when deleting an instance.")
+    var gracePeriod: Double = 10
+
+    @Option(help: "Mock this many GPUs (UUIDs as fma-gpu-inventory --mock derives them for --node-name).")
+    var mockGpus: Int?
+
+    @Option(help: "The node name for mock GPU UUIDs (default: $NODE_NAME, else the host name).")
+    var nodeName: String?
+
+    func validate() throws {
+        guard LauncherConfiguration.SpawnMode(rawValue: spawn) != nil else {
+            throw ValidationError("--spawn must be fork or exec, not '\(spawn)'")
+        }
+        guard maxInstances > 0 else { throw ValidationError("--max-instances must be positive") }
+        guard eventHistory > 0 else { throw ValidationError("--event-history must be positive") }
+        guard gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
+        if let mockGpus, mockGpus < 0 { throw ValidationError("--mock-gpus must not be negative") }
+    }
+
+    func run() async throws {
+        var server = self.server
+        if server.listen.isEmpty { server.listen = ["unix:/run/fma/launcher.sock"] }
+        let logger = try LogSetup.bootstrap(component: "fma-launcher", level: server.logLevel)
+        var configuration = LauncherConfiguration(stateDirectory: stateDir)
+        configuration.spawnMode = LauncherConfiguration.SpawnMode(rawValue: spawn)!
+        configuration.python = python
+        configuration.pythonPath = pythonPath.isEmpty ? Self.defaultPythonPath() : pythonPath
+        if !preload.isEmpty { configuration.preload = preload }
+        configuration.entrypoint = entrypoint
+        if noEntrypointArgs {
+            configuration.entrypointArguments = []
+        } else if !entrypointArguments.isEmpty {
+            configuration.entrypointArguments = entrypointArguments
+        } else if entrypoint != "vllm.entrypoints.cli.main" {
+            configuration.entrypointArguments = []
+        }
+        if let execCommand {
+            do { configuration.execCommand = try ShellWords.split(execCommand) } catch { throw ValidationError("--exec-command: \(error)") }
+        }
+        configuration.maxInstances = maxInstances
+        configuration.eventHistory = eventHistory
+        configuration.defaultGracePeriod = .milliseconds(Int64(gracePeriod * 1000))
+
+        let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
+        let translator = StaticGPUTranslator(uuids: MockGPUs.uuids(node: node, count: mockGpus ?? 8))
+        let launcher = try Launcher(configuration: configuration, translator: translator, admin: HTTPInstanceAdmin(), logger: logger)
+        try await launcher.start()
+        defer { launcher.shutdown() }
+        try await ServerRunner.run(component: "fma-launcher", services: [launcher.service], options: server, logger: logger)
+    }
+
+    /// fma's Python code next to the executable: `<repo>/python` for a build tree.
+    static func defaultPythonPath() -> [String] {
+        if let path = ProcessInfo.processInfo.environment["FMA_PYTHONPATH"] { return [path] }
+        var url = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        for _ in 0..<4 {
+            url.deleteLastPathComponent()
+            let candidate = url.appendingPathComponent("python/fma_zygote").path
+            if FileManager.default.fileExists(atPath: candidate) { return [url.appendingPathComponent("python").path] }
+            let installed = url.appendingPathComponent("lib/fma/python/fma_zygote").path
+            if FileManager.default.fileExists(atPath: installed) { return [url.appendingPathComponent("lib/fma/python").path] }
+        }
+        return []
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import CFMAProcess
+import Dispatch
+import FMALauncher
+import Foundation
+
+/// `fma-launcher supervise -- serve …`: the container's PID 1.
+///
+/// Starts the launcher server as its child and restarts it when it dies; as a child subreaper
+/// it reaps every orphan (instances whose zygote or launcher died), writing each one's exit
+/// status to STATE_DIR/exits so that the next launcher reports those exits with their codes.
+/// SIGTERM and SIGINT are passed to the server; the supervisor exits when the server has.
+struct SuperviseCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "supervise",
+        abstract: "Run as PID 1: keep the launcher server running and reap orphaned instances.",
+        discussion: """
+            Example (a launcher Pod's command):
+              fma-launcher supervise --state-dir /var/lib/fma -- serve --state-dir /var/lib/fma --listen tcp://0.0.0.0:8001 --token-file /etc/fma/token
+
+            A launcher crash never takes the instances down: they run on, the server restarts \
+            (after --restart-delay, doubling up to 10 s while it keeps failing) and adopts them.
+            """)
+
+    @Option(help: "The server's --state-dir (exit records go to its exits/ folder).")
+    var stateDir: String = "/tmp/fma-launcher"
+
+    @Option(help: "Seconds before restarting a server that died.")
+    var restartDelay: Double = 0.5
+
+    @Argument(parsing: .captureForPassthrough, help: "The server's arguments, after --, e.g. -- serve --listen unix:/run/fma/launcher.sock")
+    var command: [String] = []
+
+    func validate() throws {
+        let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+        guard !arguments.isEmpty else { throw ValidationError("give the server's arguments after --, e.g. -- serve --listen unix:/run/fma/launcher.sock") }
+        guard restartDelay >= 0 else { throw ValidationError("--restart-delay must not be negative") }
+    }
+
+    func run() throws {
+        let arguments = command.first == "--" ? Array(command.dropFirst()) : command
+        if fma_set_child_subreaper() != 0 {
+            FileHandle.standardError.write(Data("fma-launcher supervise: cannot become a child subreaper: \(String(cString: strerror(errno)))\n".utf8))
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
+        let records = ExitRecords(directory: stateDir + "/exits")
+        let state = SupervisorState()
+
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let sources = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                state.stopping = true
+                if let server = state.server { kill(server, number) }
+            }
+            source.resume()
+            return source
+        }
+        defer { sources.forEach { $0.cancel() } }
+
+        var delay = restartDelay
+        state.server = try Self.spawn(executable, arguments)
+        var started = Date()
+        while true {
+            var status: Int32 = 0
+            let pid = waitpid(-1, &status, 0)
+            if pid < 0 {
+                if errno == EINTR { continue }
+                return  // no child left at all
+            }
+            guard pid == state.server else {
+                records.record(pid: pid, status: status)
+                continue
+            }
+            if state.stopping {
+                throw ExitCode(status & 0x7f == 0 ? (status >> 8) & 0xff : 0)
+            }
+            // Back off while the server keeps dying right after it starts.
+            delay = Date().timeIntervalSince(started) > 30 ? restartDelay : min(max(delay * 2, restartDelay), 10)
+            FileHandle.standardError.write(Data("fma-launcher supervise: the server (pid \(pid)) ended with status \(status); restarting in \(delay) s\n".utf8))
+            Thread.sleep(forTimeInterval: delay)
+            if state.stopping { return }
+            state.server = try Self.spawn(executable, arguments)
+            started = Date()
+        }
+    }
+
+    private static func spawn(_ executable: String, _ arguments: [String]) throws -> Int32 {
+        var pid: pid_t = 0
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let result = argv.withUnsafeBufferPointer { pointer in
+            posix_spawn(&pid, executable, nil, nil, pointer.baseAddress!, environ)
+        }
+        guard result == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(result)))") }
+        return pid
+    }
+}
+
+/// What the signal handlers and the reaping loop share.
+private final class SupervisorState: @unchecked Sendable {
+    private let lock = NSLock()
+    private var _server: Int32?
+    private var _stopping = false
+
+    var server: Int32? {
+        get { lock.withLock { _server } }
+        set { lock.withLock { _server = newValue } }
+    }
+
+    var stopping: Bool {
+        get { lock.withLock { _stopping } }
+        set { lock.withLock { _stopping = newValue } }
+    }
+}

@@ -1,1 +1,0 @@
-print("fma-launcher: not built yet")

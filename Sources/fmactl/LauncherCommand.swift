@@ -1,0 +1,299 @@
+import ArgumentParser
+import FMAAPI
+import FMACommand
+import FMARPC
+import FMAWire
+import Foundation
+import SwiftProtobuf
+
+/// `fmactl launcher …`: instances on one launcher.
+struct LauncherCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "launcher",
+        abstract: "Create, inspect, sleep, wake and delete instances on an fma-launcher.",
+        discussion: """
+            Every subcommand takes the launcher's ADDRESS first (unix:PATH or tcp://HOST:PORT).
+
+            Examples:
+              fmactl launcher create unix:/run/fma/launcher.sock --id demo --wait -- --model facebook/opt-125m --port 8005
+              fmactl launcher list unix:/run/fma/launcher.sock
+              fmactl launcher logs unix:/run/fma/launcher.sock demo -f
+              fmactl launcher sleep unix:/run/fma/launcher.sock demo
+              fmactl launcher delete unix:/run/fma/launcher.sock demo
+            """,
+        subcommands: [Create.self, Get.self, List.self, Delete.self, Sleep.self, Wake.self, Logs.self, Watch.self])
+
+    struct Target: ParsableArguments {
+        @Argument(help: "The launcher: unix:PATH or tcp://HOST:PORT.")
+        var address: String
+
+        @OptionGroup var client: ClientOptions
+
+        func launcher() throws -> LauncherClient {
+            LauncherClient(try client.makeClient(address: address), timeout: client.timeoutDuration)
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Start an instance; the server's options follow --.",
+            discussion: "With --wait, prints progress until the instance answers GET /health on its --port.")
+
+        @OptionGroup var target: Target
+        @Option(help: "The instance id (default: the launcher picks a UUID).") var id: String = ""
+        @Option(name: .customLong("env"), help: ArgumentHelp("NAME=VALUE for the instance's environment (repeatable).", valueName: "NAME=VALUE"))
+        var env: [String] = []
+        @Option(name: .customLong("gpu"), help: ArgumentHelp("A GPU UUID for the instance (repeatable).", valueName: "uuid")) var gpus: [String] = []
+        @Option(name: .customLong("annotation"), help: ArgumentHelp("KEY=VALUE kept with the instance (repeatable).", valueName: "KEY=VALUE"))
+        var annotations: [String] = []
+        @Flag(help: "Wait until the instance answers /health.") var wait = false
+        @Option(help: "Seconds --wait waits at most.") var waitTimeout: Double = 600
+        @Argument(parsing: .postTerminator, help: "The server's options.") var options: [String] = []
+
+        func run() async throws {
+            let launcher = try target.launcher()
+            var request = Fma_V1_CreateInstanceRequest()
+            request.id = id
+            request.options = options
+            request.envVars = try Self.pairs(env, "--env")
+            request.gpuUuids = gpus
+            request.annotations = try Self.pairs(annotations, "--annotation")
+            let instance: Fma_V1_Instance
+            do {
+                instance = try await launcher.create(request)
+            } catch {
+                throw CallFailure.exit(error)
+            }
+            try Output.instance(instance, format: target.client.output)
+            if wait { try await Self.waitHealthy(instance, timeout: waitTimeout) }
+        }
+
+        static func pairs(_ entries: [String], _ option: String) throws -> [String: String] {
+            var result: [String: String] = [:]
+            for entry in entries {
+                guard let equals = entry.firstIndex(of: "=") else {
+                    throw ValidationError("\(option) '\(entry)' is not NAME=VALUE")
+                }
+                result[String(entry[..<equals])] = String(entry[entry.index(after: equals)...])
+            }
+            return result
+        }
+
+        static func waitHealthy(_ instance: Fma_V1_Instance, timeout: Double) async throws {
+            guard instance.port > 0 else {
+                throw ValidationError("--wait needs the instance to have a --port option")
+            }
+            let started = ContinuousClock.now
+            var lastReport = started
+            FileHandle.standardError.write(Data("waiting for \(instance.id) to answer http://127.0.0.1:\(instance.port)/health".utf8))
+            while ContinuousClock.now - started < .milliseconds(Int64(timeout * 1000)) {
+                if HealthProbe.isHealthy(port: Int(instance.port)) {
+                    let elapsed = ContinuousClock.now - started
+                    FileHandle.standardError.write(Data("\nhealthy after \(elapsed)\n".utf8))
+                    return
+                }
+                if ContinuousClock.now - lastReport > .seconds(1) {
+                    FileHandle.standardError.write(Data(".".utf8))
+                    lastReport = ContinuousClock.now
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            FileHandle.standardError.write(Data("\nfmactl: \(instance.id) did not answer /health within \(timeout) s\n".utf8))
+            throw ExitCode(1)
+        }
+    }
+
+    struct Get: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one instance.")
+        @OptionGroup var target: Target
+        @Argument(help: "The instance id.") var id: String
+
+        func run() async throws {
+            do {
+                try Output.instance(try await target.launcher().get(id), format: target.client.output)
+            } catch let error as RPCError {
+                throw CallFailure.exit(error)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the instances (and the launcher's revision).")
+        @OptionGroup var target: Target
+
+        func run() async throws {
+            let launcher = try target.launcher()
+            let list: Fma_V1_ListInstancesResponse
+            do { list = try await launcher.list() } catch { throw CallFailure.exit(error) }
+            switch target.client.output {
+            case .json: print(try list.jsonString())
+            case .text: Output.table(list.instances, revision: list.revision)
+            }
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Stop an instance (SIGTERM, then SIGKILL after the grace period) and forget it.")
+        @OptionGroup var target: Target
+        @Argument(help: "The instance id.") var id: String
+        @Option(help: "Seconds between SIGTERM and SIGKILL (default: the launcher's).") var grace: Double = 0
+
+        func run() async throws {
+            do {
+                let instance = try await target.launcher().delete(id, gracePeriodSeconds: grace, timeout: .seconds(Int64(grace) + 60))
+                try Output.instance(instance, format: target.client.output)
+            } catch let error as RPCError {
+                throw CallFailure.exit(error)
+            }
+        }
+    }
+
+    struct Sleep: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Put an instance to sleep (POST /sleep?level=N on its admin API).")
+        @OptionGroup var target: Target
+        @Argument(help: "The instance id.") var id: String
+        @Option(help: "1: weights to host memory; 2: weights discarded.") var level: UInt32 = 1
+
+        func run() async throws {
+            do {
+                try Output.instance(try await target.launcher().sleep(id, level: level), format: target.client.output)
+            } catch let error as RPCError {
+                throw CallFailure.exit(error)
+            }
+        }
+    }
+
+    struct Wake: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Wake a sleeping instance (POST /wake_up).")
+        @OptionGroup var target: Target
+        @Argument(help: "The instance id.") var id: String
+
+        func run() async throws {
+            do {
+                try Output.instance(try await target.launcher().wake(id), format: target.client.output)
+            } catch let error as RPCError {
+                throw CallFailure.exit(error)
+            }
+        }
+    }
+
+    struct Logs: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print an instance's log; -f follows it.")
+        @OptionGroup var target: Target
+        @Argument(help: "The instance id.") var id: String
+        @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new output until the instance is deleted or Ctrl-C.")
+        var follow = false
+        @Option(help: "The first byte to print.") var start: UInt64 = 0
+
+        func run() async throws {
+            let launcher = try target.launcher()
+            do {
+                if follow {
+                    for try await chunk in try await launcher.followLog(id, start: start) {
+                        FileHandle.standardOutput.write(chunk.data)
+                    }
+                } else {
+                    var offset = start
+                    while true {
+                        let part = try await launcher.log(id, start: offset)
+                        FileHandle.standardOutput.write(part.data)
+                        offset += UInt64(part.data.count)
+                        if offset >= part.totalSize || part.data.isEmpty { break }
+                    }
+                }
+            } catch let error as RPCError {
+                if error.code == .outOfRange, !follow { return }  // nothing (more) to print
+                throw CallFailure.exit(error)
+            }
+        }
+    }
+
+    struct Watch: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Print instance events as they happen.")
+        @OptionGroup var target: Target
+        @Option(help: "Resume after this revision.") var since: UInt64?
+
+        func run() async throws {
+            do {
+                for try await event in try await target.launcher().watch(since: since) {
+                    switch target.client.output {
+                    case .json: print(try event.jsonString())
+                    case .text: print("\(event.revision)\t\(Output.name(event.type))\t\(event.instance.id)\t\(Output.status(event.instance))")
+                    }
+                }
+            } catch let error as RPCError {
+                throw CallFailure.exit(error)
+            }
+        }
+    }
+}
+
+/// How fmactl prints instances.
+enum Output {
+    static func instance(_ instance: Fma_V1_Instance, format: ClientOptions.Output) throws {
+        switch format {
+        case .json: print(try instance.jsonString())
+        case .text: table([instance], revision: nil)
+        }
+    }
+
+    static func table(_ instances: [Fma_V1_Instance], revision: UInt64?) {
+        var rows = [["ID", "STATUS", "PID", "PORT", "SLEEP", "GPUS", "REVISION"]]
+        for instance in instances {
+            rows.append([instance.id, status(instance), "\(instance.pid)", instance.port == 0 ? "-" : "\(instance.port)",
+                         instance.sleepState == .sleeping ? "sleeping(\(instance.sleepLevel))" : "awake",
+                         instance.envVars["CUDA_VISIBLE_DEVICES"] ?? "-", "\(instance.revision)"])
+        }
+        let widths = rows[0].indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+        for row in rows {
+            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  "))
+        }
+        if let revision { print("revision \(revision)") }
+    }
+
+    static func status(_ instance: Fma_V1_Instance) -> String {
+        switch instance.status {
+        case .running: return "running"
+        case .stopped:
+            guard instance.exit.known else { return "stopped(?)" }
+            return instance.exit.signal != 0 ? "stopped(signal \(instance.exit.signal))" : "stopped(\(instance.exit.exitCode))"
+        default: return "unknown"
+        }
+    }
+
+    static func name(_ type: Fma_V1_InstanceEvent.TypeEnum) -> String {
+        switch type {
+        case .created: return "CREATED"
+        case .stopped: return "STOPPED"
+        case .deleted: return "DELETED"
+        case .sleeping: return "SLEEPING"
+        case .awake: return "AWAKE"
+        default: return "UNKNOWN"
+        }
+    }
+}
+
+/// A one-shot `GET /health` on 127.0.0.1 (blocking, short timeouts): is the instance serving?
+enum HealthProbe {
+    static func isHealthy(port: Int) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var timeout = timeval(tv_sec: 1, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return false }
+        let request = Array("GET /health HTTP/1.0\r\n\r\n".utf8)
+        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return false }
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = recv(fd, &buffer, buffer.count, 0)
+        guard count >= 12 else { return false }
+        return String(decoding: buffer[0..<count], as: UTF8.self).split(separator: " ").dropFirst().first == "200"
+    }
+}

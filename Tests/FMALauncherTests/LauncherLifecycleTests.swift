@@ -1,0 +1,165 @@
+import FMAAPI
+import FMARPC
+import FMATestSupport
+import FMAWire
+import Foundation
+import Testing
+
+@Suite("fma-launcher: instances from create to delete", .serialized)
+struct LauncherLifecycleTests {
+    @Test("create, get, list and delete move the revision; the child gets its env, GPUs and own process group")
+    func lifecycle() async throws {
+        try await withLauncher { launcher, client in
+            let before = try await client.list()
+            let port = try freePort()
+            let gpus = MockGPUs.uuids(node: launcher.node, count: 4)
+            let created = try await client.create(.fake(id: "alpha", port: port, ["--import", "xml.dom.minidom"], env: ["FMA_TEST": "yes"], gpus: [gpus[2], gpus[0]]))
+            #expect(created.id == "alpha")
+            #expect(created.status == .running)
+            #expect(created.revision == before.revision + 1)
+            #expect(created.envVars["CUDA_VISIBLE_DEVICES"] == "2,0")
+            #expect(created.port == UInt32(port))
+            #expect(created.spawnMode == "fork")
+            try await waitHealthy(port: port)
+
+            let report = try await processReport(port: port)
+            #expect(report.pid == created.pid)
+            #expect(report.pgid == report.pid, "the instance leads its own process group")
+            #expect(report.sid == report.pid, "and its own session")
+            #expect(report.env["FMA_TEST"] == "yes")
+            #expect(report.env["CUDA_VISIBLE_DEVICES"] == "2,0")
+            #expect(report.blocked_signals.isEmpty, "no signal is blocked in the child")
+            #expect(report.sigterm == "0" || report.sigterm.contains("SIG_DFL"), "SIGTERM has its default disposition, not \(report.sigterm)")
+            #expect(report.preloaded == ["xml.dom.minidom"], "imported in the zygote before the fork")
+            // Besides stdio, only the server's own sockets (listening and this request's): nothing
+            // inherited from the zygote or the launcher (control socket, journal, pipes).
+            let inherited = report.fds.filter { Int($0.key)! > 2 && !$0.value.hasPrefix("socket:") }
+            #expect(inherited.isEmpty, "descriptors the child should not have: \(inherited)")
+            #expect(report.fds.count <= 5, "descriptors: \(report.fds)")
+            #expect(report.fds["1"]?.hasSuffix("/alpha.log") == true && report.fds["2"] == report.fds["1"])
+
+            let got = try await client.get("alpha")
+            #expect(got.revision == created.revision)
+            let listed = try await client.list()
+            #expect(listed.instances.map(\.id) == ["alpha"])
+            #expect(listed.revision == created.revision)
+            let ids = try await client.list(idsOnly: true)
+            #expect(ids.ids == ["alpha"] && ids.instances.isEmpty)
+
+            let deleted = try await client.delete("alpha")
+            #expect(deleted.status == .stopped)
+            #expect(deleted.revision == created.revision + 1)
+            #expect(!isAlive(created.pid))
+            let after = try await client.list()
+            #expect(after.instances.isEmpty)
+            #expect(after.revision == deleted.revision)
+            let gone = await #expect(throws: RPCError.self) { _ = try await client.get("alpha") }
+            #expect(gone?.code == .notFound)
+        }
+    }
+
+    @Test("bad requests get precise errors and change nothing")
+    func badRequests() async throws {
+        try await withLauncher { launcher, client in
+            let port = try freePort()
+            _ = try await client.create(.fake(id: "one", port: port))
+            let revision = try await client.list().revision
+
+            let duplicate = await #expect(throws: RPCError.self) { _ = try await client.create(.fake(id: "one", port: try freePort())) }
+            #expect(duplicate?.code == .alreadyExists)
+            let unknownGPU = await #expect(throws: RPCError.self) {
+                _ = try await client.create(.fake(id: "two", port: try freePort(), gpus: ["GPU-nope"]))
+            }
+            #expect(unknownGPU?.code == .invalidArgument)
+            #expect(unknownGPU?.message.contains("GPU-nope") == true)
+            #expect(unknownGPU?.message.contains(MockGPUs.uuid(node: launcher.node, index: 0)) == true, "the known UUIDs are listed")
+            let badEnv = await #expect(throws: RPCError.self) {
+                _ = try await client.create(.fake(id: "three", port: try freePort(), env: ["1BAD": "x"]))
+            }
+            #expect(badEnv?.code == .invalidArgument && badEnv?.details["field"] == "env_vars")
+            let badID = await #expect(throws: RPCError.self) { _ = try await client.create(.fake(id: "no spaces", port: try freePort())) }
+            #expect(badID?.code == .invalidArgument && badID?.details["field"] == "id")
+            let empty = await #expect(throws: RPCError.self) { _ = try await client.create(.with { $0.id = "four" }) }
+            #expect(empty?.code == .invalidArgument && empty?.details["field"] == "options")
+            let samePort = await #expect(throws: RPCError.self) { _ = try await client.create(.fake(id: "five", port: port)) }
+            #expect(samePort?.code == .failedPrecondition)
+            let unknown = await #expect(throws: RPCError.self) { _ = try await client.delete("nobody") }
+            #expect(unknown?.code == .notFound)
+            let badQuote = await #expect(throws: RPCError.self) {
+                _ = try await client.create(.with { $0.id = "six"; $0.optionsString = "--model 'unclosed" })
+            }
+            #expect(badQuote?.code == .invalidArgument && badQuote?.details["field"] == "options_string")
+
+            let after = try await client.list()
+            #expect(after.revision == revision, "no failed request moved the revision")
+            #expect(after.instances.map(\.id) == ["one"])
+        }
+    }
+
+    @Test("options given as one string are split like a shell would, quotes included")
+    func optionsString() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            _ = try await client.create(.with {
+                $0.id = "quoted"
+                $0.optionsString = "--host 127.0.0.1 --port \(port) --model 'my model' --import \"\""
+            })
+            try await waitHealthy(port: port)
+            let report = try await processReport(port: port)
+            #expect(Array(report.argv.dropFirst()) == ["--host", "127.0.0.1", "--port", "\(port)", "--model", "my model", "--import", ""])
+        }
+    }
+
+    @Test("a child that ignores SIGTERM is killed after the grace period, with its grandchild")
+    func graceThenKill() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            let created = try await client.create(.fake(id: "stubborn", port: port, ["--ignore-sigterm", "--spawn-grandchild"]))
+            try await waitHealthy(port: port)
+            let report = try await processReport(port: port)
+            let grandchild = try #require(report.grandchild_pid)
+            #expect(isAlive(grandchild))
+            let started = ContinuousClock.now
+            let deleted = try await client.delete("stubborn", gracePeriodSeconds: 0.5)
+            let took = ContinuousClock.now - started
+            #expect(deleted.exit.signal == SIGKILL)
+            #expect(took >= .milliseconds(450), "the grace period was waited out")
+            #expect(!isAlive(created.pid))
+            try await waitUntil(timeout: .seconds(5), "the grandchild to die") { !isAlive(grandchild) }
+        }
+    }
+
+    @Test("a delete right after a create ends well within the grace period")
+    func deleteRightAfterCreate() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            _ = try await client.create(.fake(id: "brief", port: port))
+            let started = ContinuousClock.now
+            let deleted = try await client.delete("brief", gracePeriodSeconds: 10)
+            #expect(ContinuousClock.now - started < .seconds(5), "SIGTERM works at once: the child does not inherit a handler that swallows it")
+            #expect(deleted.exit.signal == SIGTERM)
+        }
+    }
+
+    @Test("an instance that crashes is reported STOPPED with its exit code")
+    func crash() async throws {
+        try await withLauncher { _, client in
+            let watch = try await client.watch()
+            let created = try await client.create(.fake(id: "crashy", port: try freePort(), ["--exit-after", "0.3", "--exit-code", "7"]))
+            var stopped: Fma_V1_InstanceEvent?
+            for try await event in watch where event.type == .stopped {
+                stopped = event
+                break
+            }
+            let event = try #require(stopped)
+            #expect(event.instance.id == "crashy")
+            #expect(event.instance.status == .stopped)
+            #expect(event.instance.exit.known && event.instance.exit.exitCode == 7)
+            #expect(event.revision == created.revision + 1)
+            let got = try await client.get("crashy")
+            #expect(got.status == .stopped && got.exit.exitCode == 7)
+            let deleted = try await client.delete("crashy")
+            #expect(deleted.revision == event.revision + 1)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import FMAAPI
+import FMARPC
+import FMATestSupport
+import FMAWire
+import Foundation
+import Testing
+
+@Suite("fma-launcher: restarts, zygote deaths, many instances", .serialized)
+struct LauncherRecoveryTests {
+    @Test("after SIGKILL and a restart, live instances are adopted and dead ones reported STOPPED")
+    func restartAdopts() async throws {
+        try await withLauncher { launcher, client in
+            let livePort = try freePort()
+            let live = try await client.create(.fake(id: "survivor", port: livePort))
+            let doomed = try await client.create(.fake(id: "doomed", port: try freePort()))
+            try await waitHealthy(port: livePort)
+            let revision = try await client.list().revision
+
+            launcher.process.signal(SIGKILL)
+            try await launcher.process.waitForExit()
+            kill(-doomed.pid, SIGKILL)
+            try await waitUntil("the doomed instance to die") { !isAlive(doomed.pid) }
+            #expect(isAlive(live.pid), "instances outlive the launcher")
+            try await launcher.killAndRestart()
+
+            let fresh = launcher.client()
+            let survivor = try await fresh.get("survivor")
+            #expect(survivor.status == .running && survivor.pid == live.pid && survivor.adopted)
+            let dead = try await fresh.get("doomed")
+            #expect(dead.status == .stopped)
+            #expect(dead.revision > revision, "revisions keep increasing across restarts")
+            let log = try await fresh.log("survivor")
+            #expect(String(decoding: log.data, as: UTF8.self).contains("serving"))
+
+            // The adopted instance's exit is still seen.
+            let watch = try await fresh.watch(since: try await fresh.list().revision)
+            kill(live.pid, SIGTERM)
+            var stopped: Fma_V1_InstanceEvent?
+            for try await event in watch where event.instance.id == "survivor" {
+                stopped = event
+                break
+            }
+            #expect(stopped?.type == .stopped)
+        }
+    }
+
+    @Test("a killed zygote is replaced; later creates still fork warm")
+    func zygoteReplaced() async throws {
+        try await withLauncher { launcher, client in
+            let port = try freePort()
+            let before = try await client.create(.fake(id: "before", port: port))
+            let zygote = try #require(launcher.zygotePID)
+            kill(zygote, SIGKILL)
+            try await waitUntil("a new zygote") { (launcher.zygotePID ?? zygote) != zygote }
+            #expect(isAlive(before.pid), "running instances are unaffected")
+            let afterPort = try freePort()
+            let after = try await Self.createRetrying(client, .fake(id: "after", port: afterPort, ["--import", "xml.dom.minidom"]))
+            try await waitHealthy(port: afterPort)
+            let report = try await processReport(port: afterPort)
+            #expect(report.preloaded == ["xml.dom.minidom"], "the new zygote had preloaded it: the fork was warm")
+            #expect(report.ppid == launcher.zygotePID, "forked by the new zygote")
+            #expect(after.spawnMode == "fork")
+        }
+    }
+
+    static func createRetrying(_ client: LauncherClient, _ request: Fma_V1_CreateInstanceRequest) async throws -> Fma_V1_Instance {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let result: Result<Fma_V1_Instance, RPCError>
+            do {
+                result = .success(try await client.create(request))
+            } catch {
+                result = .failure(error)
+            }
+            switch result {
+            case .success(let instance):
+                return instance
+            case .failure(let error):
+                // UNAVAILABLE while the new zygote preloads; anything else is a failure.
+                guard error.code == .unavailable, ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+
+    @Test("50 concurrent creates and deletes leave no stray process or descriptor")
+    func manyConcurrent() async throws {
+        try await withLauncher { launcher, client in
+            let descriptorsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(launcher.process.pid)/fd").count
+            let ports = try (0..<50).map { _ in try freePort() }
+            let created = try await withThrowingTaskGroup(of: Fma_V1_Instance.self) { group in
+                for (index, port) in ports.enumerated() {
+                    group.addTask { try await client.create(.fake(id: "many-\(index)", port: port)) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(created.count == 50)
+            #expect(Set(created.map(\.pid)).count == 50)
+            let deleted = try await withThrowingTaskGroup(of: Fma_V1_Instance.self) { group in
+                for instance in created {
+                    group.addTask { try await client.delete(instance.id) }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(deleted.allSatisfy { $0.status == .stopped })
+            for instance in created { #expect(!isAlive(instance.pid), "instance \(instance.id) is gone") }
+            let list = try await client.list()
+            #expect(list.instances.isEmpty)
+            try await waitUntil(timeout: .seconds(10), "the launcher's descriptors to settle") {
+                let now = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(launcher.process.pid)/fd").count
+                return now <= descriptorsBefore + 2
+            }
+        }
+    }
+}

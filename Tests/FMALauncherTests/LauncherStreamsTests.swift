@@ -1,0 +1,126 @@
+import FMAAPI
+import FMARPC
+import FMATestSupport
+import FMAWire
+import Foundation
+import Testing
+
+@Suite("fma-launcher: logs, events, sleep and wake", .serialized)
+struct LauncherStreamsTests {
+    @Test("log ranges: whole, explicit end, open end, beyond the end")
+    func logRanges() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            _ = try await client.create(.fake(id: "talker", port: port))
+            try await waitHealthy(port: port)
+            let whole = try await client.log("talker")
+            let text = String(decoding: whole.data, as: UTF8.self)
+            #expect(text.contains("fma_fakevllm: serving test/model"))
+            #expect(whole.totalSize == UInt64(whole.data.count))
+            let part = try await client.log("talker", start: 2, end: 6)
+            #expect(Array(part.data) == Array(whole.data[2...6]))
+            let tail = try await client.log("talker", start: 5)
+            #expect(Array(tail.data) == Array(whole.data[5...]))
+            let beyond = await #expect(throws: RPCError.self) { _ = try await client.log("talker", start: whole.totalSize + 10) }
+            #expect(beyond?.code == .outOfRange)
+            let backwards = await #expect(throws: RPCError.self) { _ = try await client.log("talker", start: 5, end: 2) }
+            #expect(backwards?.code == .invalidArgument)
+        }
+    }
+
+    @Test("following a log delivers bytes written later, and ends when the instance is deleted")
+    func followLog() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            _ = try await client.create(.fake(id: "followed", port: port))
+            try await waitHealthy(port: port)
+            let stream = try await client.followLog("followed")
+            var iterator = stream.makeAsyncIterator()
+            var seen = ""
+            while !seen.contains("serving") { seen += String(decoding: try #require(try await iterator.next()).data, as: UTF8.self) }
+            // A request makes the fake server log a line.
+            _ = await httpGet(port: port, path: "/v1/models")
+            while !seen.contains("/v1/models") { seen += String(decoding: try #require(try await iterator.next()).data, as: UTF8.self) }
+            _ = try await client.delete("followed")
+            while let chunk = try await iterator.next() { seen += String(decoding: chunk.data, as: UTF8.self) }
+            #expect(seen.contains("GET /v1/models"))
+        }
+    }
+
+    @Test("watch: CREATED for what exists, live events, resume from a revision, OUT_OF_RANGE when too old")
+    func watchResume() async throws {
+        try await withLauncher(["--event-history", "4"]) { _, client in
+            let first = try await client.create(.fake(id: "w1", port: try freePort()))
+            let initial = try await client.watch()
+            var iterator = initial.makeAsyncIterator()
+            let synthetic = try #require(try await iterator.next())
+            #expect(synthetic.type == .created && synthetic.instance.id == "w1" && synthetic.revision == first.revision)
+            let second = try await client.create(.fake(id: "w2", port: try freePort()))
+            let live = try #require(try await iterator.next())
+            #expect(live.type == .created && live.instance.id == "w2" && live.revision == second.revision)
+
+            let resumed = try await client.watch(since: first.revision)
+            var resumedIterator = resumed.makeAsyncIterator()
+            let replayed = try #require(try await resumedIterator.next())
+            #expect(replayed.revision == second.revision)
+
+            for index in 0..<3 { _ = try await client.delete(index == 0 ? "w1" : index == 1 ? "w2" : "nobody") }
+        }
+    }
+
+    @Test("a since older than the retained events is OUT_OF_RANGE")
+    func watchTooOld() async throws {
+        try await withLauncher(["--event-history", "3"]) { _, client in
+            var last: Fma_V1_Instance?
+            for index in 0..<3 {
+                last = try await client.create(.fake(id: "old\(index)", port: try freePort()))
+                _ = try await client.delete("old\(index)")
+            }
+            let revision = try #require(last).revision
+            let error = await #expect(throws: RPCError.self) {
+                for try await _ in try await client.watch(since: 0) {}
+            }
+            #expect(error?.code == .outOfRange)
+            // Recent enough resumes fine.
+            let recent = try await client.watch(since: revision + 1)
+            var iterator = recent.makeAsyncIterator()
+            let next = try #require(try await iterator.next())
+            #expect(next.type == .deleted)
+        }
+    }
+
+    @Test("sleep → is_sleeping true → wake, reflected in state and events")
+    func sleepWake() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            let created = try await client.create(.fake(id: "sleepy", port: port))
+            try await waitHealthy(port: port)
+            let asleep = try await client.sleep("sleepy", level: 1)
+            #expect(asleep.sleepState == .sleeping && asleep.sleepLevel == 1)
+            #expect(asleep.revision == created.revision + 1)
+            #expect(try await client.isSleeping("sleepy"))
+            let fromServer = await httpGet(port: port, path: "/is_sleeping")
+            #expect(fromServer?.body.contains("true") == true)
+            let awake = try await client.wake("sleepy")
+            #expect(awake.sleepState == .awake)
+            #expect(!(try await client.isSleeping("sleepy")))
+            let badLevel = await #expect(throws: RPCError.self) { _ = try await client.sleep("sleepy", level: 3) }
+            #expect(badLevel?.code == .invalidArgument)
+        }
+    }
+
+    @Test("sleeping an instance whose server does not answer names the instance")
+    func sleepUnreachable() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            // --exit-after: the server is gone by the time we ask it to sleep; its port is closed.
+            _ = try await client.create(.fake(id: "mute", port: port, ["--startup-delay", "0"]))
+            try await waitHealthy(port: port)
+            let report = try await processReport(port: port)
+            kill(report.pid, SIGSTOP)
+            defer { kill(report.pid, SIGCONT) }
+            let error = await #expect(throws: RPCError.self) { _ = try await client.isSleeping("mute") }
+            #expect(error?.message.contains("mute") == true)
+        }
+    }
+}

@@ -1,0 +1,115 @@
+import FMAAPI
+import FMARPC
+import Foundation
+
+/// The real `fma-launcher` with the fake vLLM as its entry point, on a temporary Unix socket.
+public final class LauncherServer: @unchecked Sendable {
+    public private(set) var process: ChildProcess
+    public let address: RPCAddress
+    public let directory: String
+    public let stateDirectory: String
+    public let node = "test-node"
+    private let arguments: [String]
+
+    /// Starts the launcher and waits (bounded) until it serves (its zygote has preloaded).
+    public init(directory: String, extraArguments: [String] = []) async throws {
+        self.directory = directory
+        stateDirectory = directory + "/state"
+        let socket = directory + "/launcher.sock"
+        address = .unix(path: socket)
+        arguments = ["serve", "--listen", "unix:\(socket)", "--state-dir", stateDirectory,
+                     "--python-path", repositoryRoot + "/python",
+                     "--entrypoint", "fma_fakevllm", "--preload", "fma_fakevllm.server", "--preload", "xml.dom.minidom",
+                     "--mock-gpus", "4", "--node-name", "test-node", "--log-level", "debug"] + extraArguments
+        process = try await Self.start(arguments: arguments, directory: directory)
+    }
+
+    private static func start(arguments: [String], directory: String) async throws -> ChildProcess {
+        let readyFile = directory + "/launcher-ready-\(UUID().uuidString.prefix(6))"
+        let process = try ChildProcess(binDirectory + "/fma-launcher", arguments + ["--ready-file", readyFile], directory: directory)
+        try await waitUntil(timeout: .seconds(60), "fma-launcher's ready file") {
+            if kill(process.pid, 0) != 0 { throw TestSupportError("fma-launcher exited early: \(process.stderr)") }
+            return FileManager.default.fileExists(atPath: readyFile)
+        }
+        return process
+    }
+
+    /// Kills the launcher with SIGKILL (its instances live on) and starts it again.
+    public func killAndRestart() async throws {
+        process.signal(SIGKILL)
+        try await process.waitForExit()
+        process = try await Self.start(arguments: arguments, directory: directory)
+    }
+
+    public func client() -> LauncherClient { LauncherClient(RPCClient(address: address)) }
+
+    /// The zygote's pid: the launcher's child running python -m fma_zygote.
+    public var zygotePID: Int32? {
+        let children = (try? String(contentsOfFile: "/proc/\(process.pid)/task/\(process.pid)/children", encoding: .utf8)) ?? ""
+        for pid in children.split(separator: " ").compactMap({ Int32($0) }) {
+            let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
+            if command.contains("fma_zygote") { return pid }
+        }
+        return nil
+    }
+
+    public func stop() { process.stop() }
+}
+
+/// A TCP port that was free a moment ago on 127.0.0.1 (for a fake vLLM's --port).
+public func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = 0
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    let bound = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard bound == 0 else { throw TestSupportError("bind: \(String(cString: strerror(errno)))") }
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    _ = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }
+    }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+/// Fetches http://127.0.0.1:PORT/PATH (plain HTTP/1.0 over a socket), returning status and body;
+/// nil when nothing answers. Bounded by `timeout`; never blocks the thread pool for long.
+public func httpGet(port: Int, path: String, timeout: Duration = .seconds(2)) async -> (status: Int, body: String)? {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { return nil }
+    let request = Array("GET \(path) HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n".utf8)
+    guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return nil }
+    var response: [UInt8] = []
+    let deadline = ContinuousClock.now + timeout
+    _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+    while ContinuousClock.now < deadline {
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        let count = recv(fd, &chunk, chunk.count, 0)
+        if count == 0 { break }
+        if count < 0 {
+            if errno == EAGAIN || errno == EWOULDBLOCK {
+                try? await Task.sleep(for: .milliseconds(2))
+                continue
+            }
+            return nil
+        }
+        response += chunk[0..<count]
+    }
+    let text = String(decoding: response, as: UTF8.self)
+    guard let statusLine = text.split(separator: "\r\n").first else { return nil }
+    let parts = statusLine.split(separator: " ")
+    guard parts.count >= 2, let status = Int(parts[1]) else { return nil }
+    let body = text.range(of: "\r\n\r\n").map { String(text[$0.upperBound...]) } ?? ""
+    return (status, body)
+}

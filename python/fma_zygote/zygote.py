@@ -1,0 +1,224 @@
+"""The zygote's loop: preload, then fork instances and report their exits at once.
+
+Each forked child, before it runs the server's entry point:
+
+- starts a new session and process group (``setsid``), so the launcher can signal the whole
+  group and signals aimed at the launcher never reach it;
+- restores every signal to its default disposition and unblocks them all (the zygote's own
+  SIGCHLD handling must not leak into the server: a child that swallowed SIGTERM would make
+  every stop wait for the grace period);
+- sends stdin to /dev/null and stdout and stderr to the instance's append-only log file;
+- closes every other inherited descriptor (the control socket, the wakeup pipe, anything the
+  preloaded modules opened);
+- applies the environment changes, then runs the entry point module as ``__main__`` with the
+  given argv, and exits with its status without running the zygote's exit handlers.
+
+The zygote reaps its children on SIGCHLD (a wakeup pipe makes the signal a readable event, so
+there is no polling) and sends ``ZygoteExited`` with the exit code or the signal.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import importlib
+import os
+import runpy
+import selectors
+import signal
+import socket
+import struct
+import sys
+import time
+import traceback
+
+from fma.v1 import launcher_pb2
+
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+
+def parse_arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="fma_zygote", description=__doc__)
+    parser.add_argument("--control-fd", type=int, required=True,
+                        help="the descriptor of the launcher's end of the control socket pair")
+    parser.add_argument("--preload", action="append", default=[],
+                        help="a module to import before forking (repeatable; commas allowed)")
+    return parser.parse_args(argv)
+
+
+def preload(modules: list[str]) -> tuple[list[str], dict[str, str], float]:
+    """Imports each module; returns those imported, those that failed (with why) and the time."""
+    started = time.monotonic()
+    loaded, failed = [], {}
+    for name in modules:
+        try:
+            importlib.import_module(name)
+            loaded.append(name)
+        except BaseException as error:  # an import may raise anything, SystemExit included
+            failed[name] = f"{type(error).__name__}: {error}"
+    return loaded, failed, time.monotonic() - started
+
+
+class Channel:
+    """Length-prefixed protobuf frames over the control socket."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.buffer = bytearray()
+
+    def send(self, event: launcher_pb2.ZygoteEvent) -> None:
+        body = event.SerializeToString()
+        self.sock.sendall(struct.pack(">I", len(body)) + body)
+
+    def receive(self) -> list[launcher_pb2.ZygoteCommand] | None:
+        """The commands that are complete after one read; None when the launcher is gone."""
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            return None
+        self.buffer += chunk
+        commands = []
+        while len(self.buffer) >= 4:
+            (length,) = struct.unpack(">I", self.buffer[:4])
+            if length > MAX_FRAME_BYTES:
+                raise ValueError(f"command frame of {length} bytes exceeds {MAX_FRAME_BYTES}")
+            if len(self.buffer) < 4 + length:
+                break
+            command = launcher_pb2.ZygoteCommand()
+            command.ParseFromString(bytes(self.buffer[4:4 + length]))
+            del self.buffer[:4 + length]
+            commands.append(command)
+        return commands
+
+
+def run_child(fork: launcher_pb2.ZygoteFork) -> None:
+    """In the forked child: isolate, redirect, run the entry point, exit. Never returns."""
+    status = 1
+    try:
+        os.setsid()
+        signal.set_wakeup_fd(-1)
+        for number in signal.valid_signals():
+            if number in (signal.SIGKILL, signal.SIGSTOP):
+                continue
+            try:
+                signal.signal(number, signal.SIG_DFL)
+            except (OSError, ValueError):
+                pass
+        signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+        log = os.open(fork.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
+        for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
+            if fd > 2:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        sys.stdin = open(0, "r", closefd=False)
+        sys.stdout = open(1, "w", buffering=1, closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False)
+
+        for key in fork.unset_env:
+            os.environ.pop(key, None)
+        os.environ.update(fork.env)
+        sys.argv = list(fork.argv) or [fork.entrypoint]
+        try:
+            runpy.run_module(fork.entrypoint, run_name="__main__", alter_sys=True)
+            status = 0
+        except SystemExit as exit_request:
+            code = exit_request.code
+            if code is None:
+                status = 0
+            elif isinstance(code, int):
+                status = code
+            else:
+                print(code, file=sys.stderr)
+                status = 1
+    except BaseException:
+        traceback.print_exc()
+        status = 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(status & 0xFF)
+
+
+class Zygote:
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.wakeup_read, self.wakeup_write = os.pipe()
+        os.set_blocking(self.wakeup_read, False)
+        os.set_blocking(self.wakeup_write, False)
+
+    def fork(self, command: launcher_pb2.ZygoteFork) -> None:
+        try:
+            pid = os.fork()
+        except OSError as error:
+            self.channel.send(launcher_pb2.ZygoteEvent(fork_failed=launcher_pb2.ZygoteForkFailed(
+                instance_id=command.instance_id, error=f"fork failed: {error}")))
+            return
+        if pid == 0:
+            run_child(command)
+        self.channel.send(launcher_pb2.ZygoteEvent(forked=launcher_pb2.ZygoteForked(
+            instance_id=command.instance_id, pid=pid)))
+
+    def reap(self) -> None:
+        while True:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            exited = launcher_pb2.ZygoteExited(pid=pid)
+            if os.WIFSIGNALED(status):
+                exited.signal = os.WTERMSIG(status)
+            else:
+                exited.exit_code = os.WEXITSTATUS(status)
+            self.channel.send(launcher_pb2.ZygoteEvent(exited=exited))
+
+    def serve(self) -> int:
+        signal.signal(signal.SIGCHLD, lambda *_: None)
+        signal.set_wakeup_fd(self.wakeup_write, warn_on_full_buffer=False)
+        selector = selectors.DefaultSelector()
+        selector.register(self.channel.sock, selectors.EVENT_READ, "control")
+        selector.register(self.wakeup_read, selectors.EVENT_READ, "wakeup")
+        self.reap()  # children may have exited before the handler was in place
+        while True:
+            for key, _ in selector.select():
+                if key.data == "wakeup":
+                    try:
+                        while os.read(self.wakeup_read, 512):
+                            pass
+                    except BlockingIOError:
+                        pass
+                    self.reap()
+                    continue
+                commands = self.channel.receive()
+                if commands is None:
+                    # The launcher is gone. Instances run on in their own sessions; a new
+                    # launcher adopts them.
+                    return 0
+                for command in commands:
+                    kind = command.WhichOneof("command")
+                    if kind == "fork":
+                        self.fork(command.fork)
+                    elif kind == "shutdown":
+                        return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    arguments = parse_arguments(sys.argv[1:] if argv is None else argv)
+    sock = socket.socket(fileno=arguments.control_fd)
+    channel = Channel(sock)
+    modules = [name for entry in arguments.preload for name in entry.split(",") if name]
+    loaded, failed, seconds = preload(modules)
+    gc.collect()
+    gc.freeze()
+    channel.send(launcher_pb2.ZygoteEvent(ready=launcher_pb2.ZygoteReady(
+        pid=os.getpid(), preloaded=loaded, failed=failed, import_seconds=seconds)))
+    return Zygote(channel).serve()

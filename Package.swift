@@ -120,7 +120,6 @@ let package = Package(
             dependencies: [
                 "CFMACurl",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
-                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strictSettings
         ),
@@ -136,14 +135,18 @@ let package = Package(
                 "FMARPC", "FMAAPI", "FMAWire", "FMAHTTPServer", "CFMANVML",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SwiftProtobuf", package: "swift-protobuf"),
             ],
             swiftSettings: strictSettings
         ),
         .executableTarget(
             name: "fma-gpu-inventory",
-            dependencies: ["FMAGPUInventory", "FMACommand", "FMAAPI", "FMARPC",
-                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["FMAGPUInventory", "FMACommand", "FMAAPI", "FMARPC", "FMAHTTPServer",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSettings
         ),
         // Process plumbing for the launcher: posix_spawn attributes, pidfd, subreaper.
@@ -152,7 +155,8 @@ let package = Package(
         .target(
             name: "FMALauncher",
             dependencies: [
-                "FMARPC", "FMAAPI", "FMAWire", "FMAHTTPClient", "CFMAProcess",
+                "FMARPC", "FMAAPI", "FMAWire", "FMAHTTPClient", "FMAHTTPServer", "CFMAProcess",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -164,7 +168,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "fma-launcher",
-            dependencies: ["FMALauncher", "FMACommand", "FMAAPI", "FMARPC", "CFMAProcess",
+            dependencies: ["FMALauncher", "FMACommand", "FMAAPI", "FMARPC", "CFMAProcess", "FMAHTTPServer",
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),
@@ -176,7 +181,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fmactl",
-            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire",
+            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire", "FMAGPUInventory",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),

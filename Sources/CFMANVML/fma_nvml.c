@@ -1,4 +1,5 @@
 /* NVML loaded with dlopen: see include/fma_nvml.h. */
+#define _POSIX_C_SOURCE 200809L
 #include "fma_nvml.h"
 
 #include <dlfcn.h>

@@ -2,18 +2,37 @@ public import FMARPC
 import FMAAPI
 public import Logging
 import Metrics
-import Prometheus
-import ServiceLifecycle
+public import Prometheus
+public import ServiceLifecycle
 
 /// Runs a server process: metrics, the RPC server with Health added, SIGTERM/SIGINT draining.
 public enum ServerRunner {
-    /// Serves `services` (plus `fma.v1.Health`) as `component` until SIGTERM or SIGINT, then
-    /// drains and returns, so the process exits 0.
-    public static func run(component: String, services: [any RPCService], options: ServerOptions, logger: Logger) async throws {
+    /// The process's Prometheus registry. Its first use bootstraps swift-metrics with it, once.
+    private static let registry: PrometheusCollectorRegistry = {
         let registry = PrometheusCollectorRegistry()
         MetricsSystem.bootstrap(PrometheusMetricsFactory(registry: registry))
+        return registry
+    }()
+
+    /// Bootstraps swift-metrics with Prometheus (once per process) and returns the registry.
+    ///
+    /// `run` calls it; call it yourself before making metrics that must be exported if they are
+    /// made before `run` (a metric made before the bootstrap goes nowhere).
+    @discardableResult
+    public static func bootstrapMetrics() -> PrometheusCollectorRegistry { registry }
+
+    /// Serves `services` (plus `fma.v1.Health`) as `component` until SIGTERM or SIGINT, then
+    /// drains and returns, so the process exits 0.
+    ///
+    /// `extraServices` (e.g. HTTP servers, bound beforehand) run in the same `ServiceGroup`, so
+    /// they shut down on the same signal (before the RPC server). The ready file lists the RPC
+    /// addresses, then `extraReadyLines`, then the metrics URL if `--metrics-listen` was given.
+    public static func run(component: String, services: [any RPCService], options: ServerOptions, logger: Logger,
+                           extraServices: [any Service] = [], extraReadyLines: [String] = []) async throws {
+        let registry = bootstrapMetrics()
 
         var configuration = try options.configuration()
+        configuration.readyFileExtraLines.append(contentsOf: extraReadyLines)
         var lifecycle: [any Service] = []
         if let metricsListen = options.metricsListen {
             let metrics = MetricsServer(address: try RPCAddress(parsing: metricsListen), logger: logger) {
@@ -28,6 +47,7 @@ public enum ServerRunner {
         router.add(HealthService(component: component, services: router.serviceNames))
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
         lifecycle.insert(server, at: 0)
+        lifecycle.append(contentsOf: extraServices)
 
         let group = ServiceGroup(configuration: .init(
             services: lifecycle.map { .init(service: $0) },

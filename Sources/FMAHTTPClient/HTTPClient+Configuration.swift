@@ -19,8 +19,10 @@ extension HTTPClient {
         /// The largest body `send` accepts when the request sets no limit.
         public var maxResponseBodyBytes = 64 << 20
         /// How many body bytes a stream holds for a reader that is behind; past this the
-        /// transfer pauses (the server is held back by TCP or HTTP/2 flow control) until the
-        /// reader has taken half of them.
+        /// transfer pauses until the reader has taken half of them, and TCP holds the server
+        /// back. Over HTTP/2, libcurl 7.88 itself still takes in up to its stream window
+        /// (32 MiB) for a paused stream, so that is the bound there (measured; newer libcurl
+        /// stops the window while paused).
         public var streamBufferBytes = 1 << 20
         public var userAgent = "fma/0.1.0"
 

@@ -83,11 +83,11 @@ public final class HTTPClient: Sendable {
 }
 
 /// Runs `body` with a new client and shuts the client down when `body` returns or throws.
-public func withHTTPClient<Value, Failure: Error>(
+public func withHTTPClient<Value>(
     configuration: HTTPClient.Configuration = HTTPClient.Configuration(),
     isolation: isolated (any Actor)? = #isolation,
-    _ body: (HTTPClient) async throws(Failure) -> Value
-) async throws(Failure) -> Value {
+    _ body: (HTTPClient) async throws -> Value
+) async rethrows -> Value {
     let client = HTTPClient(configuration: configuration)
     do {
         let value = try await body(client)

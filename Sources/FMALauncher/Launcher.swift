@@ -1,4 +1,5 @@
 import CFMAProcess
+public import FMAHTTPServer
 public import FMARPC
 import FMAWire
 import Foundation
@@ -67,6 +68,9 @@ public final class Launcher: Sendable {
 
     /// The RPC service to serve.
     public var service: any RPCService { LauncherService(manager: manager, logs: LogReader()) }
+
+    /// FMA's REST API over the same instances (`--rest-port`).
+    public var restRouter: HTTPRouter { LauncherRESTAPI(manager: manager, logs: LogReader()).router }
 
     /// Asks the zygote to exit; instances keep running (a new launcher adopts them).
     public func shutdown() {

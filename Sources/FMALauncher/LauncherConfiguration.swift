@@ -29,9 +29,6 @@ public struct LauncherConfiguration: Sendable {
     /// How many events a watcher can resume from (`since`).
     public var eventHistory: Int = 1000
     public var defaultGracePeriod: Duration = .seconds(10)
-    /// Timeouts of the calls to an instance's admin API.
-    public var sleepTimeout: Duration = .seconds(600)
-    public var adminTimeout: Duration = .seconds(30)
     /// The host the instances' admin APIs answer on.
     public var adminHost: String = "127.0.0.1"
 

@@ -56,4 +56,14 @@ public enum ShellWords {
         if inWord { words.append(current) }
         return words
     }
+
+    /// Joins words into one line that `split` turns back into the same words, quoting where needed.
+    public static func join(_ words: [String]) -> String {
+        words.map { word in
+            let safe = !word.isEmpty && word.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || "-_./=:,+@%".unicodeScalars.contains($0)
+            }
+            return safe ? word : "'" + word.replacingOccurrences(of: "'", with: "'\\''") + "'"
+        }.joined(separator: " ")
+    }
 }

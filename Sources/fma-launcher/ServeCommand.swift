@@ -2,8 +2,10 @@ import ArgumentParser
 import FMAAPI
 import FMACommand
 import FMALauncher
+import FMAHTTPServer
 import FMARPC
 import Foundation
+import ServiceLifecycle
 
 /// `fma-launcher serve`: the launcher server.
 struct ServeCommand: AsyncParsableCommand {
@@ -59,11 +61,23 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Default seconds between SIGTERM and SIGKILL when deleting an instance.")
     var gracePeriod: Double = 10
 
+    @Option(help: "Seconds an instance's /sleep and /wake_up may take (large models take minutes).")
+    var sleepTimeout: Double = 600
+
+    @Option(help: "Seconds for other calls to an instance's admin API (/is_sleeping).")
+    var adminTimeout: Double = 30
+
     @Option(help: "Mock this many GPUs (UUIDs as fma-gpu-inventory --mock derives them for --node-name).")
     var mockGpus: Int?
 
     @Option(help: "The node name for mock GPU UUIDs (default: $NODE_NAME, else the host name).")
     var nodeName: String?
+
+    @Option(help: "Also serve FMA's launcher REST API (paths /v2/vllm/instances…) on this TCP port (0: a free one). No authentication: bind it where only the controller reaches.")
+    var restPort: Int?
+
+    @Option(help: "The address the REST API listens on (FMA's controller needs 0.0.0.0 in a cluster).")
+    var restHost: String = "127.0.0.1"
 
     func validate() throws {
         guard LauncherConfiguration.SpawnMode(rawValue: spawn) != nil else {
@@ -72,6 +86,7 @@ struct ServeCommand: AsyncParsableCommand {
         guard maxInstances > 0 else { throw ValidationError("--max-instances must be positive") }
         guard eventHistory > 0 else { throw ValidationError("--event-history must be positive") }
         guard gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
+        guard sleepTimeout > 0, adminTimeout > 0 else { throw ValidationError("--sleep-timeout and --admin-timeout must be positive") }
         if let mockGpus, mockGpus < 0 { throw ValidationError("--mock-gpus must not be negative") }
     }
 
@@ -101,10 +116,18 @@ struct ServeCommand: AsyncParsableCommand {
 
         let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
         let translator = StaticGPUTranslator(uuids: MockGPUs.uuids(node: node, count: mockGpus ?? 8))
-        let launcher = try Launcher(configuration: configuration, translator: translator, admin: HTTPInstanceAdmin(), logger: logger)
+        let launcher = try Launcher(configuration: configuration, translator: translator, admin: HTTPInstanceAdmin(sleepTimeout: .milliseconds(Int64(sleepTimeout * 1000)), timeout: .milliseconds(Int64(adminTimeout * 1000))), logger: logger)
         try await launcher.start()
         defer { launcher.shutdown() }
-        try await ServerRunner.run(component: "fma-launcher", services: [launcher.service], options: server, logger: logger)
+        var extraServices: [any Service] = []
+        var readyLines: [String] = []
+        if let restPort {
+            let rest = HTTPServer(address: .tcp(host: restHost, port: restPort), router: launcher.restRouter, logger: logger)
+            readyLines.append(HTTPServer.url(try await rest.bind()))
+            extraServices.append(rest)
+        }
+        try await ServerRunner.run(component: "fma-launcher", services: [launcher.service], options: server, logger: logger,
+                                   extraServices: extraServices, extraReadyLines: readyLines)
     }
 
     /// fma's Python code next to the executable: `<repo>/python` for a build tree.

@@ -105,10 +105,21 @@ struct HTTPClientStreamingTests {
                 let total = 64 << 20
                 let response = try await client.stream(HTTPClientRequest(.get, server.url("/bytes?count=\(total)")))
                 var iterator = response.body.makeAsyncIterator()
+                // Byte i of the body is i % 251; chunks are compared with memcmp (a byte loop is slow in debug builds).
+                let pattern = (0..<(251 + (1 << 20))).map { UInt8($0 % 251) }
                 var received = 0
                 var mismatches = 0
                 func take(_ chunk: [UInt8]) {
-                    for (offset, byte) in chunk.enumerated() where byte != UInt8((received + offset) % 251) { mismatches += 1 }
+                    var offset = 0
+                    while offset < chunk.count {
+                        let count = min(chunk.count - offset, 1 << 20)
+                        let start = (received + offset) % 251
+                        let same = chunk.withUnsafeBytes { got in
+                            pattern.withUnsafeBytes { want in memcmp(got.baseAddress! + offset, want.baseAddress! + start, count) == 0 }
+                        }
+                        if !same { mismatches += 1 }
+                        offset += count
+                    }
                     received += chunk.count
                 }
                 take(try #require(try await iterator.next()))
@@ -135,7 +146,7 @@ struct HTTPClientStreamingTests {
                 }
                 #expect(refused?.code == .connect)
 
-                let response = try await client.stream(HTTPClientRequest(.get, server.url("/forever?interval_ms=20"), timeout: .milliseconds(500)))
+                let response = try await client.stream(HTTPClientRequest(.get, server.url("/forever?interval_ms=20"), timeout: .milliseconds(1500)))
                 var chunks = 0
                 let error = await #expect(throws: HTTPClientError.self) {
                     for try await _ in response.body { chunks += 1 }

@@ -22,7 +22,7 @@ struct HTTPClientTLSTests {
                 }
             }
 
-            try await withHTTPClient { client in
+            await withHTTPClient { client in
                 let error = await #expect(throws: HTTPClientError.self) {
                     _ = try await client.send(HTTPClientRequest(.get, server.url("/echo")))
                 }
@@ -34,7 +34,8 @@ struct HTTPClientTLSTests {
             var insecure = HTTPClient.Configuration()
             insecure.tls.insecureSkipVerify = true
             try await withHTTPClient(configuration: insecure) { client in
-                #expect(try await client.send(HTTPClientRequest(.get, server.url("/status/200"))).status == 200)
+                let response = try await client.send(HTTPClientRequest(.get, server.url("/status/200")))
+                #expect(response.status == 200)
             }
         }
     }
@@ -59,11 +60,15 @@ struct HTTPClientTLSTests {
 
             var withoutCertificate = HTTPClient.Configuration()
             withoutCertificate.tls.trustRoots = .file(certificates.caCertificate)
-            try await withHTTPClient(configuration: withoutCertificate) { client in
+            await withHTTPClient(configuration: withoutCertificate) { client in
                 let error = await #expect(throws: HTTPClientError.self) {
                     _ = try await client.send(HTTPClientRequest(.get, server.url("/echo"), timeout: .seconds(10)))
                 }
-                #expect(error?.code == .tls, "\(String(describing: error))")
+                // Under TLS 1.3 the server rejects the missing certificate after the client's
+                // handshake is done: the client reads its alert (.tls) or, when the server's close
+                // overtakes the alert, a connection reset (.transport).
+                #expect(error?.code == .tls || error?.code == .transport, "\(String(describing: error))")
+                #expect(error?.message.contains(server.url("/echo")) == true)
             }
         }
     }
@@ -73,7 +78,7 @@ struct HTTPClientTLSTests {
         try await withTestHTTPServer(tls: true) { server, _ in
             var missingFile = HTTPClient.Configuration()
             missingFile.tls.trustRoots = .file("/nonexistent/ca.crt")
-            try await withHTTPClient(configuration: missingFile) { client in
+            await withHTTPClient(configuration: missingFile) { client in
                 let error = await #expect(throws: HTTPClientError.self) {
                     _ = try await client.send(HTTPClientRequest(.get, server.url("/echo")))
                 }
@@ -81,7 +86,7 @@ struct HTTPClientTLSTests {
             }
             var halfPair = HTTPClient.Configuration()
             halfPair.tls.clientCertificate = .file("/nonexistent/client.crt")
-            try await withHTTPClient(configuration: halfPair) { client in
+            await withHTTPClient(configuration: halfPair) { client in
                 let error = await #expect(throws: HTTPClientError.self) {
                     _ = try await client.send(HTTPClientRequest(.get, server.url("/echo")))
                 }

@@ -87,7 +87,9 @@ struct LauncherRecoveryTests {
     func manyConcurrent() async throws {
         try await withLauncher { launcher, client in
             let descriptorsBefore = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(launcher.process.pid)/fd").count
-            let ports = try (0..<50).map { _ in try freePort() }
+            var unique = Set<Int>()
+            while unique.count < 50 { unique.insert(try freePort()) }
+            let ports = Array(unique)
             let created = try await withThrowingTaskGroup(of: Fma_V1_Instance.self) { group in
                 for (index, port) in ports.enumerated() {
                     group.addTask { try await client.create(.fake(id: "many-\(index)", port: port)) }

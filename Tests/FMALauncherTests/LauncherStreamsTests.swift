@@ -64,7 +64,9 @@ struct LauncherStreamsTests {
             let replayed = try #require(try await resumedIterator.next())
             #expect(replayed.revision == second.revision)
 
-            for index in 0..<3 { _ = try await client.delete(index == 0 ? "w1" : index == 1 ? "w2" : "nobody") }
+            _ = try await client.delete("w1")
+            let deleted = try #require(try await iterator.next())
+            #expect(deleted.type == .deleted && deleted.instance.id == "w1" && deleted.revision == second.revision + 1)
         }
     }
 
@@ -81,8 +83,8 @@ struct LauncherStreamsTests {
                 for try await _ in try await client.watch(since: 0) {}
             }
             #expect(error?.code == .outOfRange)
-            // Recent enough resumes fine.
-            let recent = try await client.watch(since: revision + 1)
+            // Recent enough resumes fine: the next event after the last create is its delete.
+            let recent = try await client.watch(since: revision)
             var iterator = recent.makeAsyncIterator()
             let next = try #require(try await iterator.next())
             #expect(next.type == .deleted)
@@ -109,18 +111,19 @@ struct LauncherStreamsTests {
         }
     }
 
-    @Test("sleeping an instance whose server does not answer names the instance")
+    @Test("an admin call to a server that does not answer fails in time, naming the instance")
     func sleepUnreachable() async throws {
-        try await withLauncher { _, client in
+        try await withLauncher(["--admin-timeout", "1"]) { _, client in
             let port = try freePort()
-            // --exit-after: the server is gone by the time we ask it to sleep; its port is closed.
-            _ = try await client.create(.fake(id: "mute", port: port, ["--startup-delay", "0"]))
+            _ = try await client.create(.fake(id: "mute", port: port))
             try await waitHealthy(port: port)
             let report = try await processReport(port: port)
             kill(report.pid, SIGSTOP)
             defer { kill(report.pid, SIGCONT) }
+            // A stopped process accepts the connection (the kernel does) but never answers.
             let error = await #expect(throws: RPCError.self) { _ = try await client.isSleeping("mute") }
-            #expect(error?.message.contains("mute") == true)
+            #expect(error?.code == .deadlineExceeded)
+            #expect(error?.message.contains("instance 'mute'") == true)
         }
     }
 }

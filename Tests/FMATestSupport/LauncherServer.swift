@@ -43,10 +43,17 @@ public final class LauncherServer: @unchecked Sendable {
 
     public func client() -> LauncherClient { LauncherClient(RPCClient(address: address)) }
 
-    /// The zygote's pid: the launcher's child running python -m fma_zygote.
+    /// The zygote's pid: the launcher's child running python -m fma_zygote in the launcher's session.
     public var zygotePID: Int32? {
-        let children = (try? String(contentsOfFile: "/proc/\(process.pid)/task/\(process.pid)/children", encoding: .utf8)) ?? ""
-        for pid in children.split(separator: " ").compactMap({ Int32($0) }) {
+        let launcher = process.pid
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry),
+                  let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+                  let close = stat.lastIndex(of: ")") else { continue }
+            let fields = stat[stat.index(after: close)...].split(separator: " ")
+            // Orphaned instances are the launcher's children too, with the zygote's command line;
+            // they lead their own sessions, the zygote does not.
+            guard fields.count > 3, fields[0] != "Z", Int32(fields[1]) == launcher, Int32(fields[3]) != pid else { continue }
             let command = (try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8)) ?? ""
             if command.contains("fma_zygote") { return pid }
         }

@@ -1,9 +1,11 @@
 /*
  * fma_curl.h: the parts of libcurl that Swift cannot call directly.
  *
- * curl_easy_setopt, curl_easy_getinfo and curl_multi_setopt are variadic, and a few constants
- * are macros built from other macros; Swift imports neither. This shim gives each argument kind
- * its own typed, non-variadic wrapper, plus curl_global_init exactly once per process.
+ * curl_easy_setopt (like curl_easy_getinfo and curl_multi_setopt) is variadic, and a few
+ * constants are macros built from other macros; Swift imports neither. This shim gives each
+ * argument kind of curl_easy_setopt that the client uses its own typed, non-variadic wrapper,
+ * names those constants, and runs curl_global_init exactly once per process. (The client
+ * needs no getinfo: it reads the status and headers from the header callback.)
  * Everything else (curl_easy_init, curl_multi_poll, curl_slist_append, ...) is called from
  * Swift directly through <curl/curl.h>, which this header re-exports.
  *
@@ -69,15 +71,6 @@ CURLcode fma_curl_easy_setopt_slist(CURL *handle, CURLoption option, struct curl
  * CURLOPT_HEADERFUNCTION. The callback gets the userdata set by CURLOPT_WRITEDATA/HEADERDATA.
  */
 CURLcode fma_curl_easy_setopt_write_function(CURL *handle, CURLoption option, curl_write_callback callback);
-
-/** curl_easy_getinfo for CURLINFO_* values that are a long (CURLINFO_RESPONSE_CODE, ...). */
-CURLcode fma_curl_easy_getinfo_long(CURL *handle, CURLINFO info, long *value);
-
-/** curl_easy_getinfo for CURLINFO_* values that are a string owned by the handle (CURLINFO_EFFECTIVE_URL, ...). */
-CURLcode fma_curl_easy_getinfo_string(CURL *handle, CURLINFO info, const char **value);
-
-/** curl_multi_setopt for options that take a long (CURLMOPT_MAX_HOST_CONNECTIONS, ...). */
-CURLMcode fma_curl_multi_setopt_long(CURLM *multi, CURLMoption option, long value);
 
 #ifdef __cplusplus
 }

@@ -16,6 +16,9 @@ import Darwin
 /// get stay valid), removes each from the multi handle when it ends, frees its easy handle and
 /// completes it. On stop it fails the running and queued transfers with `.shutdown`, then
 /// frees the multi handle.
+///
+/// Locks: a transfer may hold its own lock while calling `submit`; this loop never holds its
+/// lock while calling into a transfer, so the two cannot deadlock.
 final class CurlEventLoop: @unchecked Sendable {
     enum Command {
         case add(CurlTransfer)

@@ -21,6 +21,8 @@ final class CurlTransfer: @unchecked Sendable {
     private var headParser = ResponseHeadParser()
     /// Why the write callback stopped the transfer, when it did.
     private var abortError: HTTPClientError?
+    /// The body limit given to libcurl (CURLOPT_MAXFILESIZE_LARGE), for its error message.
+    private var bodyLimit: Int?
     private let lifecycle = NIOLockedValueBox(Lifecycle.created)
 
     private enum Lifecycle {
@@ -48,15 +50,13 @@ final class CurlTransfer: @unchecked Sendable {
     /// Hands the transfer to the curl thread, or completes it at once if it was cancelled
     /// first or the client is shut down. Call once, after `configure`.
     func start() {
-        let submit = lifecycle.withLockedValue { state -> Bool in
-            guard state == .created else { return false }
+        // Queued under the lock: a `cancel` that sees `.submitted` queues its command after this one.
+        let refusal = lifecycle.withLockedValue { state -> HTTPClientError? in
+            guard state == .created else { return nil }
             state = .submitted
-            return true
+            return loop.submit(.add(self))
         }
-        guard submit else { return }
-        if let refusal = loop.submit(.add(self)) {
-            complete(.failure(refusal))
-        }
+        if let refusal { complete(.failure(refusal)) }
     }
 
     /// Ends the transfer with `error` unless it already ended: at once if it never started,
@@ -106,6 +106,8 @@ final class CurlTransfer: @unchecked Sendable {
             result = headParser.isComplete ? .success(()) : .failure(HTTPClientError(.protocol, "\(label): the server sent no response head"))
         } else if let abortError {
             result = .failure(abortError)
+        } else if code == CURLE_FILESIZE_EXCEEDED, let bodyLimit {
+            result = .failure(HTTPClientError(.tooLarge, "\(label): the response body is larger than the limit of \(bodyLimit) bytes", curlCode: Int(code.rawValue)))
         } else {
             result = .failure(HTTPClientError(curlCode: code, request: label, detail: String(cString: errorBuffer)))
         }
@@ -202,6 +204,7 @@ extension CurlTransfer {
 
         if let timeout = options.timeoutMilliseconds { try set(CURLOPT_TIMEOUT_MS, timeout, "take the timeout") }
         try set(CURLOPT_CONNECTTIMEOUT_MS, options.connectTimeoutMilliseconds, "take the connect timeout")
+        bodyLimit = options.maxBodyBytes
         if let max = options.maxBodyBytes {
             // Refuses at once a response whose Content-Length is over the limit; the write
             // callback catches the others.

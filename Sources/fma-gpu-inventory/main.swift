@@ -1,1 +1,0 @@
-print("fma-gpu-inventory: not built yet")

@@ -45,7 +45,8 @@ run: setup build
 
 ## bench: release build, then the benchmarks (never part of `make test`)
 bench: setup build-release
-	$(RELEASE_BIN)/fma-bench
+	$(RELEASE_BIN)/fma-bench rpc
+	$(RELEASE_BIN)/fma-bench launcher
 
 ## lint: warnings are errors (Package.swift); also check C and Python sources compile cleanly
 lint: setup

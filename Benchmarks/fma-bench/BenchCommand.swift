@@ -5,9 +5,17 @@ import Foundation
 
 /// `fma-bench`: the project's benchmarks. Prints ratios against a baseline measured in the same run.
 @main
-struct BenchCommand: AsyncParsableCommand {
+struct FMABench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fma-bench",
+        abstract: "fma's benchmarks; each prints ratios against a baseline measured in the same run.",
+        subcommands: [BenchCommand.self, LauncherBench.self],
+        defaultSubcommand: BenchCommand.self)
+}
+
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rpc",
         abstract: "Measure the RPC runtime against a raw SwiftNIO echo, in one run.",
         discussion: """
             Starts fma-demo (from the same directory as this executable) and a raw length-prefixed \

@@ -220,6 +220,7 @@ struct LauncherCommand: AsyncParsableCommand {
                     case .json: print(try event.jsonString())
                     case .text: print("\(event.revision)\t\(Output.name(event.type))\t\(event.instance.id)\t\(Output.status(event.instance))")
                     }
+                    fflush(nil)  // each event as it happens, also into a pipe
                 }
             } catch let error as RPCError {
                 throw CallFailure.exit(error)

@@ -87,7 +87,7 @@ struct LauncherCommand: AsyncParsableCommand {
             var lastReport = started
             FileHandle.standardError.write(Data("waiting for \(instance.id) to answer http://127.0.0.1:\(instance.port)/health".utf8))
             while ContinuousClock.now - started < .milliseconds(Int64(timeout * 1000)) {
-                if HealthProbe.isHealthy(port: Int(instance.port)) {
+                if LoopbackProbe.isHealthy(port: Int(instance.port)) {
                     let elapsed = ContinuousClock.now - started
                     FileHandle.standardError.write(Data("\nhealthy after \(elapsed)\n".utf8))
                     return
@@ -271,30 +271,5 @@ enum Output {
         case .awake: return "AWAKE"
         default: return "UNKNOWN"
         }
-    }
-}
-
-/// A one-shot `GET /health` on 127.0.0.1 (blocking, short timeouts): is the instance serving?
-enum HealthProbe {
-    static func isHealthy(port: Int) -> Bool {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var timeout = timeval(tv_sec: 1, tv_usec: 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        inet_pton(AF_INET, "127.0.0.1", &address.sin_addr)
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return false }
-        let request = Array("GET /health HTTP/1.0\r\n\r\n".utf8)
-        guard request.withUnsafeBytes({ send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }) == request.count else { return false }
-        var buffer = [UInt8](repeating: 0, count: 64)
-        let count = recv(fd, &buffer, buffer.count, 0)
-        guard count >= 12 else { return false }
-        return String(decoding: buffer[0..<count], as: UTF8.self).split(separator: " ").dropFirst().first == "200"
     }
 }

@@ -155,7 +155,7 @@ let package = Package(
         .target(
             name: "FMALauncher",
             dependencies: [
-                "FMARPC", "FMAAPI", "FMAWire", "FMAHTTPClient", "FMAHTTPServer", "CFMAProcess",
+                "FMARPC", "FMAAPI", "FMAWire", "FMAHTTPClient", "FMAHTTPServer", "FMAGPUInventory", "CFMAProcess",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

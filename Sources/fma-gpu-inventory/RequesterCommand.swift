@@ -61,8 +61,13 @@ struct RequesterCommand: AsyncParsableCommand {
         if let inventory {
             do { _ = try RPCAddress(parsing: inventory) } catch { throw ValidationError("--inventory: \(error)") }
         }
-        _ = try Self.port(probesPort, flag: "--probes-port", environment: "PROBES_PORT", default: 8080)
-        _ = try Self.port(spiPort, flag: "--spi-port", environment: "SPI_PORT", default: 8081)
+        _ = try ports()
+    }
+
+    /// The HTTP ports: each from its flag, else its environment variable, else FMA's default.
+    private func ports() throws -> (probes: Int, spi: Int) {
+        (try Self.port(probesPort, flag: "--probes-port", environment: "PROBES_PORT", default: 8080),
+         try Self.port(spiPort, flag: "--spi-port", environment: "SPI_PORT", default: 8081))
     }
 
     func run() async throws {
@@ -74,13 +79,11 @@ struct RequesterCommand: AsyncParsableCommand {
                                                "memory_source": "\(devices?.source ?? "none")"])
         let requester = Requester(accelerators: accelerators, devices: devices, missingDevicesReason: missingReason)
 
-        let http = HTTPServer.Configuration.self
-        let spi = HTTPServer(address: .tcp(host: httpHost, port: try Self.port(spiPort, flag: "--spi-port", environment: "SPI_PORT", default: 8081)),
-                             router: RequesterHTTP.spiRouter(requester: requester, logger: logger), logger: logger,
-                             configuration: http.init(name: "spi"))
-        let probes = HTTPServer(address: .tcp(host: httpHost, port: try Self.port(probesPort, flag: "--probes-port", environment: "PROBES_PORT", default: 8080)),
-                                router: RequesterHTTP.probesRouter(readiness: requester.readiness), logger: logger,
-                                configuration: http.init(name: "probes"))
+        let ports = try ports()
+        let spi = HTTPServer(address: .tcp(host: httpHost, port: ports.spi), router: RequesterHTTP.spiRouter(requester: requester, logger: logger),
+                             logger: logger, configuration: HTTPServer.Configuration(name: "spi"))
+        let probes = HTTPServer(address: .tcp(host: httpHost, port: ports.probes), router: RequesterHTTP.probesRouter(readiness: requester.readiness),
+                                logger: logger, configuration: HTTPServer.Configuration(name: "probes"))
         let spiURL = try await Self.bind(spi, what: "the SPI", exitStatus: ExitStatus.spiListenFailed)
         let probesURL = try await Self.bind(probes, what: "the probes", exitStatus: ExitStatus.probesListenFailed)
         try SocketDirectories.create(for: server.listen)

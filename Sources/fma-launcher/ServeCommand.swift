@@ -67,8 +67,11 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds for other calls to an instance's admin API (/is_sleeping).")
     var adminTimeout: Double = 30
 
-    @Option(help: "Mock this many GPUs (UUIDs as fma-gpu-inventory --mock derives them for --node-name).")
+    @Option(help: "Mock this many GPUs (UUIDs as fma-gpu-inventory --mock derives them for --node-name) instead of asking the GPU inventory.")
     var mockGpus: Int?
+
+    @Option(help: "The node's fma-gpu-inventory, which translates GPU UUIDs to indices (used unless --mock-gpus is given).")
+    var gpuInventory: String = "unix:/run/fma/gpu-inventory.sock"
 
     @Option(help: "The node name for mock GPU UUIDs (default: $NODE_NAME, else the host name).")
     var nodeName: String?
@@ -115,7 +118,16 @@ struct ServeCommand: AsyncParsableCommand {
         configuration.defaultGracePeriod = .milliseconds(Int64(gracePeriod * 1000))
 
         let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
-        let translator = StaticGPUTranslator(uuids: MockGPUs.uuids(node: node, count: mockGpus ?? 8))
+        let translator: any GPUTranslator
+        if let mockGpus {
+            translator = StaticGPUTranslator(uuids: MockGPUs.uuids(node: node, count: mockGpus))
+        } else {
+            do {
+                translator = InventoryGPUTranslator(address: try RPCAddress(parsing: gpuInventory))
+            } catch {
+                throw ValidationError("--gpu-inventory: \(error)")
+            }
+        }
         let launcher = try Launcher(configuration: configuration, translator: translator, admin: HTTPInstanceAdmin(sleepTimeout: .milliseconds(Int64(sleepTimeout * 1000)), timeout: .milliseconds(Int64(adminTimeout * 1000))), logger: logger)
         try await launcher.start()
         defer { launcher.shutdown() }

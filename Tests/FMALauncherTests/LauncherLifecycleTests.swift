@@ -163,3 +163,33 @@ struct LauncherLifecycleTests {
         }
     }
 }
+
+@Suite("fma-launcher with the node's fma-gpu-inventory")
+struct LauncherInventoryTests {
+    @Test("GPU UUIDs are translated by fma-gpu-inventory over its Unix socket")
+    func translatesThroughInventory() async throws {
+        try await withTemporaryDirectory { dir in
+            let socket = dir + "/gpus.sock"
+            let inventory = try ChildProcess(binDirectory + "/fma-gpu-inventory",
+                                             ["node", "--mock", "4", "--node-name", "node-b", "--listen", "unix:\(socket)", "--ready-file", dir + "/gpus.ready"],
+                                             directory: dir)
+            defer { inventory.stop() }
+            try await waitUntil("fma-gpu-inventory to listen") { FileManager.default.fileExists(atPath: dir + "/gpus.ready") }
+            let launcherDir = dir + "/l"
+            try FileManager.default.createDirectory(atPath: launcherDir, withIntermediateDirectories: true)
+            let launcher = try await LauncherServer(directory: launcherDir, gpuArguments: ["--gpu-inventory", "unix:\(socket)"])
+            defer { launcher.stop() }
+            let client = launcher.client()
+            let uuids = MockGPUs.uuids(node: "node-b", count: 4)
+            let port = try freePort()
+            let created = try await client.create(.fake(id: "gpu", port: port, gpus: [uuids[3], uuids[1]]))
+            defer { kill(-created.pid, SIGKILL) }
+            #expect(created.envVars["CUDA_VISIBLE_DEVICES"] == "3,1")
+            let unknown = await #expect(throws: RPCError.self) {
+                _ = try await client.create(.fake(id: "nogpu", port: try freePort(), gpus: [MockGPUs.uuid(node: "other-node", index: 0)]))
+            }
+            #expect(unknown?.code == .invalidArgument)
+            #expect(unknown?.message.contains(uuids[0]) == true, "the inventory lists the known UUIDs")
+        }
+    }
+}

@@ -12,7 +12,8 @@ public final class LauncherServer: @unchecked Sendable {
     private let arguments: [String]
 
     /// Starts the launcher and waits (bounded) until it serves (its zygote has preloaded).
-    public init(directory: String, extraArguments: [String] = []) async throws {
+    /// `gpuArguments` replace the default `--mock-gpus 4 --node-name test-node`.
+    public init(directory: String, extraArguments: [String] = [], gpuArguments: [String]? = nil) async throws {
         self.directory = directory
         stateDirectory = directory + "/state"
         let socket = directory + "/launcher.sock"
@@ -20,7 +21,7 @@ public final class LauncherServer: @unchecked Sendable {
         arguments = ["serve", "--listen", "unix:\(socket)", "--state-dir", stateDirectory,
                      "--python-path", repositoryRoot + "/python",
                      "--entrypoint", "fma_fakevllm", "--preload", "fma_fakevllm.server", "--preload", "xml.dom.minidom",
-                     "--mock-gpus", "4", "--node-name", "test-node", "--log-level", "debug"] + extraArguments
+                     "--log-level", "debug"] + (gpuArguments ?? ["--mock-gpus", "4", "--node-name", "test-node"]) + extraArguments
         process = try await Self.start(arguments: arguments, directory: directory)
     }
 

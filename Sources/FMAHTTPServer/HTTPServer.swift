@@ -27,7 +27,7 @@ public final class HTTPServer: Service, Sendable {
         }
     }
 
-    private typealias Connection = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
+    private typealias Connection = HTTPConnection.Channel
     private typealias Listener = NIOAsyncChannel<Connection, Never>
 
     private enum ListenerState {
@@ -78,7 +78,7 @@ public final class HTTPServer: Service, Sendable {
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                         return try Connection(wrappingChannelSynchronously: channel, configuration: .init(
-                            inboundType: HTTPServerRequestPart.self, outboundType: HTTPServerResponsePart.self))
+                            inboundType: HTTPServerRequestPart.self, outboundType: Never.self))
                     }
                 }
         } catch {

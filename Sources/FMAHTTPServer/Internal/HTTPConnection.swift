@@ -9,8 +9,10 @@ import ServiceLifecycle
 /// each through the router, and takes part in graceful shutdown (see
 /// `HTTPConnectionStateMachine`). Its failure ends only this connection.
 struct HTTPConnection: Sendable {
-    typealias Channel = NIOAsyncChannel<HTTPServerRequestPart, HTTPServerResponsePart>
-    typealias Outbound = NIOAsyncChannelOutboundWriter<HTTPServerResponsePart>
+    /// Requests arrive through the async channel; responses are written to the channel itself
+    /// (see `ResponseWriter`).
+    typealias Channel = NIOAsyncChannel<HTTPServerRequestPart, Never>
+    typealias Outbound = ResponseWriter
 
     /// A request read in full, not yet routed.
     struct PendingRequest: Sendable {
@@ -34,7 +36,8 @@ struct HTTPConnection: Sendable {
             + configuration.drainTimeout.components.attoseconds / 1_000_000_000)
         do {
             try await withGracefulShutdownHandler {
-                try await channel.executeThenClose { inbound, outbound in
+                try await channel.executeThenClose { inbound, _ in
+                    let outbound = ResponseWriter(channel: nioChannel)
                     var parts = inbound.makeAsyncIterator()
                     while let request = try await readRequest(&parts, outbound, logger: logger) {
                         machine.withLockedValue { $0.requestStarted() }

@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := .build/debug
 RELEASE_BIN := .build/release
 
-.PHONY: setup build build-release test test-swift test-python test-c check-generated run proto bench lint clean
+.PHONY: setup build build-release test test-swift test-python test-c test-gpu check-generated run proto bench lint clean
 
 ## setup: install the Debian and Python packages the build needs (idempotent)
 setup:
@@ -30,6 +30,12 @@ test-python: build
 
 test-c:
 	scripts/test-c.sh
+
+## test-gpu: the GPU-only tests (NVML against nvidia-smi); needs an NVIDIA driver
+test-gpu: setup build
+	@nvidia-smi -L >/dev/null 2>&1 || { echo "test-gpu: no NVIDIA driver here (nvidia-smi -L failed)"; exit 1; }
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --filter NVMLGPUTests
 
 ## check-generated: fail when committed generated code differs from what `make proto` makes
 check-generated:

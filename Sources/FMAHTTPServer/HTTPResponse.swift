@@ -58,10 +58,10 @@ public struct HTTPResponse: Sendable {
 
 /// How a streaming response's producer sends its body.
 ///
-/// Each `write` is sent as one chunk and flushed. It waits while the connection cannot take more
-/// (the client reads slowly), so a producer never makes the server buffer without bound, and it
-/// throws once the client has gone or the server is shutting down — a producer stops by letting
-/// that error propagate.
+/// Each `write` is sent as one chunk and returns once the socket has taken it, so a client that
+/// reads slowly holds the producer back and the server never buffers more than the chunk. It
+/// throws once the client has gone (or the producer's task is cancelled, as on shutdown) — a
+/// producer stops by letting that error propagate.
 public struct HTTPBodyWriter: Sendable {
     let sink: @Sendable (ByteBuffer) async throws -> Void
 

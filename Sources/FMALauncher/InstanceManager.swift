@@ -15,7 +15,9 @@ actor InstanceManager {
     private let journal: Journal
     private let logger: Logger
 
-    private var instances: [String: InstanceRecord] = [:]
+    private var instances: [String: InstanceRecord] = [:] {
+        didSet { cachedList = nil }
+    }
     private var idsByPID: [Int32: String] = [:]
     /// Exits reported before the spawn call returned the pid.
     private var earlyExits: [Int32: ExitRecord] = [:]
@@ -24,6 +26,8 @@ actor InstanceManager {
     private var watchers: [UInt64: AsyncThrowingStream<Fma_V1_InstanceEvent, any Error>.Continuation] = [:]
     private var nextWatcherID: UInt64 = 0
     private var deleteWaiters: [String: [CheckedContinuation<Fma_V1_Instance, Never>]] = [:]
+    /// The full list at the current revision, made once per change rather than once per call.
+    private var cachedList: Fma_V1_ListInstancesResponse?
 
     init(configuration: LauncherConfiguration, spawner: InstanceSpawner, translator: any GPUTranslator,
          admin: any InstanceAdmin, logger: Logger) {
@@ -101,15 +105,23 @@ actor InstanceManager {
     }
 
     func list(idsOnly: Bool) -> Fma_V1_ListInstancesResponse {
-        var response = Fma_V1_ListInstancesResponse()
-        response.revision = revision
-        let sorted = instances.values.sorted { ($0.createdUnixMs, $0.spec.id) < ($1.createdUnixMs, $1.spec.id) }
-        if idsOnly {
-            response.ids = sorted.map(\.spec.id)
+        let full: Fma_V1_ListInstancesResponse
+        if let cachedList {
+            full = cachedList
         } else {
-            response.instances = sorted.map(\.proto)
+            var response = Fma_V1_ListInstancesResponse()
+            response.revision = revision
+            response.instances = instances.values
+                .sorted { ($0.createdUnixMs, $0.spec.id) < ($1.createdUnixMs, $1.spec.id) }
+                .map(\.proto)
+            cachedList = response
+            full = response
         }
-        return response
+        guard idsOnly else { return full }
+        var ids = Fma_V1_ListInstancesResponse()
+        ids.revision = full.revision
+        ids.ids = full.instances.map(\.id)
+        return ids
     }
 
     var currentRevision: UInt64 { revision }

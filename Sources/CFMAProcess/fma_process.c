@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -84,4 +85,35 @@ done:
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     return result;
+}
+
+static int signal_pipe_write = -1;
+
+static void write_signal(int number)
+{
+    int saved = errno;
+    unsigned char byte = (unsigned char)number;
+    ssize_t ignored = write(signal_pipe_write, &byte, 1);
+    (void)ignored;
+    errno = saved;
+}
+
+int fma_signal_pipe(const int *signals, int count)
+{
+    int fds[2];
+    if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) {
+        return -1;
+    }
+    signal_pipe_write = fds[1];
+    for (int index = 0; index < count; index++) {
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = write_signal;
+        action.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+        sigemptyset(&action.sa_mask);
+        if (sigaction(signals[index], &action, NULL) != 0) {
+            return -1;
+        }
+    }
+    return fds[0];
 }

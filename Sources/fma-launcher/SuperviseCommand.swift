@@ -1,6 +1,5 @@
 import ArgumentParser
 import CFMAProcess
-import Dispatch
 import FMALauncher
 import Foundation
 
@@ -44,45 +43,48 @@ struct SuperviseCommand: ParsableCommand {
         }
         let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().path
         let records = ExitRecords(directory: stateDir + "/exits")
-        let state = SupervisorState()
+        var state = SupervisorState()
 
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let sources = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                state.stopping = true
-                if let server = state.server { kill(server, number) }
-            }
-            source.resume()
-            return source
-        }
-        defer { sources.forEach { $0.cancel() } }
+        // Init-style: SIGTERM, SIGINT and SIGCHLD arrive as bytes on a pipe (whichever thread the
+        // kernel picks runs the handler), so one loop waits for all three without polling.
+        let stopSignals = [SIGTERM, SIGINT]
+        let signalPipe = ([SIGTERM, SIGINT, SIGCHLD] as [Int32]).withUnsafeBufferPointer { fma_signal_pipe($0.baseAddress, Int32($0.count)) }
+        guard signalPipe >= 0 else { throw ValidationError("cannot set up signal handling: \(String(cString: strerror(errno)))") }
 
         var delay = restartDelay
         state.server = try Self.spawn(executable, arguments)
         var started = Date()
         while true {
-            var status: Int32 = 0
-            let pid = waitpid(-1, &status, 0)
-            if pid < 0 {
-                if errno == EINTR { continue }
-                return  // no child left at all
+            var descriptor = pollfd(fd: signalPipe, events: Int16(POLLIN), revents: 0)
+            _ = poll(&descriptor, 1, -1)
+            var received = [UInt8](repeating: 0, count: 64)
+            let count = read(signalPipe, &received, received.count)
+            for number in received.prefix(max(0, count)).map(Int32.init) where stopSignals.contains(number) {
+                state.stopping = true
+                if let server = state.server { kill(server, number) }
             }
-            guard pid == state.server else {
-                records.record(pid: pid, status: status)
-                continue
+            // Reap everything that has exited: the server, or orphans.
+            while true {
+                var status: Int32 = 0
+                let pid = waitpid(-1, &status, WNOHANG)
+                if pid <= 0 {
+                    if pid < 0, errno == ECHILD, state.stopping { return }
+                    break
+                }
+                guard pid == state.server else {
+                    records.record(pid: pid, status: status)
+                    continue
+                }
+                if state.stopping {
+                    throw ExitCode(status & 0x7f == 0 ? (status >> 8) & 0xff : 0)
+                }
+                // Back off while the server keeps dying right after it starts.
+                delay = Date().timeIntervalSince(started) > 30 ? restartDelay : min(max(delay * 2, restartDelay), 10)
+                FileHandle.standardError.write(Data("fma-launcher supervise: the server (pid \(pid)) ended with status \(status); restarting in \(delay) s\n".utf8))
+                Thread.sleep(forTimeInterval: delay)
+                state.server = try Self.spawn(executable, arguments)
+                started = Date()
             }
-            if state.stopping {
-                throw ExitCode(status & 0x7f == 0 ? (status >> 8) & 0xff : 0)
-            }
-            // Back off while the server keeps dying right after it starts.
-            delay = Date().timeIntervalSince(started) > 30 ? restartDelay : min(max(delay * 2, restartDelay), 10)
-            FileHandle.standardError.write(Data("fma-launcher supervise: the server (pid \(pid)) ended with status \(status); restarting in \(delay) s\n".utf8))
-            Thread.sleep(forTimeInterval: delay)
-            if state.stopping { return }
-            state.server = try Self.spawn(executable, arguments)
-            started = Date()
         }
     }
 
@@ -90,27 +92,17 @@ struct SuperviseCommand: ParsableCommand {
         var pid: pid_t = 0
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
+        // Same session (a terminal's Ctrl-C reaches both), default signals, empty mask.
         let result = argv.withUnsafeBufferPointer { pointer in
-            posix_spawn(&pid, executable, nil, nil, pointer.baseAddress!, environ)
+            fma_spawn(executable, pointer.baseAddress!, environ, nil, 0, -1, -1, &pid)
         }
         guard result == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(result)))") }
         return pid
     }
 }
 
-/// What the signal handlers and the reaping loop share.
-private final class SupervisorState: @unchecked Sendable {
-    private let lock = NSLock()
-    private var _server: Int32?
-    private var _stopping = false
-
-    var server: Int32? {
-        get { lock.withLock { _server } }
-        set { lock.withLock { _server = newValue } }
-    }
-
-    var stopping: Bool {
-        get { lock.withLock { _stopping } }
-        set { lock.withLock { _stopping = newValue } }
-    }
+/// The supervisor's state: the server it runs, and whether it was asked to stop.
+private struct SupervisorState {
+    var server: Int32?
+    var stopping = false
 }

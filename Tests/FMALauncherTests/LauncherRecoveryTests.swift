@@ -115,3 +115,88 @@ struct LauncherRecoveryTests {
         }
     }
 }
+
+@Suite("fma-launcher supervise")
+struct LauncherSupervisorTests {
+    @Test("the supervisor restarts a killed server, which adopts the instances; an orphan's exit code is kept")
+    func supervisorRestartsAndRecordsExits() async throws {
+        try await withTemporaryDirectory { dir in
+            let state = dir + "/state"
+            let socket = dir + "/l.sock"
+            let ready = dir + "/ready"
+            let supervisor = try ChildProcess(binDirectory + "/fma-launcher", [
+                "supervise", "--state-dir", state, "--restart-delay", "0.1", "--",
+                "serve", "--listen", "unix:\(socket)", "--state-dir", state, "--python-path", repositoryRoot + "/python",
+                "--entrypoint", "fma_fakevllm", "--preload", "fma_fakevllm.server", "--mock-gpus", "1", "--ready-file", ready,
+            ], directory: dir)
+            var instancePID: Int32 = 0
+            defer {
+                if instancePID > 0 { kill(-instancePID, SIGKILL) }
+                supervisor.stop()
+            }
+            try await waitUntil(timeout: .seconds(60), "the supervised launcher") { FileManager.default.fileExists(atPath: ready) }
+            let client = LauncherClient(RPCClient(address: .unix(path: socket)))
+            let port = try freePort()
+            let created = try await client.create(.fake(id: "kept", port: port))
+            instancePID = created.pid
+            try await waitHealthy(port: port)
+
+            // Kill the server (the supervisor's child); its zygote exits with it, so the
+            // instance is orphaned and reparented to the supervisor, the subreaper.
+            let server = try #require(Self.child(of: supervisor.pid, named: "fma-launcher"))
+            try FileManager.default.removeItem(atPath: ready)
+            kill(server, SIGKILL)
+            try await waitUntil(timeout: .seconds(60), "the restarted launcher") { FileManager.default.fileExists(atPath: ready) }
+            let adopted = try await Self.retrying { try await client.get("kept") }
+            #expect(adopted.adopted && adopted.status == .running && adopted.pid == created.pid)
+
+            // The instance exits with a code of its choosing: the supervisor reaps it and
+            // records the status, and the launcher reports it.
+            try await waitUntil("the instance to be reparented to the supervisor") { Self.parent(of: created.pid) == supervisor.pid }
+            let watch = try await client.watch(since: try await client.list().revision)
+            kill(created.pid, SIGKILL)
+            var stopped: Fma_V1_InstanceEvent?
+            for try await event in watch where event.instance.id == "kept" {
+                stopped = event
+                break
+            }
+            #expect(stopped?.type == .stopped)
+            #expect(stopped?.instance.exit.known == true && stopped?.instance.exit.signal == SIGKILL)
+
+            // An open watch would hold the server's drain: close the connection first.
+            await client.rpc.close()
+            supervisor.signal(SIGTERM)
+            let termination = try await supervisor.waitForExit()
+            #expect(termination.exitCode == 0, "stderr: \(supervisor.stderr)")
+        }
+    }
+
+    static func parent(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    static func child(of parent: Int32, named name: String) -> Int32? {
+        for entry in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
+            guard let pid = Int32(entry), Self.parent(of: pid) == parent,
+                  let command = try? String(contentsOfFile: "/proc/\(pid)/cmdline", encoding: .utf8),
+                  command.contains(name) else { continue }
+            return pid
+        }
+        return nil
+    }
+
+    static func retrying<T>(_ body: () async throws -> T) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(20)
+        while true {
+            do {
+                return try await body()
+            } catch {
+                guard ContinuousClock.now < deadline else { throw error }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+    }
+}

@@ -28,4 +28,9 @@ int fma_set_parent_death_signal(int signal);
 int fma_spawn(const char *path, char *const argv[], char *const envp[], const char *log_path,
               int new_session, int pass_fd, int pass_fd_target, pid_t *pid);
 
+/* Turns the given signals into bytes on a pipe (the self-pipe trick): a handler, safe in any
+ * thread, writes each signal's number to the pipe; returns the pipe's read end (non-blocking,
+ * close-on-exec), or -1 with errno. For loops that wait on signals and other events at once. */
+int fma_signal_pipe(const int *signals, int count);
+
 #endif

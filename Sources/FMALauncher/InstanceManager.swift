@@ -16,7 +16,10 @@ actor InstanceManager {
     private let logger: Logger
 
     private var instances: [String: InstanceRecord] = [:] {
-        didSet { cachedList = nil }
+        didSet {
+            cachedList = nil
+            cachedEncoded = [:]
+        }
     }
     private var idsByPID: [Int32: String] = [:]
     /// Exits reported before the spawn call returned the pid.
@@ -26,8 +29,10 @@ actor InstanceManager {
     private var watchers: [UInt64: AsyncThrowingStream<Fma_V1_InstanceEvent, any Error>.Continuation] = [:]
     private var nextWatcherID: UInt64 = 0
     private var deleteWaiters: [String: [CheckedContinuation<Fma_V1_Instance, Never>]] = [:]
-    /// The full list at the current revision, made once per change rather than once per call.
+    /// The list at the current revision (full, and encoded full and ids-only), made once per
+    /// change rather than once per call: List is what pollers and readiness probes call.
     private var cachedList: Fma_V1_ListInstancesResponse?
+    private var cachedEncoded: [Bool: Data] = [:]
 
     init(configuration: LauncherConfiguration, spawner: InstanceSpawner, translator: any GPUTranslator,
          admin: any InstanceAdmin, logger: Logger) {
@@ -122,6 +127,14 @@ actor InstanceManager {
         ids.revision = full.revision
         ids.ids = full.instances.map(\.id)
         return ids
+    }
+
+    /// `list(idsOnly:)`, encoded; the same bytes until the next change.
+    func encodedList(idsOnly: Bool) throws -> Data {
+        if let encoded = cachedEncoded[idsOnly] { return encoded }
+        let encoded: Data = try list(idsOnly: idsOnly).serializedBytes()
+        cachedEncoded[idsOnly] = encoded
+        return encoded
     }
 
     var currentRevision: UInt64 { revision }

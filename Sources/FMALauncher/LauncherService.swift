@@ -18,8 +18,8 @@ struct LauncherService: RPCService {
         router.unary("fma.v1.Launcher/GetInstance") { (request: Fma_V1_GetInstanceRequest, _) in
             try await manager.get(request.id)
         }
-        router.unary("fma.v1.Launcher/ListInstances") { (request: Fma_V1_ListInstancesRequest, _) in
-            await manager.list(idsOnly: request.idsOnly)
+        router.unaryEncoded("fma.v1.Launcher/ListInstances") { (request: Fma_V1_ListInstancesRequest, _) in
+            try await manager.encodedList(idsOnly: request.idsOnly)
         }
         router.unary("fma.v1.Launcher/DeleteInstance") { (request: Fma_V1_DeleteInstanceRequest, _) in
             try await manager.delete(request.id, grace: try Self.grace(request.gracePeriodSeconds))

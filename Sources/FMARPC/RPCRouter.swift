@@ -1,5 +1,5 @@
 import FMAWire
-import Foundation
+public import Foundation
 public import SwiftProtobuf
 
 /// A set of services: what a server answers, method by method.
@@ -37,6 +37,18 @@ public struct RPCRouter: Sendable {
             let request = try Self.decode(Request.self, from: payload, method: method)
             let response = try await handler(request, context)
             return try response.serializedBytes() as Data
+        })
+    }
+
+    /// Registers a unary method whose handler returns its response already encoded (as
+    /// `Response`): for answers that change rarely and are asked for often, encoded once.
+    public mutating func unaryEncoded<Request: Message>(
+        _ method: String,
+        request: Request.Type = Request.self,
+        _ handler: @escaping @Sendable (Request, ServerCallContext) async throws -> Data
+    ) {
+        register(method, MethodHandler(kind: .unary) { payload, _, context in
+            try await handler(try Self.decode(Request.self, from: payload, method: method), context)
         })
     }
 

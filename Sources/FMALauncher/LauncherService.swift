@@ -45,18 +45,42 @@ struct LauncherService: RPCService {
             let path = try await manager.logPath(request.id)
             return try logs.read(path: path, id: request.id, start: request.start, end: request.hasEnd_p ? request.end : nil)
         }
-        router.serverStreaming("fma.v1.Launcher/FollowLog") { (request: Fma_V1_FollowLogRequest, writer: RPCResponseWriter<Fma_V1_LogChunk>, _) in
+        router.serverStreaming("fma.v1.Launcher/FollowLog") { (request: Fma_V1_FollowLogRequest, writer: RPCResponseWriter<Fma_V1_LogChunk>, context) in
             let path = try await manager.logPath(request.id)
-            try await logs.follow(path: path, from: request.start, while: { await manager.exists(request.id) }) { offset, data in
-                try await writer.write(.with {
-                    $0.offset = offset
-                    $0.data = data
-                })
+            try await Self.untilDrain(context, "following the log of '\(request.id)'") {
+                try await logs.follow(path: path, from: request.start, while: { await manager.exists(request.id) }) { offset, data in
+                    try await writer.write(.with {
+                        $0.offset = offset
+                        $0.data = data
+                    })
+                }
             }
         }
-        router.serverStreaming("fma.v1.Launcher/WatchInstances") { (request: Fma_V1_WatchInstancesRequest, writer: RPCResponseWriter<Fma_V1_InstanceEvent>, _) in
+        router.serverStreaming("fma.v1.Launcher/WatchInstances") { (request: Fma_V1_WatchInstancesRequest, writer: RPCResponseWriter<Fma_V1_InstanceEvent>, context) in
             let events = try await manager.watch(since: request.hasSince_p ? request.since : nil)
-            for try await event in events { try await writer.write(event) }
+            try await Self.untilDrain(context, "the watch") {
+                for try await event in events { try await writer.write(event) }
+            }
+        }
+    }
+
+    /// Runs a stream that may never end by itself; when the server drains first, the call ends
+    /// with UNAVAILABLE (the client resumes against the next launcher, e.g. watch `since`).
+    static func untilDrain(_ context: ServerCallContext, _ what: String, _ stream: @escaping @Sendable () async throws -> Void) async throws {
+        try await withThrowingTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try await stream()
+                return true
+            }
+            group.addTask {
+                await context.untilServerDrains()
+                return false
+            }
+            let finished = try await group.next() ?? true
+            group.cancelAll()
+            if !finished {
+                throw RPCError(.unavailable, "the launcher is shutting down; \(what) ended (resume against its successor)")
+            }
         }
     }
 

@@ -71,6 +71,7 @@ public final class RPCServer: Service, Sendable {
         try? await gracefulShutdown()
 
         shared.logger.info("shutting down: draining calls in flight", metadata: ["connections": "\(registry.all.count)"])
+        shared.drain.fire()
         for (channel, _) in channels { try? await channel.close() }
         await drain()
         for address in configuration.listen {

@@ -14,6 +14,16 @@ public struct ServerCallContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// The connection's logger; `logger` adds the call's id and method.
     var connectionLogger: Logger
+    let drainSignal: DrainSignal
+
+    /// Returns when the server starts draining (SIGTERM), or when the call is cancelled.
+    ///
+    /// Calls in flight are let finish on a drain; a stream that would never finish by itself
+    /// (a watch, a log follower) races this and ends the call, so shutdown need not wait for
+    /// the drain timeout.
+    public func untilServerDrains() async {
+        await drainSignal.wait()
+    }
 
     /// A logger carrying the call's id, method and peer as metadata (made on use: most calls
     /// never log).

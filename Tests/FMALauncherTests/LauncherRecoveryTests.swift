@@ -63,6 +63,28 @@ struct LauncherRecoveryTests {
         }
     }
 
+    @Test("SIGTERM ends open watches and log followers at once; the launcher exits 0")
+    func sigtermEndsStreams() async throws {
+        try await withLauncher { launcher, client in
+            let port = try freePort()
+            _ = try await client.create(.fake(id: "streamed", port: port))
+            try await waitHealthy(port: port)
+            var watch = try await client.watch().makeAsyncIterator()
+            #expect(try await watch.next()?.instance.id == "streamed")
+            var follow = try await client.followLog("streamed").makeAsyncIterator()
+            _ = try await follow.next()
+            let started = ContinuousClock.now
+            launcher.process.signal(SIGTERM)
+            let watchEnd = await #expect(throws: RPCError.self) { while try await watch.next() != nil {} }
+            #expect(watchEnd?.code == .unavailable)
+            let followEnd = await #expect(throws: RPCError.self) { while try await follow.next() != nil {} }
+            #expect(followEnd?.code == .unavailable)
+            let termination = try await launcher.process.waitForExit(timeout: .seconds(10))
+            #expect(termination.exitCode == 0)
+            #expect(ContinuousClock.now - started < .seconds(10), "well before the 30 s drain timeout")
+        }
+    }
+
     static func createRetrying(_ client: LauncherClient, _ request: Fma_V1_CreateInstanceRequest) async throws -> Fma_V1_Instance {
         let deadline = ContinuousClock.now + .seconds(30)
         while true {

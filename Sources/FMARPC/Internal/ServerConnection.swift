@@ -90,7 +90,7 @@ final class ServerConnection: @unchecked Sendable {
             }
         }
         let context = ServerCallContext(method: request.method, callID: id, metadata: metadata, peer: peer, deadline: deadline,
-                                        connectionLogger: logger)
+                                        connectionLogger: logger, drainSignal: shared.drain)
         calls[id] = call
         let sink = CallSink(connection: self, id: id)
         let payload = request.payload

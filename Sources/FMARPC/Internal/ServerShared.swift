@@ -8,6 +8,8 @@ struct ServerShared: Sendable {
     let maxResponsePayload: Int
     let logger: Logger
     let metrics: RPCServerMetrics
+    /// Fires when the server starts draining.
+    let drain = DrainSignal()
 
     /// The method name as a metrics label: only served methods, so labels stay bounded.
     func metricsLabel(for method: String) -> String {

@@ -26,8 +26,10 @@ public struct GPUInventoryService: RPCService {
         router.unary(Self.memoryUsage) { (request: Fma_V1_MemoryUsageRequest, _) in
             try await inventory.memoryUsage(request.uuids)
         }
-        router.serverStreaming(Self.watchDevices) { (request: Fma_V1_WatchDevicesRequest, writer: RPCResponseWriter<Fma_V1_DeviceEvent>, _) in
-            try await inventory.watch(intervalMs: request.intervalMs) { event in try await writer.write(event) }
+        router.serverStreaming(Self.watchDevices) { (request: Fma_V1_WatchDevicesRequest, writer: RPCResponseWriter<Fma_V1_DeviceEvent>, context) in
+            try await context.endingOnDrain("the device watch") {
+                try await inventory.watch(intervalMs: request.intervalMs) { event in try await writer.write(event) }
+            }
         }
     }
 }

@@ -47,7 +47,7 @@ struct LauncherService: RPCService {
         }
         router.serverStreaming("fma.v1.Launcher/FollowLog") { (request: Fma_V1_FollowLogRequest, writer: RPCResponseWriter<Fma_V1_LogChunk>, context) in
             let path = try await manager.logPath(request.id)
-            try await Self.untilDrain(context, "following the log of '\(request.id)'") {
+            try await context.endingOnDrain("following the log of '\(request.id)'") {
                 try await logs.follow(path: path, from: request.start, while: { await manager.exists(request.id) }) { offset, data in
                     try await writer.write(.with {
                         $0.offset = offset
@@ -58,28 +58,8 @@ struct LauncherService: RPCService {
         }
         router.serverStreaming("fma.v1.Launcher/WatchInstances") { (request: Fma_V1_WatchInstancesRequest, writer: RPCResponseWriter<Fma_V1_InstanceEvent>, context) in
             let events = try await manager.watch(since: request.hasSince_p ? request.since : nil)
-            try await Self.untilDrain(context, "the watch") {
+            try await context.endingOnDrain("the watch") {
                 for try await event in events { try await writer.write(event) }
-            }
-        }
-    }
-
-    /// Runs a stream that may never end by itself; when the server drains first, the call ends
-    /// with UNAVAILABLE (the client resumes against the next launcher, e.g. watch `since`).
-    static func untilDrain(_ context: ServerCallContext, _ what: String, _ stream: @escaping @Sendable () async throws -> Void) async throws {
-        try await withThrowingTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                try await stream()
-                return true
-            }
-            group.addTask {
-                await context.untilServerDrains()
-                return false
-            }
-            let finished = try await group.next() ?? true
-            group.cancelAll()
-            if !finished {
-                throw RPCError(.unavailable, "the launcher is shutting down; \(what) ended (resume against its successor)")
             }
         }
     }

@@ -58,7 +58,7 @@ bench: setup build-release
 lint: setup
 	$(SWIFT) build
 	scripts/test-c.sh --lint-only
-	$(PYTHON) -m py_compile python/fma/*.py
+	$(PYTHON) -m py_compile python/fma/*.py python/fma_zygote/*.py python/fma_fakevllm/*.py
 
 clean:
 	rm -rf .build build

@@ -137,8 +137,6 @@ actor InstanceManager {
         return encoded
     }
 
-    var currentRevision: UInt64 { revision }
-
     func logPath(_ id: String) throws(RPCError) -> String {
         try record(id).logPath
     }
@@ -310,7 +308,8 @@ actor InstanceManager {
         if let since {
             guard let retained = ring.events(after: since, current: revision) else {
                 let oldest = ring.ordered.first.map { "\($0.revision - 1)" } ?? "\(revision)"
-                throw RPCError(.outOfRange, "revision \(since) is no longer retained (the oldest watch can resume after \(oldest)); list the instances and watch from the list's revision")
+                throw RPCError(.outOfRange, "revision \(since) is no longer retained (the oldest watch can resume after \(oldest)); list the instances and watch from the list's revision",
+                               details: ["field": "since", "oldest": oldest])
             }
             backlog = retained
         } else {

@@ -45,9 +45,9 @@ public final class Launcher: Sendable {
 
     /// Takes over instances left by a previous launcher, and starts the zygote.
     public func start() async throws {
-        let adopted = await manager.recover(exitRecords: ExitRecords(directory: configuration.exitRecordDirectory))
-        let manager = self.manager
         let records = ExitRecords(directory: configuration.exitRecordDirectory)
+        let adopted = await manager.recover(exitRecords: records)
+        let manager = self.manager
         for pid in adopted {
             let watching = AdoptedProcessWatcher.watch(pid: pid) {
                 Task {

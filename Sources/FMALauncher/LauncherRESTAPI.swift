@@ -170,7 +170,7 @@ struct LauncherRESTAPI: Sendable {
             events = try await manager.watch(since: since)
         } catch {
             if error.code == .outOfRange {
-                let oldest = await manager.currentRevision
+                let oldest = error.details["oldest"] ?? "unknown"
                 return try HTTPResponse.json(Detail(detail: "Requested revision \(since ?? 0) is no longer available. Oldest available: \(oldest)."), status: .gone)
             }
             return try Self.failure(error)

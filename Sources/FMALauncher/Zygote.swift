@@ -26,8 +26,6 @@ final class Zygote: Sendable {
         var state: State = .stopped
         var pid: Int32 = 0
         var pendingForks: [String: CheckedContinuation<Int32, any Error>] = [:]
-        var restarts = 0
-        var readyInfo: Fma_V1_ZygoteReady?
     }
 
     private let configuration: LauncherConfiguration
@@ -50,16 +48,6 @@ final class Zygote: Sendable {
 
     /// Starts the zygote (if it is not running) and waits until it has preloaded.
     func ensureReady() async throws {
-        let mustStart: Bool = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Bool, any Error>) in
-            shared.withLockedValue { shared in
-                switch shared.state {
-                case .ready: continuation.resume(returning: false)
-                case .shutDown: continuation.resume(throwing: RPCError(.unavailable, "the launcher is shutting down"))
-                case .starting, .stopped: continuation.resume(returning: true)
-                }
-            }
-        }
-        guard mustStart else { return }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let launch: Bool = shared.withLockedValue { shared in
                 switch shared.state {
@@ -134,7 +122,6 @@ final class Zygote: Sendable {
             case .stopped, .shutDown:
                 break
             }
-            shared.restarts += 1
             return death
         }
         guard let death else { return false }
@@ -230,7 +217,6 @@ final class Zygote: Sendable {
             let waiters = shared.withLockedValue { shared -> [CheckedContinuation<Void, any Error>] in
                 let waiters = Self.waiters(shared.state)
                 shared.state = .ready(channel: channel, pid: ready.pid)
-                shared.readyInfo = ready
                 return waiters
             }
             logger.info("zygote ready", metadata: [
@@ -248,9 +234,6 @@ final class Zygote: Sendable {
             break
         }
     }
-
-    /// The preload report of the running zygote.
-    var readyInfo: Fma_V1_ZygoteReady? { shared.withLockedValue { $0.readyInfo } }
 
     static func resolve(_ program: String) -> String {
         guard !program.contains("/") else { return program }

@@ -30,24 +30,8 @@ func withHTTPServer<T: Sendable>(
 ) async throws -> T {
     let server = HTTPServer(address: .tcp(host: "127.0.0.1", port: 0), router: router, logger: .silent, configuration: configuration)
     let address = try await server.bind()
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: .silent))
-    return try await withThrowingTaskGroup(of: T?.self) { tasks in
-        tasks.addTask {
-            try await group.run()
-            return nil
-        }
-        let running = RunningHTTPServer(server: server, group: group, address: address)
-        let result: T
-        do {
-            result = try await body(running)
-        } catch {
-            await group.triggerGracefulShutdown()
-            try? await tasks.waitForAll()
-            throw error
-        }
-        await group.triggerGracefulShutdown()
-        try await tasks.waitForAll()
-        return result
+    return try await withRunningServices([server]) { group in
+        try await body(RunningHTTPServer(server: server, group: group, address: address))
     }
 }
 

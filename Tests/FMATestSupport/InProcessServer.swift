@@ -17,16 +17,27 @@ public func withInProcessServer<T: Sendable>(
     var router = RPCRouter(services: services)
     router.add(HealthService(component: "test", services: router.serviceNames))
     let server = RPCServer(configuration: configuration, router: router, logger: .silent)
-    let group = ServiceGroup(configuration: .init(services: [.init(service: server)], logger: .silent))
+    return try await withRunningServices([server]) { _ in
+        try await body(try await server.boundAddresses())
+    }
+}
+
+/// Runs `services` under one `ServiceGroup` for the duration of `body` (which gets the group, to
+/// trigger a shutdown early), then shuts them down gracefully and waits for them to finish —
+/// also when `body` throws.
+public func withRunningServices<T: Sendable>(
+    _ services: [any Service],
+    _ body: @Sendable (ServiceGroup) async throws -> T
+) async throws -> T {
+    let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) }, logger: .silent))
     return try await withThrowingTaskGroup(of: T?.self) { tasks in
         tasks.addTask {
             try await group.run()
             return nil
         }
-        let addresses = try await server.boundAddresses()
         let result: T
         do {
-            result = try await body(addresses)
+            result = try await body(group)
         } catch {
             await group.triggerGracefulShutdown()
             try? await tasks.waitForAll()

@@ -24,6 +24,7 @@ let package = Package(
         .executable(name: "fma-health", targets: ["fma-health"]),
         .executable(name: "fma-gpu-inventory", targets: ["fma-gpu-inventory"]),
         .executable(name: "fma-launcher", targets: ["fma-launcher"]),
+        .executable(name: "fma-devcluster", targets: ["fma-devcluster"]),
         .library(name: "FMARPC", targets: ["FMARPC"]),
         .library(name: "FMAAPI", targets: ["FMAAPI"]),
         .library(name: "CFMAClient", targets: ["CFMAClient"]),
@@ -36,6 +37,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // The wire format: generated protobuf messages and the framing codec. No I/O.
@@ -121,6 +126,49 @@ let package = Package(
                 "CFMACurl",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
+            swiftSettings: strictSettings
+        ),
+        // JSON values that keep every field and its order; merge patch and JSON patch. No I/O.
+        .target(name: "FMAJSON", swiftSettings: strictSettings),
+        // Kubernetes objects as typed views over their JSON (unknown fields survive), resource
+        // kinds, label and field selectors, Status. Shared by the client and fma-devcluster.
+        .target(name: "FMAKubeModel", dependencies: ["FMAJSON"], swiftSettings: strictSettings),
+        // The Kubernetes API client (libcurl): kubeconfig / in-cluster configuration, requests,
+        // watches, informers, the work queue.
+        .target(
+            name: "FMAKube",
+            dependencies: [
+                "FMAJSON", "FMAKubeModel", "FMAHTTPClient",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        // A one-machine cluster: an HTTPS API-server subset and a node simulator.
+        .target(
+            name: "FMADevCluster",
+            dependencies: [
+                "FMAJSON", "FMAKubeModel", "FMAHTTPServer", "FMARPC", "FMAAPI", "CFMAProcess",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "fma-devcluster",
+            dependencies: ["FMADevCluster", "FMACommand", "FMAKubeModel",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strictSettings
         ),
         // NVML, loaded at run time with dlopen: nothing links against the driver.
@@ -240,6 +288,21 @@ let package = Package(
         .testTarget(
             name: "FMALauncherTests",
             dependencies: ["FMALauncher", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMAJSONTests",
+            dependencies: ["FMAJSON", "FMAKubeModel"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMAKubeTests",
+            dependencies: ["FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAHTTPClient", "FMATestSupport"],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMADevClusterTests",
+            dependencies: ["FMADevCluster", "FMAKube", "FMAKubeModel", "FMAJSON", "FMATestSupport"],
             swiftSettings: testSettings
         ),
         .testTarget(

@@ -1,0 +1,4 @@
+import NIOSSL
+import X509
+import Crypto
+enum Placeholder {}

@@ -1,0 +1,84 @@
+/// A kind of Kubernetes resource and where it lives in the API: `pods` in the core group
+/// `v1`, `replicasets` in `apps/v1`, FMA's CRDs in `fma.llm-d.ai/v1alpha1`.
+public struct ResourceKind: Sendable, Hashable, CustomStringConvertible {
+    /// The API group; empty for the core group.
+    public var group: String
+    public var version: String
+    public var kind: String
+    /// The lower-case plural used in paths (`pods`).
+    public var plural: String
+    public var singular: String
+    public var namespaced: Bool
+    public var shortNames: [String]
+    /// Subresources served beside the object (`status`, `scale`).
+    public var subresources: [String]
+    public var categories: [String]
+
+    public init(
+        group: String, version: String, kind: String, plural: String, singular: String? = nil,
+        namespaced: Bool, shortNames: [String] = [], subresources: [String] = [], categories: [String] = []
+    ) {
+        self.group = group
+        self.version = version
+        self.kind = kind
+        self.plural = plural
+        self.singular = singular ?? kind.lowercased()
+        self.namespaced = namespaced
+        self.shortNames = shortNames
+        self.subresources = subresources
+        self.categories = categories
+    }
+
+    /// `v1` for the core group, `group/version` otherwise (an object's `apiVersion`).
+    public var apiVersion: String { group.isEmpty ? version : "\(group)/\(version)" }
+
+    /// `/api/v1` or `/apis/group/version`.
+    public var groupVersionPath: String { group.isEmpty ? "/api/\(version)" : "/apis/\(group)/\(version)" }
+
+    /// The collection path, in `namespace` when the kind is namespaced and a namespace is given
+    /// (no namespace: across all namespaces).
+    public func collectionPath(namespace: String?) -> String {
+        if namespaced, let namespace {
+            return "\(groupVersionPath)/namespaces/\(namespace)/\(plural)"
+        }
+        return "\(groupVersionPath)/\(plural)"
+    }
+
+    /// The path of one object, or of one of its subresources.
+    public func objectPath(namespace: String?, name: String, subresource: String? = nil) -> String {
+        let base = "\(collectionPath(namespace: namespace))/\(name)"
+        return subresource.map { "\(base)/\($0)" } ?? base
+    }
+
+    public var listKind: String { kind + "List" }
+
+    /// `pods` or `replicasets.apps`: the resource's name as kubectl prints it.
+    public var description: String { group.isEmpty ? plural : "\(plural).\(group)" }
+}
+
+extension ResourceKind {
+    public static let fmaGroup = "fma.llm-d.ai"
+    public static let fmaVersion = "v1alpha1"
+
+    public static let namespace = ResourceKind(group: "", version: "v1", kind: "Namespace", plural: "namespaces", namespaced: false, shortNames: ["ns"], subresources: ["status"])
+    public static let pod = ResourceKind(group: "", version: "v1", kind: "Pod", plural: "pods", namespaced: true, shortNames: ["po"], subresources: ["status"], categories: ["all"])
+    public static let configMap = ResourceKind(group: "", version: "v1", kind: "ConfigMap", plural: "configmaps", namespaced: true, shortNames: ["cm"])
+    public static let node = ResourceKind(group: "", version: "v1", kind: "Node", plural: "nodes", namespaced: false, shortNames: ["no"], subresources: ["status"])
+    public static let event = ResourceKind(group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"])
+    public static let service = ResourceKind(group: "", version: "v1", kind: "Service", plural: "services", namespaced: true, shortNames: ["svc"], subresources: ["status"], categories: ["all"])
+    public static let replicaSet = ResourceKind(group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], subresources: ["status", "scale"], categories: ["all"])
+    public static let inferenceServerConfig = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "InferenceServerConfig", plural: "inferenceserverconfigs", namespaced: true, shortNames: ["isc"], subresources: ["status"])
+    public static let launcherConfig = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "LauncherConfig", plural: "launcherconfigs", namespaced: true, shortNames: ["lcfg"], subresources: ["status"])
+    public static let launcherPopulationPolicy = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "LauncherPopulationPolicy", plural: "launcherpopulationpolicies", namespaced: true, shortNames: ["lpp"], subresources: ["status"])
+
+    /// Every kind fma-devcluster serves and the client has typed views for.
+    public static let all: [ResourceKind] = [
+        .namespace, .pod, .configMap, .node, .event, .service, .replicaSet,
+        .inferenceServerConfig, .launcherConfig, .launcherPopulationPolicy,
+    ]
+
+    /// The known kind with this `apiVersion` and `kind`.
+    public static func known(apiVersion: String, kind: String) -> ResourceKind? {
+        all.first { $0.apiVersion == apiVersion && $0.kind == kind }
+    }
+}

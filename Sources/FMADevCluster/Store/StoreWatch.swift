@@ -1,0 +1,88 @@
+import FMAJSON
+import FMAKubeModel
+
+/// A watch on the store: the events after the point it started from, in resource-version
+/// order. The sequence ends when the watch is cancelled, when the store stops, or when the
+/// consumer falls more than the store's per-watch buffer behind (it then re-watches from the
+/// last resource version it saw, as any client of a real API server does).
+public struct StoreWatch: AsyncSequence, Sendable {
+    public typealias Element = StoreEvent
+
+    let stream: AsyncStream<StoreEvent>
+    let onCancel: @Sendable () -> Void
+
+    public func makeAsyncIterator() -> AsyncStream<StoreEvent>.Iterator {
+        stream.makeAsyncIterator()
+    }
+
+    /// Stops the watch; the sequence ends after the events already buffered.
+    public func cancel() {
+        onCancel()
+    }
+}
+
+/// A registered watcher: its filter and where its events go.
+struct Watcher {
+    let id: Int
+    let kind: ResourceKind
+    let namespace: String?
+    let labels: LabelSelector
+    let fields: FieldSelector
+    let continuation: AsyncStream<StoreEvent>.Continuation
+
+    func accepts(_ object: JSONObjectRef) -> Bool {
+        if let namespace, !namespace.isEmpty, object.namespace != namespace { return false }
+        return labels.matches(object.labels) && fields.matches(object.json)
+    }
+
+    /// The event this watcher sees for a change from `old` to `new`: a modification that
+    /// moves an object into the filter is an ADDED, one that moves it out a DELETED.
+    func event(for change: StoreChange) -> StoreEvent? {
+        let newMatches = accepts(change.object)
+        switch change.type {
+        case .added, .deleted, .bookmark, .error:
+            return newMatches ? StoreEvent(type: change.type, object: change.object.json) : nil
+        case .modified:
+            let oldMatches = change.old.map(accepts) ?? false
+            switch (oldMatches, newMatches) {
+            case (true, true): return StoreEvent(type: .modified, object: change.object.json)
+            case (false, true): return StoreEvent(type: .added, object: change.object.json)
+            case (true, false): return StoreEvent(type: .deleted, object: change.object.json)
+            case (false, false): return nil
+            }
+        }
+    }
+
+    /// Delivers an event; `false` when the consumer is too far behind or gone.
+    func deliver(_ event: StoreEvent) -> Bool {
+        switch continuation.yield(event) {
+        case .enqueued: return true
+        case .dropped, .terminated: return false
+        @unknown default: return false
+        }
+    }
+}
+
+/// A stored object with the fields filters look at pulled out once.
+struct JSONObjectRef: Sendable {
+    let json: JSONObject
+    let namespace: String
+    let labels: [String: String]
+
+    init(_ json: JSONObject) {
+        self.json = json
+        let metadata = json["metadata"]?.object
+        namespace = metadata?["namespace"]?.string ?? ""
+        labels = metadata?["labels"]?.stringMap ?? [:]
+    }
+}
+
+/// A change in the store's history.
+struct StoreChange: Sendable {
+    let resourceVersion: Int64
+    let kind: ResourceKind
+    let type: WatchEventType
+    let object: JSONObjectRef
+    /// The object before a modification (for filter transitions).
+    let old: JSONObjectRef?
+}

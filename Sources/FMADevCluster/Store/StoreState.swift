@@ -249,7 +249,7 @@ struct StoreState: ~Copyable {
         resourceVersion += 1
         object[path: ["metadata", "resourceVersion"]] = .string(String(resourceVersion))
         if Self.canRemove(kind, object) {
-            remove(id, object, old: old, orphan: options.propagationPolicy == "Orphan")
+            remove(id, object, old: old, orphan: options.propagationPolicy == .orphan)
             if kind == .namespace {
                 deleteContents(ofNamespace: name)
             }

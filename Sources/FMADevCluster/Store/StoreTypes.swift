@@ -49,50 +49,6 @@ public struct StoreEvent: Sendable {
     }
 }
 
-/// The options of a delete (`meta/v1` DeleteOptions, or the same as query parameters).
-public struct DeleteOptions: Sendable, Hashable {
-    /// Seconds a pod gets to stop; 0 deletes at once. `nil`: the pod's own setting.
-    public var gracePeriodSeconds: Int64?
-    public var preconditionUID: String?
-    public var preconditionResourceVersion: String?
-    /// `Background` (default), `Foreground` (treated as Background here) or `Orphan`.
-    public var propagationPolicy: String?
-    public var dryRun: Bool
-
-    public init(gracePeriodSeconds: Int64? = nil, preconditionUID: String? = nil, preconditionResourceVersion: String? = nil, propagationPolicy: String? = nil, dryRun: Bool = false) {
-        self.gracePeriodSeconds = gracePeriodSeconds
-        self.preconditionUID = preconditionUID
-        self.preconditionResourceVersion = preconditionResourceVersion
-        self.propagationPolicy = propagationPolicy
-        self.dryRun = dryRun
-    }
-
-    /// Reads a DeleteOptions object; wrong types are a 400 naming the field.
-    public init(json: JSONObject) throws(KubeStatus) {
-        self.init()
-        if let grace = json["gracePeriodSeconds"], !grace.isNull {
-            guard let value = grace.int, value >= 0 else { throw .badRequest("DeleteOptions.gracePeriodSeconds must be a non-negative integer") }
-            gracePeriodSeconds = value
-        }
-        if let preconditions = json["preconditions"]?.object {
-            preconditionUID = preconditions["uid"]?.string
-            preconditionResourceVersion = preconditions["resourceVersion"]?.string
-        }
-        if let policy = json["propagationPolicy"], !policy.isNull {
-            guard let text = policy.string, ["Background", "Foreground", "Orphan"].contains(text) else {
-                throw .badRequest("DeleteOptions.propagationPolicy must be Background, Foreground or Orphan")
-            }
-            propagationPolicy = text
-        }
-        if json["orphanDependents"]?.bool == true, propagationPolicy == nil {
-            propagationPolicy = "Orphan"
-        }
-        if let dryRun = json["dryRun"]?.array, dryRun.contains(.string("All")) {
-            self.dryRun = true
-        }
-    }
-}
-
 /// Per-kind checks the store runs on every create, update and patch. A validator returns the
 /// invalid fields (empty when the object is fine); the store answers 422 Invalid naming them
 /// and stores nothing.

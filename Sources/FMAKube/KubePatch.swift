@@ -34,14 +34,19 @@ public enum KubePatch: Sendable, Hashable {
         }
     }
 
+    /// The pointer's text (`description` quotes it for messages; the wire wants it bare).
+    private static func pointer(_ pointer: JSONPointer) -> JSONValue {
+        .string(pointer.tokens.map { "/" + $0.replacing("~", with: "~0").replacing("/", with: "~1") }.joined())
+    }
+
     private static func document(_ operation: JSONPatch.Operation) -> JSONValue {
         switch operation {
-        case .add(let path, let value): ["op": "add", "path": .string(path.description), "value": value]
-        case .remove(let path): ["op": "remove", "path": .string(path.description)]
-        case .replace(let path, let value): ["op": "replace", "path": .string(path.description), "value": value]
-        case .move(let from, let path): ["op": "move", "from": .string(from.description), "path": .string(path.description)]
-        case .copy(let from, let path): ["op": "copy", "from": .string(from.description), "path": .string(path.description)]
-        case .test(let path, let value): ["op": "test", "path": .string(path.description), "value": value]
+        case .add(let path, let value): ["op": "add", "path": pointer(path), "value": value]
+        case .remove(let path): ["op": "remove", "path": pointer(path)]
+        case .replace(let path, let value): ["op": "replace", "path": pointer(path), "value": value]
+        case .move(let from, let path): ["op": "move", "from": pointer(from), "path": pointer(path)]
+        case .copy(let from, let path): ["op": "copy", "from": pointer(from), "path": pointer(path)]
+        case .test(let path, let value): ["op": "test", "path": pointer(path), "value": value]
         }
     }
 }

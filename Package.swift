@@ -297,7 +297,9 @@ let package = Package(
         ),
         .testTarget(
             name: "FMAKubeTests",
-            dependencies: ["FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAHTTPClient", "FMATestSupport"],
+            dependencies: ["FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAHTTPClient", "FMAHTTPServer", "FMARPC", "FMATestSupport",
+                           .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: testSettings
         ),
         .testTarget(

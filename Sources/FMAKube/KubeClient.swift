@@ -90,21 +90,36 @@ public final class KubeClient: Sendable {
         body: JSONValue? = nil, contentType: String = "application/json"
     ) async throws(KubeError) -> JSONObject {
         let description = "\(method) \(path)"
-        try await acquireRateLimit(description)
         var headers: HTTPClientHeaders = ["Accept": "application/json"]
         if body != nil { headers.add("Content-Type", contentType) }
         let request = HTTPClientRequest(method, url(path, query), headers: headers, body: body?.serialized())
-        let start = ContinuousClock.now
-        let response: HTTPClientResponse
-        do {
-            response = try await http.send(request)
-        } catch {
-            throw Self.transportError(error, description)
+        var attempt = 1
+        var response: HTTPClientResponse
+        while true {
+            try await acquireRateLimit(description)
+            let start = ContinuousClock.now
+            do {
+                response = try await http.send(request)
+            } catch {
+                throw Self.transportError(error, description)
+            }
+            logger.debug("kube request", metadata: [
+                "method": "\(method)", "path": "\(path)", "status": "\(response.status)",
+                "duration_ms": "\(milliseconds(ContinuousClock.now - start))",
+            ])
+            // The server sends Retry-After when it did not process the request (priority and
+            // fairness throttling, a 429, or a 5xx while starting): safe to send again.
+            guard let delay = Self.retryAfter(response), attempt < Self.maxRetryAfterAttempts else { break }
+            logger.info("API server asked to retry later", metadata: [
+                "method": "\(method)", "path": "\(path)", "status": "\(response.status)", "retry_after_ms": "\(milliseconds(delay))",
+            ])
+            attempt += 1
+            do {
+                try await Task.sleep(for: delay)
+            } catch {
+                throw KubeError(.cancelled, "\(description): cancelled while waiting to retry")
+            }
         }
-        logger.debug("kube request", metadata: [
-            "method": "\(method)", "path": "\(path)", "status": "\(response.status)",
-            "duration_ms": "\(milliseconds(ContinuousClock.now - start))",
-        ])
         guard response.isSuccess else {
             throw KubeError.api(Self.status(of: response.status, body: response.body), request: description)
         }
@@ -146,6 +161,17 @@ public final class KubeClient: Sendable {
             throw KubeError.api(Self.status(of: response.status, body: body), request: description)
         }
         return (response, description)
+    }
+
+    static let maxRetryAfterAttempts = 4
+
+    /// How long a 429 or 5xx answer with `Retry-After: SECONDS` asks to wait (at most 10 s);
+    /// `nil` for any other answer.
+    static func retryAfter(_ response: HTTPClientResponse) -> Duration? {
+        guard response.status == 429 || (500..<600).contains(response.status),
+              let text = response.headers.first("Retry-After"), let seconds = Int(text.trimmingCharacters(in: .whitespaces)), seconds >= 0
+        else { return nil }
+        return .seconds(min(seconds, 10))
     }
 
     private func acquireRateLimit(_ description: String) async throws(KubeError) {

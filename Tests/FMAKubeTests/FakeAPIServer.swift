@@ -29,6 +29,8 @@ final class FakeAPIServer: Sendable {
         /// The lines a watch writes, in chunks of these sizes cut anywhere.
         var watchBody = ""
         var generated = 0
+        /// GETs of one object answered 429 with `Retry-After: 0` first.
+        var throttleLeft = 0
     }
 
     let state = Locked(State())
@@ -110,6 +112,16 @@ final class FakeAPIServer: Sendable {
 
     private func get(_ request: HTTPRequest) -> HTTPResponse {
         record(request)
+        let throttled = state.withLock { state in
+            guard state.throttleLeft > 0 else { return false }
+            state.throttleLeft -= 1
+            return true
+        }
+        if throttled {
+            var response = answer(KubeStatus(code: 429, reason: .tooManyRequests, message: "too many requests, please try again later"))
+            response.headers.add(name: "Retry-After", value: "0")
+            return response
+        }
         let name = request.pathParameters["name"] ?? ""
         guard let object = state.withLock({ $0.objects[name] }) else { return answer(.notFound(.configMap, name: name)) }
         return answer(object)

@@ -85,6 +85,27 @@ struct KubeClientTests {
         }
     }
 
+    @Test func retriesWhenTheServerSaysRetryAfter() async throws {
+        let server = FakeAPIServer()
+        server.state.withLock {
+            $0.objects["a"] = ["kind": "ConfigMap", "apiVersion": "v1", "metadata": ["name": "a", "namespace": "d"]]
+            $0.throttleLeft = 2
+        }
+        try await withClient(server) { client in
+            let a = try await client.get(ConfigMap.self, name: "a")
+            #expect(a.metadata.name == "a")
+            #expect(server.requests.count == 3)
+            // Past the attempts allowed, the 429 is the caller's.
+            server.state.withLock { $0.throttleLeft = 10 }
+            do {
+                _ = try await client.get(ConfigMap.self, name: "a")
+                Issue.record("expected 429")
+            } catch {
+                #expect((error as? KubeError)?.isTooManyRequests == true)
+            }
+        }
+    }
+
     @Test func listPagesAndSelectors() async throws {
         let server = FakeAPIServer()
         try await withClient(server) { client in

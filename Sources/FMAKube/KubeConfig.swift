@@ -90,3 +90,34 @@ public struct KubeConfig: Sendable {
         return url
     }
 }
+
+extension KubeConfig: CustomStringConvertible {
+    /// Where and as whom, without secrets: `https://h:6443 (context dev, token file /x, namespace fma, from /home/me/.kube/config)`.
+    public var description: String {
+        var parts: [String] = []
+        if let contextName { parts.append("context \(contextName)") }
+        switch token {
+        case .none: break
+        case .value: parts.append("token")
+        case .file(let path): parts.append("token file \(path)")
+        }
+        if tls.clientCertificate != nil { parts.append("client certificate") }
+        if tls.insecureSkipVerify { parts.append("TLS not verified") }
+        parts.append("namespace \(namespace)")
+        parts.append("from \(source)")
+        return "\(server) (\(parts.joined(separator: ", ")))"
+    }
+}
+
+extension KubeConfig.Token: CustomStringConvertible, CustomDebugStringConvertible {
+    /// Never the token itself: configurations end up in logs.
+    public var description: String {
+        switch self {
+        case .none: "none"
+        case .value: "value(<redacted>)"
+        case .file(let path): "file(\(path))"
+        }
+    }
+
+    public var debugDescription: String { description }
+}

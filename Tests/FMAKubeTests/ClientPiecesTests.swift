@@ -114,3 +114,13 @@ struct ClientPiecesTests {
         await client.shutdown()
     }
 }
+
+@Suite("configuration output")
+struct ConfigDescriptionTests {
+    @Test func tokensNeverPrinted() {
+        let config = KubeConfig(server: "https://h:6443", token: .value("s3cret-token"), namespace: "fma", contextName: "dev", source: "/k")
+        #expect(!"\(config)".contains("s3cret"))
+        #expect(!String(reflecting: config.token).contains("s3cret"))
+        #expect("\(config)" == "https://h:6443 (context dev, token, namespace fma, from /k)")
+    }
+}

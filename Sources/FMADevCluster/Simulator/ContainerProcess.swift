@@ -1,0 +1,64 @@
+import CFMAProcess
+import Foundation
+
+/// A container's process: started with posix_spawn as the leader of its own session and
+/// process group (so a signal reaches everything it started), stdout and stderr appended to
+/// its log file, and its exit seen at once by a thread blocked in `waitpid` on it.
+enum ContainerProcess {
+    struct SpawnError: Error, CustomStringConvertible {
+        var executable: String
+        var errno: Int32
+        var description: String { "cannot start \(executable): \(String(cString: strerror(errno)))" }
+    }
+
+    /// Starts `executable`; returns its pid (also its process group id).
+    static func spawn(executable: String, arguments: [String], environment: [String: String], logPath: String) throws(SpawnError) -> Int32 {
+        let argv = [executable] + arguments
+        let envp = environment.map { "\($0.key)=\($0.value)" }
+        var pid: pid_t = 0
+        let result = withCStrings(argv) { argvPointer in
+            withCStrings(envp) { envPointer in
+                fma_spawn(executable, argvPointer, envPointer, logPath, 1, -1, -1, &pid)
+            }
+        }
+        guard result == 0 else { throw SpawnError(executable: executable, errno: result) }
+        return pid
+    }
+
+    /// Calls `onExit(waitStatus)` from a dedicated thread when `pid` (a child of this process)
+    /// exits. If another reaper in this process collects it first, the exit is still reported
+    /// (seen through a pidfd) with status `-1`.
+    static func watchExit(pid: Int32, onExit: @escaping @Sendable (Int32) -> Void) {
+        let thread = Thread {
+            var status: Int32 = 0
+            while true {
+                let result = waitpid(pid, &status, 0)
+                if result == pid { break }
+                if result < 0, errno == EINTR { continue }
+                // ECHILD: someone else reaps it; wait for the exit through a pidfd instead.
+                let fd = fma_pidfd_open(pid)
+                if fd >= 0 {
+                    var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+                    while poll(&descriptor, 1, -1) < 0, errno == EINTR {}
+                    close(fd)
+                }
+                status = -1
+                break
+            }
+            onExit(status)
+        }
+        thread.name = "fma-pod-\(pid)"
+        thread.start()
+    }
+
+    /// Sends `signal` to the process group `pid` leads.
+    static func signalGroup(_ pid: Int32, _ signal: Int32) {
+        kill(-pid, signal)
+    }
+
+    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
+        let pointers = strings.map { strdup($0) } + [nil]
+        defer { pointers.forEach { free($0) } }
+        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
+    }
+}

@@ -1,0 +1,40 @@
+import FMAJSON
+import FMAKubeModel
+import Foundation
+import Logging
+
+/// Writes core/v1 Events about pods, as the scheduler and the kubelet report them.
+struct EventRecorder: Sendable {
+    let store: ObjectStore
+    let component: String
+    let logger: Logger
+
+    /// Records `reason` for the pod `namespace/name` (uid `uid`); failures are logged only.
+    func record(namespace: String, name: String, uid: String, type: String = "Normal", reason: String, message: String, host: String? = nil, fieldPath: String? = nil) {
+        let now = Date().formatted(.iso8601)
+        var event = Event(name: "\(name).\(String(UInt64.random(in: 1...UInt64.max), radix: 16))", namespace: namespace)
+        var involved = ObjectReference()
+        involved.apiVersion = "v1"
+        involved.kind = "Pod"
+        involved.namespace = namespace
+        involved.name = name
+        involved.uid = uid
+        involved.fieldPath = fieldPath
+        event.involvedObject = involved
+        event.type = type
+        event.reason = reason
+        event.message = message
+        event.count = 1
+        event.firstTimestamp = now
+        event.lastTimestamp = now
+        event.sourceComponent = component
+        event.sourceHost = host
+        event.reportingComponent = component
+        event.reportingInstance = host ?? component
+        do {
+            _ = try store.create(.event, namespace: namespace, event.json)
+        } catch {
+            logger.debug("cannot record an event", metadata: ["pod": "\(namespace)/\(name)", "reason": "\(reason)", "error": "\(error)"])
+        }
+    }
+}

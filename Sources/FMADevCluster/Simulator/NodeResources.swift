@@ -1,0 +1,37 @@
+/// What the kubelet hands out on one node: pod address slots (127.X.Y.1...254) and GPU indices.
+struct NodeResources: Sendable {
+    let node: SimulatedNode
+    private var usedSlots: Set<Int> = []
+    private var usedGPUs: Set<Int> = []
+
+    init(node: SimulatedNode) {
+        self.node = node
+    }
+
+    var freeGPUCount: Int { node.gpus - usedGPUs.count }
+
+    /// The lowest free slot, or nil when all 254 are taken.
+    mutating func takeSlot() -> Int? {
+        guard let slot = (1...254).first(where: { !usedSlots.contains($0) }) else { return nil }
+        usedSlots.insert(slot)
+        return slot
+    }
+
+    mutating func releaseSlot(_ slot: Int) {
+        usedSlots.remove(slot)
+    }
+
+    /// `count` distinct free GPU indices, lowest first, or nil when fewer are free.
+    mutating func takeGPUs(_ count: Int) -> [Int]? {
+        guard count > 0 else { return [] }
+        let free = (0..<node.gpus).filter { !usedGPUs.contains($0) }
+        guard free.count >= count else { return nil }
+        let taken = Array(free.prefix(count))
+        usedGPUs.formUnion(taken)
+        return taken
+    }
+
+    mutating func releaseGPUs(_ indices: [Int]) {
+        usedGPUs.subtract(indices)
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+
+extension NodeSimulator {
+    /// What the simulator creates and where it finds the programs it runs.
+    public struct Configuration: Sendable {
+        /// The nodes to create, in order; node `i` (1-based) gets the loopback block 127.X.Y.0/24
+        /// with X.Y = i / 256, i % 256.
+        public var nodeNames: [String]
+        /// Mock GPUs per node (`nvidia.com/gpu` capacity); their UUIDs are `MockGPUs.uuids(node:count:)`.
+        public var gpusPerNode: Int
+        /// Where this project's executables are (`fma-launcher`, `fma-gpu-inventory`, ...).
+        public var binDirectory: String
+        /// The project's Python sources (`fma_fakevllm`, `fma_zygote`); becomes PYTHONPATH.
+        public var pythonDirectory: String?
+        /// Per-container log files and other per-pod state go under here.
+        public var stateDirectory: String
+        /// The Python interpreter for `python3 -m MODULE` containers.
+        public var python: String
+        /// CPU and memory each node advertises.
+        public var cpuPerNode: String
+        public var memoryPerNode: String
+        public var maxPodsPerNode: Int
+        /// Runs `fma-gpu-inventory node --mock M` as a pod `gpu-inventory-NODE` in `fma-system`
+        /// on every node.
+        public var runGPUInventories: Bool
+        /// The longest a container restart waits (the backoff starts at one second, doubling).
+        public var maxRestartBackoff: Duration
+        /// The longest the simulator waits for a container to stop when it is itself stopped.
+        public var shutdownGracePeriod: Duration
+
+        public init(
+            nodes: Int = 1,
+            gpusPerNode: Int = 4,
+            nodeNames: [String]? = nil,
+            binDirectory: String = Configuration.defaultBinDirectory,
+            pythonDirectory: String? = nil,
+            stateDirectory: String,
+            python: String = "python3",
+            cpuPerNode: String = "16",
+            memoryPerNode: String = "64Gi",
+            maxPodsPerNode: Int = 110,
+            runGPUInventories: Bool = false,
+            maxRestartBackoff: Duration = .seconds(10),
+            shutdownGracePeriod: Duration = .seconds(10)
+        ) {
+            self.nodeNames = nodeNames ?? (0..<max(0, nodes)).map { "node-\($0 + 1)" }
+            self.gpusPerNode = max(0, gpusPerNode)
+            self.binDirectory = binDirectory
+            self.pythonDirectory = pythonDirectory
+            self.stateDirectory = stateDirectory
+            self.python = python
+            self.cpuPerNode = cpuPerNode
+            self.memoryPerNode = memoryPerNode
+            self.maxPodsPerNode = maxPodsPerNode
+            self.runGPUInventories = runGPUInventories
+            self.maxRestartBackoff = maxRestartBackoff
+            self.shutdownGracePeriod = shutdownGracePeriod
+        }
+
+        /// The directory of the running executable.
+        public static var defaultBinDirectory: String {
+            URL(fileURLWithPath: CommandLine.arguments.first ?? ".").resolvingSymlinksInPath().deletingLastPathComponent().path
+        }
+    }
+}

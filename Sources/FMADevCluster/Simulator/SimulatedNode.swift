@@ -1,0 +1,52 @@
+import FMAJSON
+import FMAKubeModel
+
+/// A node of the simulator: its name, its index (which fixes its loopback block) and what it
+/// offers. Builds the Node object the simulator creates.
+struct SimulatedNode: Sendable, Hashable {
+    let name: String
+    /// 1-based; 127.X.Y.0/24 with X.Y = index / 256, index % 256 is the node's loopback block.
+    let index: Int
+    let gpus: Int
+
+    static let gpuResource = "nvidia.com/gpu"
+
+    /// `127.X.Y.` for this node's addresses.
+    var addressPrefix: String { "127.\((index / 256) % 256).\(index % 256)." }
+
+    /// The node's own address (InternalIP, a pod's hostIP).
+    var address: String { addressPrefix + "0" }
+
+    /// The address of pod slot `slot` (1...254).
+    func podAddress(slot: Int) -> String { addressPrefix + String(slot) }
+
+    func object(cpu: String, memory: String, maxPods: Int, now: String) -> JSONObject {
+        var labels: [String: String] = [
+            "kubernetes.io/hostname": name,
+            "kubernetes.io/os": "linux",
+            "kubernetes.io/arch": "amd64",
+            "fma.llm-d.ai/simulated": "true",
+        ]
+        if gpus > 0 { labels["nvidia.com/gpu.present"] = "true" }
+        var resources: [String: String] = ["cpu": cpu, "memory": memory, "pods": String(maxPods)]
+        if gpus > 0 { resources[Self.gpuResource] = String(gpus) }
+        var node = Node(name: name)
+        node.metadata.labels = labels
+        var status = NodeStatus()
+        status.capacity = resources
+        status.allocatable = resources
+        var ready = Condition(type: "Ready", status: true, reason: "KubeletReady", message: "fma-devcluster's simulated kubelet is posting ready status", lastTransitionTime: now)
+        ready.json["lastHeartbeatTime"] = .string(now)
+        status.conditions = [ready]
+        status.addresses = [
+            ["type": "InternalIP", "address": .string(address)],
+            ["type": "Hostname", "address": .string(name)],
+        ]
+        status.json["nodeInfo"] = [
+            "kubeletVersion": "v1.30.0-fma-devcluster", "containerRuntimeVersion": "fma-devcluster://simulated",
+            "operatingSystem": "linux", "architecture": "amd64",
+        ]
+        node.status = status
+        return node.json
+    }
+}

@@ -1,0 +1,145 @@
+@testable import FMADevCluster
+import FMAAPI
+import FMAJSON
+import FMAKubeModel
+import FMATestSupport
+import Foundation
+import Testing
+
+@Suite("Simulator: kubelet")
+struct SimulatorKubeletTests {
+    @Test("a fake vLLM pod really runs: env, GPUs, its own loopback address, Ready by probe, SIGTERM on delete")
+    func fakeVLLMRuns() async throws {
+        try await withSimulator(nodes: 2, gpusPerNode: 4) { store, simulator in
+            var pod = podJSON("vllm", containers: [fakeVLLMContainer(gpus: 2)])
+            pod[path: ["spec", "terminationGracePeriodSeconds"]] = 30
+            _ = try store.create(.pod, namespace: "default", pod)
+            let ready = try await waitForPod(store, "vllm", "Ready") { $0.isReady }
+            let node = try #require(ready.spec.nodeName)
+            let podIP = try #require(ready.status.podIP)
+            let nodeAddress = try #require(simulator.nodes.first { $0.name == node }?.address)
+            #expect(ready.status.phase == "Running")
+            #expect(ready.status.hostIP == nodeAddress)
+            #expect(podIP.hasPrefix(String(nodeAddress.dropLast())) && podIP != nodeAddress)
+            #expect(ready.status.condition("PodScheduled")?.isTrue == true)
+            #expect(ready.status.containerStatuses.first?.ready == true)
+
+            let report = try #require(httpGet(host: podIP, port: 8000, path: "/fma/process"))
+            #expect(report.status == 200)
+            let process = try JSONValue(parsing: report.body)
+            let env = try #require(process["env"]?.object)
+            #expect(env["NODE_NAME"]?.string == node)
+            #expect(env["POD_NAME"]?.string == "vllm")
+            #expect(env["NAMESPACE"]?.string == "default")
+            #expect(env["POD_UID"]?.string == ready.metadata.uid)
+            #expect(env["POD_IP"]?.string == podIP)
+            #expect(env["MY_POD"]?.string == "vllm")
+            #expect(env["GREETING"]?.string == "hello from \(node)")
+            #expect(env["NVIDIA_VISIBLE_DEVICES"]?.string == MockGPUs.uuids(node: node, count: 2).joined(separator: ","))
+            #expect(process["argv"]?.array?.contains(.string(podIP)) == true)
+            // Nothing else answers on that port of 127.0.0.1 or the node's address.
+            #expect(httpGet(host: nodeAddress, port: 8000, path: "/health") == nil)
+            let pid = try #require(process["pid"]?.int.map { Int32($0) })
+            #expect(process["pgid"]?.int == Int64(pid))
+            #expect(processExists(pid))
+            let log = simulator.logPath(namespace: "default", pod: "vllm", container: "server")
+            #expect(FileManager.default.fileExists(atPath: log))
+
+            let started = ContinuousClock.now
+            _ = try store.delete(.pod, namespace: "default", name: "vllm")
+            try await waitUntil("the pod object to go") { store.pod("vllm") == nil }
+            // Well within the 30 s grace period: the process stopped on SIGTERM.
+            #expect(ContinuousClock.now - started < .seconds(10))
+            #expect(!processExists(pid))
+            #expect(!store.events(about: "vllm", reason: "Killing").isEmpty)
+        }
+    }
+
+    @Test("two pods on one node both listen on the same port, each on its own address")
+    func samePortTwice() async throws {
+        try await withSimulator(nodes: 1) { store, _ in
+            _ = try store.create(.pod, namespace: "default", podJSON("a", containers: [fakeVLLMContainer()]))
+            _ = try store.create(.pod, namespace: "default", podJSON("b", containers: [fakeVLLMContainer()]))
+            let a = try await waitForPod(store, "a", "Ready") { $0.isReady }
+            let b = try await waitForPod(store, "b", "Ready") { $0.isReady }
+            let ipA = try #require(a.status.podIP), ipB = try #require(b.status.podIP)
+            #expect(ipA != ipB)
+            #expect(httpGet(host: ipA, port: 8000, path: "/health")?.status == 200)
+            #expect(httpGet(host: ipB, port: 8000, path: "/health")?.status == 200)
+        }
+    }
+
+    @Test("a process that ignores SIGTERM is killed after the grace period")
+    func sigkillAfterGrace() async throws {
+        try await withSimulator { store, _ in
+            var pod = podJSON("stubborn", containers: [fakeVLLMContainer(extraArguments: ["--ignore-sigterm"])])
+            pod[path: ["spec", "terminationGracePeriodSeconds"]] = 1
+            _ = try store.create(.pod, namespace: "default", pod)
+            let ready = try await waitForPod(store, "stubborn", "Ready") { $0.isReady }
+            let report = try #require(httpGet(host: ready.status.podIP!, port: 8000, path: "/fma/process"))
+            let pid = try #require(try JSONValue(parsing: report.body)["pid"]?.int.map { Int32($0) })
+            _ = try store.delete(.pod, namespace: "default", name: "stubborn")
+            try await waitUntil("the pod object to go") { store.pod("stubborn") == nil }
+            #expect(!processExists(pid))
+        }
+    }
+
+    @Test("container exits show in the status; Never ends Failed, Always restarts with backoff")
+    func exits() async throws {
+        try await withSimulator { store, _ in
+            var never = podJSON("once", containers: [fakeVLLMContainer(port: 8001, extraArguments: ["--exit-after", "0.2", "--exit-code", "7"], probe: false)])
+            never[path: ["spec", "restartPolicy"]] = "Never"
+            _ = try store.create(.pod, namespace: "default", never)
+            let failed = try await waitForPod(store, "once", "Failed") { $0.status.phase == "Failed" }
+            #expect(failed.status.containerStatuses.first?.exitCode == 7)
+            #expect(failed.status.containerStatuses.first?.state?["terminated"]?["reason"]?.string == "Error")
+
+            _ = try store.create(.pod, namespace: "default", podJSON("again", containers: [fakeVLLMContainer(port: 8002, extraArguments: ["--exit-after", "0.2", "--exit-code", "5"], probe: false)]))
+            let restarted = try await waitForPod(store, "again", "a restart") { ($0.status.containerStatuses.first?.restartCount ?? 0) >= 1 }
+            let status = try #require(restarted.status.containerStatuses.first)
+            #expect(status.json["lastState"]?["terminated"]?["exitCode"]?.int == 5)
+            #expect(restarted.status.phase == "Running")
+        }
+    }
+
+    @Test("other images are simulated: Running and Ready at once, the reason in the status")
+    func simulated() async throws {
+        try await withSimulator { store, _ in
+            var container = simulatedContainer().object!
+            container["readinessProbe"] = ["httpGet": ["path": "/ready", "port": 9999]]
+            _ = try store.create(.pod, namespace: "default", podJSON("sim", containers: [.object(container)]))
+            let pod = try await waitForPod(store, "sim", "Ready") { $0.isReady }
+            #expect(pod.status.phase == "Running")
+            let message = pod.status.containerStatuses.first?.json["message"]?.string ?? ""
+            #expect(message.contains("simulated") && message.contains("readiness probe"))
+            _ = try store.delete(.pod, namespace: "default", name: "sim")
+            try await waitUntil("the pod object to go") { store.pod("sim") == nil }
+        }
+    }
+
+    @Test("deleting a node deletes its pods")
+    func nodeDeletion() async throws {
+        try await withSimulator(nodes: 1) { store, _ in
+            _ = try store.create(.pod, namespace: "default", podJSON("p", containers: [fakeVLLMContainer()]))
+            let ready = try await waitForPod(store, "p", "Ready") { $0.isReady }
+            let pid = try #require(try JSONValue(parsing: httpGet(host: ready.status.podIP!, port: 8000, path: "/fma/process")!.body)["pid"]?.int.map { Int32($0) })
+            _ = try store.delete(.node, namespace: "", name: "node-1")
+            try await waitUntil("the pod object to go") { store.pod("p") == nil }
+            #expect(!processExists(pid))
+        }
+    }
+
+    @Test("$(VAR) expansion follows Kubernetes")
+    func expansion() {
+        let values = ["A": "1", "POD_IP": "127.0.1.3"]
+        #expect(ContainerEnvironment.expand("--host=$(POD_IP)", values) == "--host=127.0.1.3")
+        #expect(ContainerEnvironment.expand("$$(A) $(A) $(B)", values) == "$(A) 1 $(B)")
+        #expect(ContainerEnvironment.expand("cost $5", values) == "cost $5")
+    }
+
+    @Test("restart backoff doubles from 1 s to the cap")
+    func backoff() {
+        let backoff = RestartBackoff(initial: .seconds(1), maximum: .seconds(10))
+        #expect((0..<6).map { backoff.delay(afterRestarts: $0) } == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10)])
+    }
+}

@@ -1,0 +1,143 @@
+@testable import FMADevCluster
+import FMAJSON
+import FMAKubeModel
+import FMATestSupport
+import Foundation
+import Testing
+
+@Suite("Simulator: scheduler and ReplicaSets")
+struct SimulatorSchedulerTests {
+    @Test("GPU requests beyond capacity stay Pending with one FailedScheduling event, and schedule when GPUs free up")
+    func gpuCapacity() async throws {
+        try await withSimulator(nodes: 1, gpusPerNode: 2) { store, _ in
+            _ = try store.create(.pod, namespace: "default", podJSON("big", containers: [simulatedContainer(gpus: 2)]))
+            try await waitForPod(store, "big", "Running") { $0.status.phase == "Running" }
+            _ = try store.create(.pod, namespace: "default", podJSON("late", containers: [simulatedContainer(gpus: 1)]))
+            let pending = try await waitForPod(store, "late", "Unschedulable") { $0.status.condition("PodScheduled")?.reason == "Unschedulable" }
+            #expect(pending.status.phase == "Pending")
+            #expect(pending.spec.nodeName == nil)
+            #expect(pending.status.condition("PodScheduled")?.message?.contains("Insufficient nvidia.com/gpu") == true)
+            // Unrelated churn does not repeat the event.
+            _ = try store.create(.pod, namespace: "default", podJSON("small", containers: [simulatedContainer()]))
+            try await waitForPod(store, "small", "Running") { $0.status.phase == "Running" }
+            _ = try store.delete(.pod, namespace: "default", name: "small")
+            try await waitUntil("small to go") { store.pod("small") == nil }
+            #expect(store.events(about: "late", reason: "FailedScheduling").count == 1)
+            let event = try #require(store.events(about: "late", reason: "FailedScheduling").first)
+            #expect(event.type == "Warning" && event.sourceComponent == "default-scheduler")
+
+            _ = try store.delete(.pod, namespace: "default", name: "big")
+            let bound = try await waitForPod(store, "late", "scheduled") { $0.spec.nodeName == "node-1" && $0.status.phase == "Running" }
+            #expect(bound.status.condition("PodScheduled")?.isTrue == true)
+            #expect(store.events(about: "late", reason: "Scheduled").first?.sourceComponent == "default-scheduler")
+        }
+    }
+
+    @Test("nodeSelector, node affinity, taints and cordon are honored")
+    func placement() async throws {
+        try await withSimulator(nodes: 3, gpusPerNode: 0) { store, _ in
+            _ = try store.patch(.node, namespace: "", name: "node-1", .merge(["spec": ["taints": [["key": "dedicated", "value": "gpu", "effect": "NoSchedule"]]]]))
+            _ = try store.patch(.node, namespace: "", name: "node-2", .merge(["spec": ["unschedulable": true]]))
+            for index in 0..<4 {
+                _ = try store.create(.pod, namespace: "default", podJSON("free-\(index)", containers: [simulatedContainer()]))
+            }
+            for index in 0..<4 {
+                let pod = try await waitForPod(store, "free-\(index)", "bound") { $0.spec.nodeName != nil }
+                #expect(pod.spec.nodeName == "node-3")
+            }
+            let toleration: JSONValue = ["key": "dedicated", "operator": "Equal", "value": "gpu", "effect": "NoSchedule"]
+            _ = try store.create(.pod, namespace: "default", podJSON("tolerant", containers: [simulatedContainer()], spec: [
+                "nodeSelector": ["kubernetes.io/hostname": "node-1"], "tolerations": [toleration],
+            ]))
+            #expect(try await waitForPod(store, "tolerant", "bound") { $0.spec.nodeName != nil }.spec.nodeName == "node-1")
+            let affinity: JSONValue = ["nodeAffinity": ["requiredDuringSchedulingIgnoredDuringExecution": ["nodeSelectorTerms": [
+                ["matchExpressions": [["key": "kubernetes.io/hostname", "operator": "In", "values": ["node-2"]]]],
+            ]]]]
+            _ = try store.create(.pod, namespace: "default", podJSON("cordoned", containers: [simulatedContainer()], spec: ["affinity": affinity]))
+            let pending = try await waitForPod(store, "cordoned", "Unschedulable") { $0.status.condition("PodScheduled")?.reason == "Unschedulable" }
+            let message = pending.status.condition("PodScheduled")?.message ?? ""
+            #expect(message.hasPrefix("0/3 nodes are available"))
+            #expect(message.contains("1 node(s) were unschedulable"))
+            #expect(message.contains("1 node(s) had untolerated taint {dedicated: gpu}"))
+            _ = try store.patch(.node, namespace: "", name: "node-2", .merge(["spec": ["unschedulable": nil]]))
+            #expect(try await waitForPod(store, "cordoned", "bound") { $0.spec.nodeName != nil }.spec.nodeName == "node-2")
+        }
+    }
+
+    @Test("a ReplicaSet's pods follow spec.replicas")
+    func replicaSet() async throws {
+        try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in
+            let template: JSONValue = [
+                "metadata": ["labels": ["app": "web"]],
+                "spec": ["containers": [simulatedContainer("web")]],
+            ]
+            let replicaSet: JSONObject = [
+                "apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": ["name": "web", "namespace": "default"],
+                "spec": ["replicas": 3, "selector": ["matchLabels": ["app": "web"]], "template": template],
+            ]
+            _ = try store.create(.replicaSet, namespace: "default", replicaSet)
+            func active() -> [Pod] {
+                ((try? store.list(.pod, namespace: "default").items) ?? []).map(Pod.init(json:)).filter { !$0.isTerminating }
+            }
+            func status() -> ReplicaSetStatus? {
+                (try? store.get(.replicaSet, namespace: "default", name: "web")).map { ReplicaSet(json: $0).status }
+            }
+            try await waitUntil("3 ready replicas") { active().count == 3 && status()?.readyReplicas == 3 }
+            #expect(active().allSatisfy { $0.metadata.name.hasPrefix("web-") && $0.metadata.ownerReferences.first?.kind == "ReplicaSet" })
+            #expect(status()?.replicas == 3 && status()?.availableReplicas == 3 && status()?.observedGeneration == 1)
+
+            _ = try store.patch(.replicaSet, namespace: "default", name: "web", .merge(["spec": ["replicas": 1]]))
+            try await waitUntil("1 replica") { active().count == 1 && status()?.replicas == 1 && status()?.observedGeneration == 2 }
+            _ = try store.patch(.replicaSet, namespace: "default", name: "web", .merge(["spec": ["replicas": 4]]))
+            try await waitUntil("4 ready replicas") { active().count == 4 && status()?.readyReplicas == 4 }
+            // Stays there.
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(active().count == 4)
+        }
+    }
+
+    @Test("1,000 nodes and 10,000 pods are scheduled in seconds")
+    func scale() async throws {
+        try await withSimulator(nodes: 1000, gpusPerNode: 8) { store, _ in
+            let started = ContinuousClock.now
+            for index in 0..<10_000 {
+                _ = try store.create(.pod, namespace: "default", podJSON("p-\(index)", containers: [simulatedContainer(gpus: index % 2)]))
+            }
+            // Polled slowly: listing 10,000 pods holds the store's lock a while.
+            let deadline = ContinuousClock.now + .seconds(120)
+            var running = 0
+            while running < 10_000, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(500))
+                let page = try store.list(.pod, namespace: "default", fields: .equals("status.phase", "Running"), limit: 1)
+                running = (page.remainingItemCount ?? 0) + page.items.count
+            }
+            #expect(running == 10_000)
+            let elapsed = ContinuousClock.now - started
+            #expect(elapsed < .seconds(30), "took \(elapsed)")
+        }
+    }
+
+    @Test("scheduler state: first fit from a rotating start; GPU accounting")
+    func stateSpreads() {
+        var state = SchedulerState()
+        for index in 1...3 {
+            state.observe(node: SimulatedNode(name: "n\(index)", index: index, gpus: 1).object(cpu: "1", memory: "1Gi", maxPods: 10, now: "t"), deleted: false)
+        }
+        for index in 0..<4 {
+            state.observe(pod: podJSON("p\(index)", containers: [simulatedContainer(gpus: 1)]).settingUID("u\(index)"), deleted: false)
+        }
+        let decisions = state.schedule(retry: false)
+        let bound = decisions.compactMap { if case .bind(_, _, _, let node) = $0 { node } else { nil } }
+        #expect(Set(bound) == ["n1", "n2", "n3"])
+        #expect(decisions.contains { if case .unschedulable(_, "p3", _, let message) = $0 { message == "0/3 nodes are available: 3 Insufficient nvidia.com/gpu." } else { false } })
+        #expect(state.schedule(retry: true).isEmpty)  // same reason: nothing new to report
+    }
+}
+
+extension JSONObject {
+    func settingUID(_ uid: String) -> JSONObject {
+        var copy = self
+        copy[path: ["metadata", "uid"]] = .string(uid)
+        return copy
+    }
+}

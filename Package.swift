@@ -165,7 +165,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fma-devcluster",
-            dependencies: ["FMADevCluster", "FMACommand", "FMAKubeModel",
+            dependencies: ["FMADevCluster", "FMACommand", "FMAKubeModel", "FMARPC", "FMAAPI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -304,7 +304,8 @@ let package = Package(
         ),
         .testTarget(
             name: "FMADevClusterTests",
-            dependencies: ["FMADevCluster", "FMAKube", "FMAKubeModel", "FMAJSON", "FMATestSupport"],
+            dependencies: ["FMADevCluster", "FMAKube", "FMAKubeModel", "FMAJSON", "FMAHTTPClient", "FMAHTTPServer", "FMATestSupport",
+                           .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: testSettings
         ),
         .testTarget(

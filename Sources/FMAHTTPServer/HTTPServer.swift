@@ -2,7 +2,7 @@ public import FMARPC
 public import Logging
 import NIOConcurrencyHelpers
 public import NIOCore
-import NIOHTTP1
+public import NIOHTTP1
 public import NIOPosix
 public import ServiceLifecycle
 
@@ -21,6 +21,15 @@ public final class HTTPServer: Service, Sendable {
         public var maxBodyBytes: Int = 4 << 20
         /// How long shutdown waits for requests in progress before closing their connections.
         public var drainTimeout: Duration = .seconds(10)
+        /// Called for every accepted connection, on its event loop, before the HTTP handlers are
+        /// added: the place to add a TLS handler (e.g. NIOSSL's `NIOSSLServerHandler`) in front.
+        /// A throw closes that connection only.
+        public var prepareChannel: (@Sendable (any Channel) throws -> Void)?
+        /// Makes the answers the server gives on its own, before or instead of a handler: 404 (no
+        /// route), 405 (no route for the method), 400 (a malformed target), 413 (a body over
+        /// `maxBodyBytes`), and a handler's thrown error. Given the status and the message; `nil`
+        /// answers them as `text/plain` (the message and a newline).
+        public var errorResponse: (@Sendable (HTTPResponseStatus, String) -> HTTPResponse)?
 
         public init(name: String = "http") {
             self.name = name
@@ -76,6 +85,7 @@ public final class HTTPServer: Service, Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .bind(host: host, port: port) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        try configuration.prepareChannel?(channel)
                         try channel.pipeline.syncOperations.configureHTTPServerPipeline(withPipeliningAssistance: true, withErrorHandling: true)
                         return try Connection(wrappingChannelSynchronously: channel, configuration: .init(
                             inboundType: HTTPServerRequestPart.self, outboundType: Never.self))

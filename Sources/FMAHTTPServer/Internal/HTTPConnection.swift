@@ -106,7 +106,7 @@ struct HTTPConnection: Sendable {
         let route = router.routeLabel(method: head.method, segments: HTTPPath.segments(of: HTTPPath.split(target: head.uri).path))
         logger.info("refusing a request body", metadata: ["method": "\(head.method.rawValue)", "route": "\(route)", "reason": "\(message)"])
         metrics.record(route: route, method: head.method.rawValue, status: HTTPResponseStatus.payloadTooLarge.code, nanoseconds: 0)
-        try await writeBytes(.text(message + "\n", status: .payloadTooLarge), for: head, keepAlive: false, outbound)
+        try await writeBytes(errorResponse(.payloadTooLarge, message), for: head, keepAlive: false, outbound)
     }
 
     // MARK: - Answering
@@ -142,21 +142,22 @@ struct HTTPConnection: Sendable {
         let head = pending.head
         let (rawPath, rawQuery) = HTTPPath.split(target: head.uri)
         guard rawPath.hasPrefix("/") else {
-            return ("unmatched", .text("the request target '\(head.uri)' is not an absolute path\n", status: .badRequest))
+            return ("unmatched", errorResponse(.badRequest, "the request target '\(head.uri)' is not an absolute path"))
         }
         guard let decoded = HTTPPath.decodedSegments(of: rawPath) else {
-            return ("unmatched", .text("the path '\(rawPath)' is not valid percent-encoded UTF-8\n", status: .badRequest))
+            return ("unmatched", errorResponse(.badRequest, "the path '\(rawPath)' is not valid percent-encoded UTF-8"))
         }
         guard let query = rawQuery.map(HTTPPath.parameters(of:)) ?? [:] else {
-            return ("unmatched", .text("the query '\(rawQuery ?? "")' is not valid percent-encoded UTF-8\n", status: .badRequest))
+            return ("unmatched", errorResponse(.badRequest, "the query '\(rawQuery ?? "")' is not valid percent-encoded UTF-8"))
         }
         switch router.match(method: head.method, segments: decoded) {
         case .notFound:
-            return ("unmatched", .text("not found: \(rawPath)\n", status: .notFound))
+            return ("unmatched", errorResponse(.notFound, "not found: \(rawPath)"))
         case .methodNotAllowed(let allowed):
             let list = allowed.joined(separator: ", ")
-            return ("unmatched", .text("method \(head.method.rawValue) is not allowed on \(rawPath); allowed: \(list)\n",
-                                       status: .methodNotAllowed, headers: ["Allow": list]))
+            var response = errorResponse(.methodNotAllowed, "method \(head.method.rawValue) is not allowed on \(rawPath); allowed: \(list)")
+            response.headers.replaceOrAdd(name: "Allow", value: list)
+            return ("unmatched", response)
         case .found(let route, let parameters):
             let request = HTTPRequest(method: head.method, path: String(rawPath), query: query, headers: head.headers,
                                       body: pending.body, pathParameters: parameters,
@@ -166,13 +167,13 @@ struct HTTPConnection: Sendable {
             do {
                 (response, _) = try await events.run(until: [.closed]) { try await handler(request) }
             } catch {
-                response = Self.response(for: error, route: route.pattern, logger: logger)
+                response = self.response(for: error, route: route.pattern, logger: logger)
             }
             return (route.pattern, response)
         }
     }
 
-    private static func response(for error: any Error, route: String, logger: Logger) -> HTTPResponse {
+    private func response(for error: any Error, route: String, logger: Logger) -> HTTPResponse {
         let failure: HTTPError
         switch error {
         case let error as HTTPError: failure = error
@@ -182,7 +183,15 @@ struct HTTPConnection: Sendable {
         if failure.status.code >= 500 {
             logger.error("handler failed", metadata: ["route": "\(route)", "status": "\(failure.status.code)", "error": "\(failure.message)"])
         }
-        return .text(failure.message + "\n", status: failure.status, headers: failure.headers)
+        var response = errorResponse(failure.status, failure.message)
+        for (name, value) in failure.headers { response.headers.replaceOrAdd(name: name, value: value) }
+        return response
+    }
+
+    /// The server's own answer with `status` and `message`: the configured `errorResponse`, or
+    /// the message as text.
+    private func errorResponse(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
+        configuration.errorResponse?(status, message) ?? .text(message + "\n", status: status)
     }
 
     private func writeBytes(_ response: HTTPResponse, for request: HTTPRequestHead, keepAlive: Bool, _ outbound: Outbound) async throws {

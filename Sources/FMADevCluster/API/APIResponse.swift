@@ -1,0 +1,69 @@
+import FMAHTTPServer
+import FMAJSON
+import FMAKubeModel
+import NIOCore
+import NIOHTTP1
+
+/// Responses as the Kubernetes API server writes them: JSON bodies, and a `Status` object for
+/// every failure.
+enum APIResponse {
+    static let jsonContentType = "application/json"
+
+    /// `object` as compact JSON, then a newline.
+    static func json(_ object: JSONObject, status: HTTPResponseStatus = .ok, contentType: String = jsonContentType) -> HTTPResponse {
+        var bytes = object.serialized()
+        bytes.append(UInt8(ascii: "\n"))
+        return HTTPResponse(status: status, headers: ["Content-Type": contentType], body: .bytes(ByteBuffer(bytes: bytes)))
+    }
+
+    /// A `Status` object with the status's code as the HTTP status.
+    static func status(_ status: KubeStatus) -> HTTPResponse {
+        json(status.json, status: HTTPResponseStatus(statusCode: status.code))
+    }
+
+    /// The `Status` for an HTTP failure the server itself detected (no route, body too large).
+    static func status(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
+        self.status(KubeStatus(code: Int(status.code), reason: reason(for: status), message: message))
+    }
+
+    /// The `reason` the API server gives with an HTTP status.
+    static func reason(for status: HTTPResponseStatus) -> StatusReason {
+        switch status.code {
+        case 400: .badRequest
+        case 401: .unauthorized
+        case 403: .forbidden
+        case 404: .notFound
+        case 405: .methodNotAllowed
+        case 406: .notAcceptable
+        case 409: .conflict
+        case 410: .gone
+        case 413: .requestEntityTooLarge
+        case 415: .unsupportedMediaType
+        case 422: .invalid
+        case 429: .tooManyRequests
+        case 503: .serviceUnavailable
+        case 504: .timeout
+        default: status.code >= 500 ? .internalError : .unknown
+        }
+    }
+}
+
+extension KubeStatus {
+    static func notFoundPath(_ message: String) -> KubeStatus {
+        KubeStatus(code: 404, reason: .notFound, message: message)
+    }
+
+    static func methodNotAllowed(_ method: String, _ what: String) -> KubeStatus {
+        KubeStatus(code: 405, reason: .methodNotAllowed, message: "the server does not allow this method on the requested resource: \(method) on \(what)")
+    }
+
+    static func unsupportedMediaType(_ message: String) -> KubeStatus {
+        KubeStatus(code: 415, reason: .unsupportedMediaType, message: message)
+    }
+
+    static let unauthorized = KubeStatus(code: 401, reason: .unauthorized, message: "Unauthorized")
+
+    static func internalError(_ message: String) -> KubeStatus {
+        KubeStatus(code: 500, reason: .internalError, message: message)
+    }
+}

@@ -1,0 +1,166 @@
+import FMAHTTPServer
+import FMAJSON
+import FMAKubeModel
+import NIOHTTP1
+
+/// Reading and writing objects: get, list, create, update, patch, delete, delete collection.
+extension KubeAPI {
+    func get(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+        let format = try ResponseFormat.negotiate(request.headers)
+        let object = try store.get(kind, namespace: namespace, name: name)
+        if format == .table {
+            let rv = object[path: ["metadata", "resourceVersion"]]?.string
+            return APIResponse.json(tableConverter(request).table(kind, [object], resourceVersion: rv), contentType: ResponseFormat.tableContentType)
+        }
+        return APIResponse.json(object)
+    }
+
+    func list(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) async throws(KubeStatus) -> HTTPResponse {
+        let format = try ResponseFormat.negotiate(request.headers)
+        let options = try ListOptions(query: request.query)
+        if options.watch { return try watch(kind, namespace: namespace, options: options, format: format, request) }
+        let page = try store.list(kind, namespace: namespace, labels: options.labels, fields: options.fields,
+                                  limit: options.limit, continueToken: options.continueToken)
+        if format == .table {
+            let table = tableConverter(request).table(kind, page.items, resourceVersion: page.resourceVersion, continueToken: page.continueToken)
+            return APIResponse.json(table, contentType: ResponseFormat.tableContentType)
+        }
+        return APIResponse.json(listObject(kind, page.items, resourceVersion: page.resourceVersion, continueToken: page.continueToken,
+                                           remaining: page.remainingItemCount))
+    }
+
+    func create(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+        let options = try WriteOptions(query: request.query)
+        var object = try decodeBody(request, kind: kind)
+        var meta = ObjectMeta(json: object["metadata"]?.object ?? JSONObject())
+        if kind.namespaced {
+            guard let namespace else {
+                throw .methodNotAllowed("POST", "\(kind.description) across all namespaces: create in /namespaces/NAMESPACE/\(kind.plural)")
+            }
+            if !meta.namespace.isEmpty && meta.namespace != namespace {
+                throw .badRequest("the namespace of the provided object (\(meta.namespace)) does not match the namespace sent on the request (\(namespace))")
+            }
+            meta.namespace = namespace
+            object["metadata"] = .object(meta.json)
+        }
+        let created = try store.create(kind, namespace: namespace ?? "", object, dryRun: options.dryRun)
+        return APIResponse.json(created, status: .created)
+    }
+
+    func update(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+        let options = try WriteOptions(query: request.query)
+        var object = try decodeBody(request, kind: kind)
+        var meta = ObjectMeta(json: object["metadata"]?.object ?? JSONObject())
+        if meta.name.isEmpty {
+            meta.name = name
+        } else if meta.name != name {
+            throw .badRequest("the name of the object (\(meta.name)) does not match the name on the URL (\(name))")
+        }
+        if kind.namespaced {
+            if !meta.namespace.isEmpty && meta.namespace != namespace {
+                throw .badRequest("the namespace of the provided object (\(meta.namespace)) does not match the namespace sent on the request (\(namespace))")
+            }
+            meta.namespace = namespace
+        }
+        object["metadata"] = .object(meta.json)
+        let updated = try store.update(kind, namespace: namespace, name: name, object, subresource: subresource, dryRun: options.dryRun)
+        return APIResponse.json(updated)
+    }
+
+    func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+        let options = try WriteOptions(query: request.query)
+        let patch = try PatchRequest.parse(contentType: request.headers.first(name: "content-type"), body: Array(request.body.readableBytesView))
+        let patched = try store.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun)
+        return APIResponse.json(patched)
+    }
+
+    func delete(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+        let options = try deleteOptions(request)
+        let result = try store.delete(kind, namespace: namespace, name: name, options: options)
+        return APIResponse.json(result.object)
+    }
+
+    func deleteCollection(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+        let list = try ListOptions(query: request.query)
+        let options = try deleteOptions(request)
+        let deleted = try store.deleteCollection(kind, namespace: namespace, labels: list.labels, fields: list.fields, options: options)
+        return APIResponse.json(listObject(kind, deleted, resourceVersion: "\(store.resourceVersion)", continueToken: nil, remaining: nil))
+    }
+
+    // MARK: - Helpers
+
+    /// `{"kind": "PodList", "apiVersion": "v1", "metadata": {…}, "items": […]}`.
+    func listObject(_ kind: ResourceKind, _ items: [JSONObject], resourceVersion: String, continueToken: String?, remaining: Int?) -> JSONObject {
+        var metadata: JSONObject = ["resourceVersion": .string(resourceVersion)]
+        if let continueToken {
+            metadata["continue"] = .string(continueToken)
+            if let remaining { metadata["remainingItemCount"] = .int(Int64(remaining)) }
+        }
+        return ["kind": .string(kind.listKind), "apiVersion": .string(kind.apiVersion), "metadata": .object(metadata),
+                "items": .array(items.map { .object($0) })]
+    }
+
+    func tableConverter(_ request: HTTPRequest) -> TableConverter {
+        let include = request.query["includeObject"].flatMap(TableConverter.IncludeObject.init(rawValue:)) ?? .metadata
+        return TableConverter(includeObject: include, now: configuration.now())
+    }
+
+    /// The body as a JSON object of `kind`: `kind` and `apiVersion`, when given, must name it
+    /// (they are filled in when missing).
+    func decodeBody(_ request: HTTPRequest, kind: ResourceKind) throws(KubeStatus) -> JSONObject {
+        var object = try decodeJSONBody(request)
+        for (field, expected) in [("kind", kind.kind), ("apiVersion", kind.apiVersion)] {
+            switch object[field] {
+            case nil, .null?:
+                object[field] = .string(expected)
+            case .string(let given)? where given == expected:
+                break
+            case let given?:
+                throw .badRequest("the object's \(field) is \(given.serializedString()), but the request is for \(kind.apiVersion) \(kind.kind) (\(kind.description))")
+            }
+        }
+        if let metadata = object["metadata"], metadata.object == nil, !metadata.isNull {
+            throw .badRequest("metadata must be an object, got \(metadata.typeName)")
+        }
+        return object
+    }
+
+    /// The body as a JSON object; it must be `application/json` (or untyped).
+    func decodeJSONBody(_ request: HTTPRequest) throws(KubeStatus) -> JSONObject {
+        let contentType = request.headers.first(name: "content-type") ?? ""
+        let media = contentType.split(separator: ";").first.map { $0.trimmingSpaces().lowercased() } ?? ""
+        guard media.isEmpty || media == "application/json" || media == "*/*" else {
+            throw .unsupportedMediaType("the body's Content-Type \(media) is not supported: send application/json")
+        }
+        let bytes = Array(request.body.readableBytesView)
+        guard !bytes.isEmpty else { throw .badRequest("the request has no body: send the object as JSON") }
+        let value: JSONValue
+        do { value = try JSONValue(parsing: bytes) } catch {
+            throw .badRequest("the request body is not valid JSON: \(error.message)")
+        }
+        guard let object = value.object else { throw .badRequest("the request body must be a JSON object, got \(value.typeName)") }
+        return object
+    }
+
+    /// DeleteOptions from the body (if any), then the query (`gracePeriodSeconds`,
+    /// `propagationPolicy`, `dryRun`, `orphanDependents`), which wins.
+    func deleteOptions(_ request: HTTPRequest) throws(KubeStatus) -> DeleteOptions {
+        var options = DeleteOptions()
+        if request.body.readableBytes > 0 {
+            options = try DeleteOptions(json: try decodeJSONBody(request))
+        }
+        if let text = request.query["gracePeriodSeconds"], !text.isEmpty {
+            guard let value = Int64(text), value >= 0 else { throw .badRequest("gracePeriodSeconds must be a non-negative integer, got \"\(text)\"") }
+            options.gracePeriodSeconds = value
+        }
+        if let text = request.query["propagationPolicy"], !text.isEmpty {
+            guard let policy = DeleteOptions.PropagationPolicy(rawValue: text) else {
+                throw .badRequest("propagationPolicy must be Background, Foreground or Orphan, got \"\(text)\"")
+            }
+            options.propagationPolicy = policy
+        }
+        if try ListOptions.flag(request.query, "orphanDependents") { options.propagationPolicy = .orphan }
+        if try WriteOptions(query: request.query).dryRun { options.dryRun = true }
+        return options
+    }
+}

@@ -1,0 +1,159 @@
+public import FMAHTTPServer
+import FMAJSON
+public import FMAKubeModel
+public import Foundation
+public import Logging
+public import NIOHTTP1
+
+/// The Kubernetes API over an `ObjectStore`: discovery, objects, subresources, watches, as
+/// HTTP requests in and responses out. No sockets and no TLS here (`APIServer` adds those), so
+/// the protocol can be tested on its own.
+///
+/// Every request must carry the bearer token (401 otherwise). Every failure is a `Status`
+/// object with the code and reason a real API server gives.
+public struct KubeAPI: Sendable {
+    public struct Configuration: Sendable {
+        /// The token every request must carry as `Authorization: Bearer TOKEN`.
+        public var token: String
+        /// How often watches that allow bookmarks get one (see `BookmarkTicker`).
+        public var bookmarkInterval: Duration = .seconds(30)
+        /// The clock ages in tables are measured with.
+        public var now: @Sendable () -> Date = { Date() }
+
+        public init(token: String) {
+            self.token = token
+        }
+    }
+
+    let store: ObjectStore
+    let kinds: [ResourceKind]
+    let discovery: Discovery
+    let tokenCheck: BearerTokenCheck
+    let configuration: Configuration
+    let metrics: APIMetrics
+    let logger: Logger
+
+    public init(store: ObjectStore, kinds: [ResourceKind] = ResourceKind.all, configuration: Configuration, logger: Logger) {
+        self.store = store
+        self.kinds = kinds
+        self.discovery = Discovery(kinds: kinds)
+        self.tokenCheck = BearerTokenCheck(token: configuration.token)
+        self.configuration = configuration
+        self.metrics = APIMetrics()
+        self.logger = logger
+    }
+
+    /// A router that sends every path (up to 12 segments, deeper ones are 404) and method to
+    /// `handle`.
+    public var router: HTTPRouter {
+        var router = HTTPRouter()
+        for depth in 0...12 {
+            let pattern = "/" + (0..<depth).map { "{s\($0)}" }.joined(separator: "/")
+            for method in [HTTPMethod.GET, .POST, .PUT, .PATCH, .DELETE] {
+                router.add(method, pattern) { request in await handle(request) }
+            }
+        }
+        return router
+    }
+
+    /// The `Status` answer for failures the HTTP server detects itself (for
+    /// `HTTPServer.Configuration.errorResponse`).
+    public static func errorResponse(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
+        APIResponse.status(status, message)
+    }
+
+    /// Answers one request.
+    public func handle(_ request: HTTPRequest) async -> HTTPResponse {
+        var target: APITarget?
+        var verb = Self.verb(request.method, watch: false)
+        let response: HTTPResponse
+        do throws(KubeStatus) {
+            guard tokenCheck.accepts(request.headers) else { throw .unauthorized }
+            let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+            do throws(APITarget.NotFound) {
+                target = try APITarget.parse(segments, kinds: kinds)
+            } catch {
+                throw KubeStatus.notFoundPath(error.message)
+            }
+            if case .collection = target, request.method == .GET, try ListOptions.flag(request.query, "watch") { verb = "watch" }
+            response = try await route(request, to: target!)
+        } catch {
+            response = APIResponse.status(error)
+        }
+        if verb == "list" {
+            if case .collection = target {} else { verb = "get" }
+        }
+        let code = Int(response.status.code)
+        metrics.record(verb: verb, resource: APIMetrics.resource(target), code: code)
+        logger.debug("request", metadata: ["verb": "\(verb)", "path": "\(request.path)", "code": "\(code)"])
+        return response
+    }
+
+    /// The Kubernetes verb of a method on a resource (refined to `get` or `watch` later).
+    private static func verb(_ method: HTTPMethod, watch: Bool) -> String {
+        switch method {
+        case .GET, .HEAD: "list"
+        case .POST: "create"
+        case .PUT: "update"
+        case .PATCH: "patch"
+        case .DELETE: "delete"
+        default: "other"
+        }
+    }
+
+    private func route(_ request: HTTPRequest, to target: APITarget) async throws(KubeStatus) -> HTTPResponse {
+        switch target {
+        case .collection(let kind, let namespace):
+            switch request.method {
+            case .GET, .HEAD: return try await list(kind, namespace: namespace, request)
+            case .POST: return try create(kind, namespace: namespace, request)
+            case .DELETE: return try deleteCollection(kind, namespace: namespace, request)
+            default: throw .methodNotAllowed(request.method.rawValue, kind.description)
+            }
+        case .object(let kind, let namespace, let name, let subresource):
+            if subresource == "scale" { return try scale(kind, namespace: namespace, name: name, request) }
+            switch request.method {
+            case .GET, .HEAD: return try get(kind, namespace: namespace, name: name, request)
+            case .PUT: return try update(kind, namespace: namespace, name: name, subresource: subresource, request)
+            case .PATCH: return try patch(kind, namespace: namespace, name: name, subresource: subresource, request)
+            case .DELETE where subresource == nil: return try delete(kind, namespace: namespace, name: name, request)
+            default: throw .methodNotAllowed(request.method.rawValue, subresource.map { "\(kind.description)/\($0)" } ?? kind.description)
+            }
+        default:
+            guard request.method == .GET || request.method == .HEAD else {
+                throw .methodNotAllowed(request.method.rawValue, request.path)
+            }
+            return try info(target)
+        }
+    }
+
+    /// Discovery, version, health and OpenAPI documents.
+    private func info(_ target: APITarget) throws(KubeStatus) -> HTTPResponse {
+        switch target {
+        case .root:
+            let paths: [JSONValue] = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]
+                + discovery.openAPIGroupVersions.filter { !$0.group.isEmpty }.flatMap { gv -> [JSONValue] in
+                    [.string("/apis/\(gv.group)"), .string("/apis/\(gv.group)/\(gv.version)")]
+                }
+            return APIResponse.json(["paths": .array(paths)])
+        case .version: return APIResponse.json(discovery.version)
+        case .health: return .text("ok")
+        case .coreVersions: return APIResponse.json(discovery.coreVersions)
+        case .groupList: return APIResponse.json(discovery.groupList)
+        case .group(let name):
+            guard let group = discovery.group(name) else { throw .notFoundPath("the server could not find the requested resource") }
+            return APIResponse.json(group)
+        case .resourceList(let group, let version):
+            return APIResponse.json(discovery.resourceList(group: group, version: version))
+        case .openAPIv2:
+            throw .notFoundPath("the server does not serve OpenAPI v2; see /openapi/v3")
+        case .openAPIv3Root:
+            return APIResponse.json(OpenAPIDocument.root(discovery.openAPIGroupVersions))
+        case .openAPIv3(let group, let version):
+            guard discovery.serves(group: group, version: version) else { throw .notFoundPath("no OpenAPI document for \(group)/\(version)") }
+            return APIResponse.json(OpenAPIDocument.groupVersion(kinds.filter { $0.group == group && $0.version == version }))
+        case .collection, .object:
+            throw .internalError("a resource path reached the info handler")
+        }
+    }
+}

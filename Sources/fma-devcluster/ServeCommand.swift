@@ -1,0 +1,155 @@
+import ArgumentParser
+import FMACommand
+import FMADevCluster
+import FMARPC
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `fma-devcluster serve`: the API server and the node simulator until SIGTERM or SIGINT.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the Kubernetes API over HTTPS (and simulate nodes) until SIGTERM or SIGINT.",
+        discussion: """
+            At start it makes a certificate authority, a server certificate for 127.0.0.1, ::1 and \
+            localhost, and a random bearer token, and writes them to --state-dir with a kubeconfig \
+            (context fma-devcluster, namespace default) that kubectl and fma's client read:
+
+              DIR/kubeconfig   DIR/ca.crt   DIR/token   DIR/server.crt   DIR/server.key
+
+            Nothing is kept between runs: every start is an empty cluster (namespaces default, \
+            kube-system, kube-public, kube-node-lease) with fresh credentials.
+
+            Served: discovery, namespaces, pods, configmaps, nodes, events, services, replicasets \
+            (with the scale subresource), and FMA's InferenceServerConfig, LauncherConfig and \
+            LauncherPopulationPolicy (fma.llm-d.ai/v1alpha1) with their validation; list, watch \
+            (resourceVersion, bookmarks), create, update, merge and JSON patch, delete with \
+            finalizers and grace periods, the status subresource. Strategic merge patch is served \
+            only where it equals a merge patch (no lists); server-side apply is not served.
+
+            --nodes N simulated nodes (node-1 … node-N) with --gpus-per-node mock GPUs each run \
+            the pods scheduled to them; --nodes 0 serves the API alone.
+
+            The ready file (--ready-file) gets the server's URL, then the kubeconfig's path, then \
+            the metrics URL if --metrics-listen was given, once the server accepts requests.
+
+            Exit status: 0 after SIGTERM or SIGINT, 64 on bad usage, 1 on any other failure (e.g. \
+            an address that cannot be listened on).
+
+            Examples:
+              fma-devcluster serve --state-dir /tmp/fma-dev
+              export KUBECONFIG=/tmp/fma-dev/kubeconfig
+              kubectl get nodes
+              kubectl apply -f deploy/examples/launcherconfig.yaml
+            """)
+
+    @Option(help: ArgumentHelp("Where the credentials and the kubeconfig are written (created if missing).", valueName: "dir"))
+    var stateDir: String
+
+    @Option(help: ArgumentHelp("HOST:PORT the API server listens on (port 0: a free one; [::1]:PORT for IPv6).", valueName: "address"))
+    var listen: String = "127.0.0.1:0"
+
+    @Option(help: ArgumentHelp("Write the URL, the kubeconfig path (and the metrics URL) here, one a line, once ready.", valueName: "file"))
+    var readyFile: String?
+
+    @Option(help: ArgumentHelp("Serve Prometheus metrics over HTTP at tcp://HOST:PORT/metrics.", valueName: "address"))
+    var metricsListen: String?
+
+    @Option(help: "Simulated nodes (0: the API server alone).")
+    var nodes: Int = 1
+
+    @Option(help: "Mock GPUs per simulated node (their UUIDs are those fma-gpu-inventory --mock gives the node).")
+    var gpusPerNode: Int = 4
+
+    @Option(help: "Seconds between BOOKMARK events on watches that allow them.")
+    var bookmarkInterval: Double = 30
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        _ = try ListenAddress(parsing: listen)
+        if let metricsListen {
+            do { _ = try RPCAddress(parsing: metricsListen) } catch { throw ValidationError("--metrics-listen: \(error)") }
+        }
+        guard (0...1000).contains(nodes) else { throw ValidationError("--nodes \(nodes) is not a node count from 0 to 1000") }
+        guard (0...64).contains(gpusPerNode) else { throw ValidationError("--gpus-per-node \(gpusPerNode) is not a GPU count from 0 to 64") }
+        guard bookmarkInterval > 0 else { throw ValidationError("--bookmark-interval must be positive") }
+    }
+
+    func run() async throws {
+        let logger = try LogSetup.bootstrap(component: "fma-devcluster", level: logLevel)
+        let registry = ServerRunner.bootstrapMetrics()
+        let address = try ListenAddress(parsing: listen)
+        var configuration = DevCluster.Configuration(stateDirectory: stateDir)
+        configuration.api = APIServer.Configuration(host: address.host, port: address.port)
+        configuration.bookmarkInterval = .milliseconds(Int64(bookmarkInterval * 1000))
+        let cluster = try DevCluster(configuration: configuration, logger: logger)
+        if nodes > 0 {
+            var simulator = NodeSimulator.Configuration(nodes: nodes, gpusPerNode: gpusPerNode, stateDirectory: "\(stateDir)/simulator")
+            simulator.binDirectory = NodeSimulator.Configuration.defaultBinDirectory
+            cluster.addService(NodeSimulator(configuration: simulator, store: cluster.store, logger: logger))
+        }
+        let endpoints = try await cluster.start()
+        var services = cluster.services
+        var readyLines = [endpoints.url, endpoints.kubeconfigPath]
+        if let metricsListen {
+            let metrics = MetricsServer(address: try RPCAddress(parsing: metricsListen), logger: logger) {
+                var bytes: [UInt8] = []
+                registry.emit(into: &bytes)
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            readyLines.append(try await metrics.bind())
+            services.append(metrics)
+        }
+        if let readyFile {
+            try ReadyFile.write(readyLines, to: readyFile)
+        }
+        FileHandle.standardOutput.write(Data("fma-devcluster is serving \(endpoints.url)\nexport KUBECONFIG=\(endpoints.kubeconfigPath)\n".utf8))
+        let group = ServiceGroup(configuration: .init(
+            services: services.map { .init(service: $0) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        if let readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
+    }
+}
+
+/// `HOST:PORT` or `[IPv6]:PORT`.
+struct ListenAddress {
+    var host: String
+    var port: Int
+
+    init(parsing text: String) throws {
+        let hostPart: Substring
+        let portPart: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw ValidationError("--listen \(text): expected [IPv6]:PORT")
+            }
+            hostPart = text[text.index(after: text.startIndex)..<close]
+            portPart = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("--listen \(text): expected HOST:PORT, e.g. 127.0.0.1:6443") }
+            hostPart = text[..<colon]
+            portPart = text[text.index(after: colon)...]
+        }
+        guard !hostPart.isEmpty, let port = Int(portPart), (0...65535).contains(port) else {
+            throw ValidationError("--listen \(text): expected HOST:PORT with a port from 0 to 65535")
+        }
+        host = String(hostPart)
+        self.port = port
+    }
+}
+
+/// Writes the ready file atomically (a reader sees no file, or all of it).
+enum ReadyFile {
+    static func write(_ lines: [String], to path: String) throws {
+        let temporary = path + ".tmp"
+        try (lines.joined(separator: "\n") + "\n").write(toFile: temporary, atomically: false, encoding: .utf8)
+        guard rename(temporary, path) == 0 else {
+            throw ValidationError("cannot write the ready file \(path): \(String(cString: strerror(errno)))")
+        }
+    }
+}

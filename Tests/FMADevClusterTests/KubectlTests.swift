@@ -1,0 +1,237 @@
+import FMATestSupport
+import Foundation
+import Testing
+
+/// Debian's kubectl (the real Kubernetes client, v1.32) against the real fma-devcluster
+/// executable: discovery, tables, create, apply, label, annotate, scale, delete, watch.
+@Suite("kubectl against fma-devcluster", .enabled(if: KubectlCluster.kubectlInstalled, "kubectl is not installed at /usr/bin/kubectl (make setup installs Debian's kubernetes-client)"))
+struct KubectlTests {
+    @Test("get ns and get pods print tables like a real cluster")
+    func getTables() async throws {
+        try await KubectlCluster.with { cluster in
+            let namespaces = try await cluster.kubectl("get", "ns")
+            #expect(namespaces.contains("NAME"))
+            #expect(namespaces.contains("STATUS"))
+            for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+                #expect(namespaces.contains(name))
+            }
+            let pods = try await cluster.run("get", "pods")
+            #expect(pods.status == 0)
+            #expect(pods.stderr.contains("No resources found in default namespace."))
+            let resources = try await cluster.kubectl("api-resources")
+            #expect(resources.contains("launcherpopulationpolicies") && resources.contains("lpp"))
+            let version = try await cluster.kubectl("version")
+            #expect(version.contains("Server Version: v1.32"))
+        }
+    }
+
+    @Test("create -f and apply -f of FMA's example manifests; apply twice with a change")
+    func createAndApplyExamples() async throws {
+        try await KubectlCluster.with { cluster in
+            let examples = repositoryRoot + "/deploy/examples"
+            let created = try await cluster.kubectl("create", "-f", "\(examples)/launcherconfig.yaml")
+            #expect(created.contains("launcherconfig.fma.llm-d.ai/fake-vllm-launcher created"))
+            let applied = try await cluster.kubectl("apply", "-f", examples)
+            #expect(applied.contains("inferenceserverconfig.fma.llm-d.ai/fake-model created"))
+            #expect(applied.contains("launcherpopulationpolicy.fma.llm-d.ai/launcher-per-gpu-node created"))
+            #expect(applied.contains("launcherconfig.fma.llm-d.ai/fake-vllm-launcher"))
+            let again = try await cluster.kubectl("apply", "-f", examples)
+            #expect(again.contains("inferenceserverconfig.fma.llm-d.ai/fake-model unchanged"))
+
+            let isc = try String(contentsOfFile: "\(examples)/inferenceserverconfig.yaml", encoding: .utf8)
+            let changed = cluster.directory + "/isc.yaml"
+            try isc.replacing("port: 8005", with: "port: 8006").write(toFile: changed, atomically: true, encoding: .utf8)
+            #expect(try await cluster.kubectl("apply", "-f", changed).contains("fake-model configured"))
+            #expect(try await cluster.kubectl("get", "isc", "fake-model", "-o", "jsonpath={.spec.modelServerConfig.port}") == "8006")
+            let listed = try await cluster.kubectl("get", "isc,lcfg,lpp")
+            #expect(listed.contains("fake-model") && listed.contains("fake-vllm-launcher") && listed.contains("launcher-per-gpu-node"))
+        }
+    }
+
+    @Test("a ConfigMap: apply, apply a change, label, annotate, delete")
+    func configMapLifecycle() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/cm.yaml"
+            let manifest = """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: settings
+                data:
+                  mode: "fast"
+
+                """
+            try manifest.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await cluster.kubectl("apply", "-f", file).contains("configmap/settings created"))
+            try manifest.replacing("fast", with: "faster").write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await cluster.kubectl("apply", "-f", file).contains("configmap/settings configured"))
+            #expect(try await cluster.kubectl("get", "cm", "settings", "-o", "jsonpath={.data.mode}") == "faster")
+
+            #expect(try await cluster.kubectl("label", "cm", "settings", "tier=web").contains("labeled"))
+            #expect(try await cluster.kubectl("annotate", "cm", "settings", "note=hello").contains("annotated"))
+            #expect(try await cluster.kubectl("get", "cm", "-l", "tier=web", "-o", "name") == "configmap/settings")
+            #expect(try await cluster.kubectl("get", "cm", "settings", "-o", "jsonpath={.metadata.annotations.note}") == "hello")
+
+            #expect(try await cluster.kubectl("delete", "-f", file).contains("configmap \"settings\" deleted"))
+            let gone = try await cluster.run("get", "cm", "settings")
+            #expect(gone.status != 0)
+            #expect(gone.stderr.contains("NotFound"))
+        }
+    }
+
+    @Test("invalid objects are refused with the server's reasons; strategic patches with lists say what to do")
+    func refusals() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/lpp.yaml"
+            try """
+                apiVersion: fma.llm-d.ai/v1alpha1
+                kind: LauncherPopulationPolicy
+                metadata:
+                  name: twice
+                spec:
+                  enhancedNodeSelector:
+                    labelSelector: {}
+                  countForLauncher:
+                  - launcherConfigName: a
+                    launcherCount: 1
+                  - launcherConfigName: a
+                    launcherCount: 2
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let refused = try await cluster.run("apply", "-f", file)
+            #expect(refused.status != 0)
+            #expect(refused.stderr.contains("is invalid"))
+            #expect(refused.stderr.contains("spec.countForLauncher[1]: Duplicate value"))
+
+            _ = try await cluster.kubectl("apply", "-f", repositoryRoot + "/deploy/examples/inferenceserverconfig.yaml")
+            let cm = cluster.directory + "/cm.yaml"
+            try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n".write(toFile: cm, atomically: true, encoding: .utf8)
+            _ = try await cluster.kubectl("create", "-f", cm)
+            let strategic = try await cluster.run("patch", "cm", "plain", "--type=strategic", "-p", #"{"metadata":{"finalizers":["a/b"]}}"#)
+            #expect(strategic.status != 0)
+            #expect(strategic.stderr.contains("strategic merge patch is not supported by fma-devcluster"))
+            #expect(strategic.stderr.contains("--type=merge"))
+            let merge = try await cluster.run("patch", "isc", "fake-model", "--type=merge", "-p", #"{"spec":{"modelServerConfig":{"port":0}}}"#)
+            #expect(merge.status != 0)
+            #expect(merge.stderr.contains("spec.modelServerConfig.port"))
+        }
+    }
+
+    @Test("scale rs changes spec.replicas through the scale subresource")
+    func scaleReplicaSet() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/rs.yaml"
+            try """
+                apiVersion: apps/v1
+                kind: ReplicaSet
+                metadata:
+                  name: web
+                spec:
+                  replicas: 1
+                  selector:
+                    matchLabels:
+                      app: web
+                  template:
+                    metadata:
+                      labels:
+                        app: web
+                    spec:
+                      containers:
+                      - name: web
+                        image: registry.example/web:1
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await cluster.kubectl("create", "-f", file).contains("replicaset.apps/web created"))
+            #expect(try await cluster.kubectl("scale", "rs", "web", "--replicas=3").contains("replicaset.apps/web scaled"))
+            #expect(try await cluster.kubectl("get", "rs", "web", "-o", "jsonpath={.spec.replicas}") == "3")
+            let table = try await cluster.kubectl("get", "rs", "web", "-o", "wide")
+            #expect(table.contains("DESIRED") && table.contains("SELECTOR") && table.contains("app=web"))
+            #expect(try await cluster.kubectl("delete", "rs", "web").contains("replicaset.apps \"web\" deleted"))
+        }
+    }
+
+    @Test("get -w prints a change made while it watches")
+    func watchSeesChange() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/cm.yaml"
+            try """
+                apiVersion: v1
+                kind: ConfigMap
+                metadata:
+                  name: watched
+                  labels:
+                    color: red
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            _ = try await cluster.kubectl("create", "-f", file)
+            let watcher = try cluster.start("get", "cm", "watched", "-w", "-o", "jsonpath={.metadata.labels.color}{\"\\n\"}")
+            defer { watcher.stop() }
+            try await waitUntil("kubectl get -w to print the first state") { watcher.stdout.contains("red") }
+            _ = try await cluster.kubectl("label", "cm", "watched", "color=blue", "--overwrite")
+            try await waitUntil("kubectl get -w to print the change") { watcher.stdout.contains("blue") }
+            #expect(watcher.stdout.split(separator: "\n") == ["red", "blue"])
+        }
+    }
+}
+
+/// A running `fma-devcluster serve` process (no simulated nodes) and how to run kubectl
+/// against it: KUBECONFIG from its state directory, HOME in the test's directory (kubectl's
+/// discovery cache stays there).
+struct KubectlCluster: Sendable {
+    static let kubectl = "/usr/bin/kubectl"
+    static var kubectlInstalled: Bool { FileManager.default.isExecutableFile(atPath: kubectl) }
+
+    let directory: String
+    let kubeconfig: String
+
+    /// The fma-devcluster built with these tests: next to the test bundle, else `binDirectory`.
+    static var executable: String {
+        if ProcessInfo.processInfo.environment["FMA_BIN_DIR"] == nil {
+            let here = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
+            if FileManager.default.isExecutableFile(atPath: here + "/fma-devcluster") { return here + "/fma-devcluster" }
+        }
+        return binDirectory + "/fma-devcluster"
+    }
+
+    static func with(_ body: @Sendable (KubectlCluster) async throws -> Void) async throws {
+        try await withTemporaryDirectory { directory in
+            let ready = directory + "/ready"
+            let server = try ChildProcess(executable, ["serve", "--state-dir", directory + "/state", "--nodes", "0", "--ready-file", ready],
+                                          directory: directory)
+            defer { server.stop() }
+            try await waitUntil("fma-devcluster's ready file") {
+                FileManager.default.fileExists(atPath: ready) || kill(server.pid, 0) != 0
+            }
+            guard let lines = try? String(contentsOfFile: ready, encoding: .utf8).split(separator: "\n"), lines.count >= 2 else {
+                throw TestSupportError("fma-devcluster did not start: \(server.stderr)")
+            }
+            #expect(server.stdout.contains("export KUBECONFIG=\(lines[1])"))
+            try await body(KubectlCluster(directory: directory, kubeconfig: String(lines[1])))
+            server.signal(SIGTERM)
+            let termination = try await server.waitForExit(timeout: .seconds(20))
+            #expect(termination.exitCode == 0, "fma-devcluster after SIGTERM: \(termination); stderr: \(server.stderr)")
+        }
+    }
+
+    var environment: [String: String] { ["KUBECONFIG": kubeconfig, "HOME": directory] }
+
+    /// Runs kubectl to completion (bounded).
+    func run(_ arguments: String...) async throws -> (status: Int32, stdout: String, stderr: String) {
+        let result = try await runCommand(Self.kubectl, arguments, directory: directory, environment: environment, timeout: .seconds(60))
+        return (result.termination.exitCode ?? -1, result.stdout, result.stderr)
+    }
+
+    /// Runs kubectl, expects success, and answers its standard output without the final newline.
+    func kubectl(_ arguments: String..., sourceLocation: SourceLocation = #_sourceLocation) async throws -> String {
+        let result = try await runCommand(Self.kubectl, arguments, directory: directory, environment: environment, timeout: .seconds(60))
+        #expect(result.termination.exitCode == 0, "kubectl \(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
+        var output = result.stdout
+        while output.hasSuffix("\n") { output.removeLast() }
+        return output
+    }
+
+    /// Starts kubectl in the background (stop it with `stop()`).
+    func start(_ arguments: String...) throws -> ChildProcess {
+        try ChildProcess(Self.kubectl, arguments, directory: directory, environment: environment, name: "kubectl")
+    }
+}

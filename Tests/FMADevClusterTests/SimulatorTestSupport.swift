@@ -4,6 +4,9 @@ import FMAKubeModel
 import FMATestSupport
 import Foundation
 import Logging
+import Synchronization
+
+private let nextNodeIndexOffset = Atomic<Int>(0)
 
 /// Runs a node simulator against a fresh in-memory store for the duration of `body`, then
 /// stops it (which stops every process it started).
@@ -13,9 +16,11 @@ func withSimulator<T: Sendable>(
 ) async throws -> T {
     try await withTemporaryDirectory { directory in
         let store = ObjectStore()
-        let configuration = NodeSimulator.Configuration(
+        var configuration = NodeSimulator.Configuration(
             nodes: nodes, gpusPerNode: gpusPerNode, binDirectory: binDirectory, pythonDirectory: repositoryRoot + "/python",
             stateDirectory: directory + "/state", shutdownGracePeriod: .seconds(5))
+        // Simulators of tests running side by side get address blocks of their own.
+        configuration.nodeIndexOffset = nextNodeIndexOffset.add(1100, ordering: .relaxed).oldValue
         // FMA_TEST_LOG=debug shows the simulator's log on stderr.
         let level = ProcessInfo.processInfo.environment["FMA_TEST_LOG"].flatMap(Logger.Level.init(rawValue:))
         var logger = Logger(label: "fma.devcluster.simulator", factory: { label in

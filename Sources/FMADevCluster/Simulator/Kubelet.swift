@@ -86,8 +86,9 @@ final class KubeletWorker {
         backoff = RestartBackoff(initial: .seconds(1), maximum: kubelet.configuration.maxRestartBackoff)
         let environment = ProcessInfo.processInfo.environment
         baseEnvironment = environment.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME"].contains($0.key) }
-        configuredIndices = Dictionary(kubelet.configuration.nodeNames.enumerated().map { ($1, $0 + 1) }, uniquingKeysWith: { a, _ in a })
-        nextNodeIndex = kubelet.configuration.nodeNames.count + 1
+        let offset = kubelet.configuration.nodeIndexOffset
+        configuredIndices = Dictionary(kubelet.configuration.nodeNames.enumerated().map { ($1, offset + $0 + 1) }, uniquingKeysWith: { a, _ in a })
+        nextNodeIndex = offset + kubelet.configuration.nodeNames.count + 1
     }
 
     var isDone: Bool { shuttingDown && pods.values.allSatisfy { $0.livePIDs.isEmpty } }

@@ -6,11 +6,15 @@ extension NodeSimulator {
         /// The nodes to create, in order; node `i` (1-based) gets the loopback block 127.X.Y.0/24
         /// with X.Y = i / 256, i % 256.
         public var nodeNames: [String]
+        /// Added to every node's index (and so moves its loopback block): simulators that run
+        /// side by side in one process (tests) keep apart with different offsets.
+        public var nodeIndexOffset: Int = 0
         /// Mock GPUs per node (`nvidia.com/gpu` capacity); their UUIDs are `MockGPUs.uuids(node:count:)`.
         public var gpusPerNode: Int
         /// Where this project's executables are (`fma-launcher`, `fma-gpu-inventory`, ...).
         public var binDirectory: String
         /// The project's Python sources (`fma_fakevllm`, `fma_zygote`); becomes PYTHONPATH.
+        /// Defaults to `python/` of the checkout the bin directory is in (`.build/debug`), if there.
         public var pythonDirectory: String?
         /// Per-container log files and other per-pod state go under here.
         public var stateDirectory: String
@@ -46,7 +50,7 @@ extension NodeSimulator {
             self.nodeNames = nodeNames ?? (0..<max(0, nodes)).map { "node-\($0 + 1)" }
             self.gpusPerNode = max(0, gpusPerNode)
             self.binDirectory = binDirectory
-            self.pythonDirectory = pythonDirectory
+            self.pythonDirectory = pythonDirectory ?? Self.checkoutPythonDirectory(binDirectory: binDirectory)
             self.stateDirectory = stateDirectory
             self.python = python
             self.cpuPerNode = cpuPerNode
@@ -55,6 +59,18 @@ extension NodeSimulator {
             self.runGPUInventories = runGPUInventories
             self.maxRestartBackoff = maxRestartBackoff
             self.shutdownGracePeriod = shutdownGracePeriod
+        }
+
+        /// `python/` of the first of the bin directory's parents (up to four up) that holds the
+        /// fake vLLM there: a build inside the checkout (`.build/debug`, `.build/ARCH/debug`).
+        static func checkoutPythonDirectory(binDirectory: String) -> String? {
+            var url = URL(fileURLWithPath: binDirectory).standardized
+            for _ in 0..<4 {
+                url.deleteLastPathComponent()
+                let candidate = url.appendingPathComponent("python").path
+                if FileManager.default.fileExists(atPath: candidate + "/fma_fakevllm/__init__.py") { return candidate }
+            }
+            return nil
         }
 
         /// The directory of the running executable.

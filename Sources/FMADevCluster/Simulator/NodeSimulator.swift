@@ -36,7 +36,7 @@ public struct NodeSimulator: Service {
     }
 
     private var simulatedNodes: [SimulatedNode] {
-        configuration.nodeNames.enumerated().map { SimulatedNode(name: $1, index: $0 + 1, gpus: configuration.gpusPerNode) }
+        configuration.nodeNames.enumerated().map { SimulatedNode(name: $1, index: configuration.nodeIndexOffset + $0 + 1, gpus: configuration.gpusPerNode) }
     }
 
     public func run() async throws {

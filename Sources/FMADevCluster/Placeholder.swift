@@ -1,4 +1,0 @@
-import NIOSSL
-import X509
-import Crypto
-enum Placeholder {}

@@ -58,9 +58,7 @@ public final class DevCluster: Sendable {
         self.logger = logger
         credentials = try ClusterCredentials.generate()
         store = ObjectStore(kinds: configuration.kinds, historyLimit: configuration.historyLimit, admission: .fma(kinds: configuration.kinds))
-        var apiConfiguration = KubeAPI.Configuration(token: credentials.token)
-        apiConfiguration.bookmarkInterval = configuration.bookmarkInterval
-        api = KubeAPI(store: store, kinds: configuration.kinds, configuration: apiConfiguration, logger: logger)
+        api = KubeAPI(store: store, kinds: configuration.kinds, configuration: KubeAPI.Configuration(token: credentials.token), logger: logger)
         server = try APIServer(api: api, credentials: credentials, configuration: configuration.api, logger: logger)
     }
 

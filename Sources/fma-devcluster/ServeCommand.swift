@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (0...1000).contains(nodes) else { throw ValidationError("--nodes \(nodes) is not a node count from 0 to 1000") }
         guard (0...64).contains(gpusPerNode) else { throw ValidationError("--gpus-per-node \(gpusPerNode) is not a GPU count from 0 to 64") }
-        guard bookmarkInterval > 0 else { throw ValidationError("--bookmark-interval must be positive") }
+        guard bookmarkInterval > 0, bookmarkInterval <= 3600 else { throw ValidationError("--bookmark-interval must be between 0 and 3600 seconds") }
     }
 
     func run() async throws {
@@ -89,7 +89,9 @@ struct ServeCommand: AsyncParsableCommand {
         if nodes > 0 {
             var simulator = NodeSimulator.Configuration(nodes: nodes, gpusPerNode: gpusPerNode, stateDirectory: "\(stateDir)/simulator")
             simulator.binDirectory = NodeSimulator.Configuration.defaultBinDirectory
-            cluster.addService(NodeSimulator(configuration: simulator, store: cluster.store, logger: logger))
+            let nodes = NodeSimulator(configuration: simulator, store: cluster.store, logger: logger)
+            cluster.api.logSource.set { namespace, pod, container in nodes.logPath(namespace: namespace, pod: pod, container: container) }
+            cluster.addService(nodes)
         }
         let endpoints = try await cluster.start()
         var services = cluster.services

@@ -127,3 +127,37 @@ final class WatchReader: @unchecked Sendable {
         response.cancel()
     }
 }
+
+/// `pods/NAME/log` from the file the log source names.
+@Suite("API server: pod logs")
+struct APIPodLogTests {
+    @Test("a container's log whole, its last lines, and followed as it grows")
+    func podLog() async throws {
+        try await withAPICluster { cluster in
+            let file = cluster.endpoints.kubeconfigPath + ".log"
+            try "one\ntwo\nthree\n".write(toFile: file, atomically: true, encoding: .utf8)
+            cluster.cluster.api.logSource.set { namespace, pod, container in
+                namespace == "default" && pod == "p" && container == "c" ? file : nil
+            }
+            let pod: JSONValue = ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": "p"],
+                                  "spec": ["containers": [["name": "c", "image": "busybox"], ["name": "d", "image": "busybox"]]]]
+            #expect(try await cluster.send(.post, "/api/v1/namespaces/default/pods", json: pod).status == 201)
+            let path = "/api/v1/namespaces/default/pods/p/log"
+            #expect(try await cluster.send(.get, "\(path)?container=c").text == "one\ntwo\nthree\n")
+            #expect(try await cluster.send(.get, "\(path)?container=c&tailLines=2").text == "two\nthree\n")
+            let unnamed = try await cluster.send(.get, path)
+            #expect(unnamed.status == 400)
+            #expect(unnamed.message.contains("choose one of: [c d]"))
+            #expect(try await cluster.send(.get, "\(path)?container=d").status == 400)
+
+            let follow = try await WatchReader(cluster, "\(path)?container=c&follow=true&tailLines=0")
+            let handle = try #require(FileHandle(forWritingAtPath: file))
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data("{\"four\": 4}\n".utf8))
+            try handle.close()
+            let lines = try await follow.next(1)
+            #expect(lines.first?["four"] == 4)
+            follow.cancel()
+        }
+    }
+}

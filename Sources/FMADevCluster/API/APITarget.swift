@@ -81,7 +81,7 @@ enum APITarget: Equatable {
             case 3: return .collection(inner, namespace: namespace)
             case 4: return .object(inner, namespace: namespace, name: rest[3], subresource: nil)
             case 5:
-                guard inner.subresources.contains(rest[4]) else { throw notFound }
+                guard inner.subresources.contains(rest[4]) || (inner == .pod && rest[4] == "log") else { throw notFound }
                 return .object(inner, namespace: namespace, name: rest[3], subresource: rest[4])
             default: throw notFound
             }

@@ -15,8 +15,6 @@ public struct KubeAPI: Sendable {
     public struct Configuration: Sendable {
         /// The token every request must carry as `Authorization: Bearer TOKEN`.
         public var token: String
-        /// How often watches that allow bookmarks get one (see `BookmarkTicker`).
-        public var bookmarkInterval: Duration = .seconds(30)
         /// The clock ages in tables are measured with.
         public var now: @Sendable () -> Date = { Date() }
 
@@ -32,6 +30,8 @@ public struct KubeAPI: Sendable {
     let configuration: Configuration
     let metrics: APIMetrics
     let logger: Logger
+    /// Where `pods/NAME/log` finds container logs; set by whatever runs the containers.
+    public let logSource = PodLogSource()
 
     public init(store: ObjectStore, kinds: [ResourceKind] = ResourceKind.all, configuration: Configuration, logger: Logger) {
         self.store = store
@@ -112,6 +112,7 @@ public struct KubeAPI: Sendable {
             }
         case .object(let kind, let namespace, let name, let subresource):
             if subresource == "scale" { return try scale(kind, namespace: namespace, name: name, request) }
+            if subresource == "log" { return try podLog(namespace: namespace, name: name, request) }
             switch request.method {
             case .GET, .HEAD: return try get(kind, namespace: namespace, name: name, request)
             case .PUT: return try update(kind, namespace: namespace, name: name, subresource: subresource, request)

@@ -12,6 +12,9 @@ struct ListOptions: Sendable {
     var allowWatchBookmarks = false
     var timeoutSeconds: Int64?
 
+    /// The longest watch timeout honored (a day); longer ones are cut to it.
+    static let maxTimeoutSeconds: Int64 = 86_400
+
     init(query: [String: String]) throws(KubeStatus) {
         if let text = query["labelSelector"], !text.isEmpty {
             do { labels = try LabelSelector(parsing: text) } catch {
@@ -36,7 +39,7 @@ struct ListOptions: Sendable {
         allowWatchBookmarks = try Self.flag(query, "allowWatchBookmarks")
         if let text = query["timeoutSeconds"], !text.isEmpty {
             guard let value = Int64(text), value >= 0 else { throw .badRequest("timeoutSeconds must be a non-negative integer, got \"\(text)\"") }
-            timeoutSeconds = value == 0 ? nil : value
+            timeoutSeconds = value == 0 ? nil : min(value, Self.maxTimeoutSeconds)
         }
         if try Self.flag(query, "sendInitialEvents") {
             // A client that asks for a watch list falls back to list and watch on an error.

@@ -25,8 +25,11 @@ struct ServeCommand: AsyncParsableCommand {
             (with the scale subresource), and FMA's InferenceServerConfig, LauncherConfig and \
             LauncherPopulationPolicy (fma.llm-d.ai/v1alpha1) with their validation; list, watch \
             (resourceVersion, bookmarks), create, update, merge and JSON patch, delete with \
-            finalizers and grace periods, the status subresource. Strategic merge patch is served \
-            only where it equals a merge patch (no lists); server-side apply is not served.
+            finalizers and grace periods, the status subresource, pods' logs. Strategic merge patch \
+            is served only where it equals a merge patch (no lists); server-side apply is not \
+            served. Bodies must be JSON: kubectl's generator commands that send protobuf (`kubectl \
+            create configmap NAME --from-literal …`) are refused with 415; use `create -f` or \
+            `apply -f`.
 
             --nodes N simulated nodes (node-1 … node-N) with --gpus-per-node mock GPUs each run \
             the pods scheduled to them; --nodes 0 serves the API alone.

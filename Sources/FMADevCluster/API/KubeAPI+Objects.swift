@@ -130,7 +130,7 @@ extension KubeAPI {
         let contentType = request.headers.first(name: "content-type") ?? ""
         let media = contentType.split(separator: ";").first.map { $0.trimmingSpaces().lowercased() } ?? ""
         guard media.isEmpty || media == "application/json" || media == "*/*" else {
-            throw .unsupportedMediaType("the body's Content-Type \(media) is not supported: send application/json")
+            throw .unsupportedMediaType("the body's Content-Type \(media) is not supported by fma-devcluster: send application/json (kubectl create -f FILE and apply -f FILE do)")
         }
         let bytes = Array(request.body.readableBytesView)
         guard !bytes.isEmpty else { throw .badRequest("the request has no body: send the object as JSON") }

@@ -48,6 +48,7 @@ public final class DevCluster: Sendable {
     public let credentials: ClusterCredentials
     public let api: KubeAPI
     private let server: APIServer
+    private let bookmarks: BookmarkTicker
     private let extraServices = NIOLockedValueBox<[any Service]>([])
     private let logger: Logger
 
@@ -60,6 +61,7 @@ public final class DevCluster: Sendable {
         store = ObjectStore(kinds: configuration.kinds, historyLimit: configuration.historyLimit, admission: .fma(kinds: configuration.kinds))
         api = KubeAPI(store: store, kinds: configuration.kinds, configuration: KubeAPI.Configuration(token: credentials.token), logger: logger)
         server = try APIServer(api: api, credentials: credentials, configuration: configuration.api, logger: logger)
+        bookmarks = BookmarkTicker(store: store, interval: configuration.bookmarkInterval)
     }
 
     /// Adds a service that runs beside the API server under the same `ServiceGroup` (the node
@@ -70,7 +72,7 @@ public final class DevCluster: Sendable {
 
     /// The API server, the bookmark timer and the added services, to run under one group.
     public var services: [any Service] {
-        [server, BookmarkTicker(store: store, interval: configuration.bookmarkInterval)] + extraServices.withLockedValue { $0 }
+        [server, bookmarks] + extraServices.withLockedValue { $0 }
     }
 
     /// Binds the API server and writes the state files: `ca.crt`, `server.crt`, `server.key`,

@@ -65,23 +65,27 @@ public struct KubeAPI: Sendable {
     /// Answers one request.
     public func handle(_ request: HTTPRequest) async -> HTTPResponse {
         var target: APITarget?
-        var verb = Self.verb(request.method, watch: false)
+        var verb = Self.verb(request.method)
         let response: HTTPResponse
         do throws(KubeStatus) {
             guard tokenCheck.accepts(request.headers) else { throw .unauthorized }
             let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+            let parsed: APITarget
             do throws(APITarget.NotFound) {
-                target = try APITarget.parse(segments, kinds: kinds)
+                parsed = try APITarget.parse(segments, kinds: kinds)
             } catch {
                 throw KubeStatus.notFoundPath(error.message)
             }
-            if case .collection = target, request.method == .GET, try ListOptions.flag(request.query, "watch") { verb = "watch" }
-            response = try await route(request, to: target!)
+            target = parsed
+            if case .collection = parsed {
+                if verb == "delete" { verb = "deletecollection" }
+                if verb == "list", try ListOptions.flag(request.query, "watch") { verb = "watch" }
+            } else if verb == "list" {
+                verb = "get"
+            }
+            response = try await route(request, to: parsed)
         } catch {
             response = APIResponse.status(error)
-        }
-        if verb == "list" {
-            if case .collection = target {} else { verb = "get" }
         }
         let code = Int(response.status.code)
         metrics.record(verb: verb, resource: APIMetrics.resource(target), code: code)
@@ -90,7 +94,7 @@ public struct KubeAPI: Sendable {
     }
 
     /// The Kubernetes verb of a method on a resource (refined to `get` or `watch` later).
-    private static func verb(_ method: HTTPMethod, watch: Bool) -> String {
+    private static func verb(_ method: HTTPMethod) -> String {
         switch method {
         case .GET, .HEAD: "list"
         case .POST: "create"

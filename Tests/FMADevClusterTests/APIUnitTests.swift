@@ -1,0 +1,72 @@
+@testable import FMADevCluster
+import FMAJSON
+import FMAKubeModel
+import NIOHTTP1
+import Testing
+
+/// The API server's pure parts, without sockets.
+@Suite("API server: parts")
+struct APIUnitTests {
+    @Test("the token check compares whole tokens, also ones whose lengths differ by a multiple of 256")
+    func tokenCheck() {
+        let token = String(repeating: "a", count: 10)
+        let check = BearerTokenCheck(token: token)
+        #expect(check.accepts(["Authorization": "Bearer \(token)"]))
+        #expect(check.accepts(["Authorization": "bearer \(token)"]))
+        #expect(!check.accepts(["Authorization": "Bearer \(token)a"]))
+        #expect(!check.accepts(["Authorization": "Bearer " + token + String(repeating: "\0", count: 256)]))
+        #expect(!check.accepts(["Authorization": "Basic \(token)"]))
+        #expect(!check.accepts([:]))
+        #expect(!BearerTokenCheck.constantTimeEqual(Array(repeating: 0, count: 256), []))
+    }
+
+    @Test("paths name discovery documents, collections, objects and subresources")
+    func targets() throws {
+        let kinds = ResourceKind.all
+        #expect(try APITarget.parse(["api", "v1", "pods"], kinds: kinds) == .collection(.pod, namespace: nil))
+        #expect(try APITarget.parse(["api", "v1", "namespaces", "ns", "pods"], kinds: kinds) == .collection(.pod, namespace: "ns"))
+        #expect(try APITarget.parse(["api", "v1", "namespaces", "ns"], kinds: kinds) == .object(.namespace, namespace: "", name: "ns", subresource: nil))
+        #expect(try APITarget.parse(["api", "v1", "namespaces", "ns", "status"], kinds: kinds) == .object(.namespace, namespace: "", name: "ns", subresource: "status"))
+        #expect(try APITarget.parse(["apis", "apps", "v1", "namespaces", "d", "replicasets", "r", "scale"], kinds: kinds)
+            == .object(.replicaSet, namespace: "d", name: "r", subresource: "scale"))
+        #expect(try APITarget.parse(["apis", "fma.llm-d.ai", "v1alpha1"], kinds: kinds) == .resourceList(group: "fma.llm-d.ai", version: "v1alpha1"))
+        #expect(throws: APITarget.NotFound.self) { try APITarget.parse(["api", "v1", "pods", "p"], kinds: kinds) }
+        #expect(throws: APITarget.NotFound.self) { try APITarget.parse(["api", "v1", "namespaces", "d", "configmaps", "c", "scale"], kinds: kinds) }
+        #expect(throws: APITarget.NotFound.self) { try APITarget.parse(["apis", "batch", "v1"], kinds: kinds) }
+    }
+
+    @Test("ages print as kubectl prints them")
+    func ages() {
+        #expect(TableConverter.humanDuration(5) == "5s")
+        #expect(TableConverter.humanDuration(119) == "119s")
+        #expect(TableConverter.humanDuration(125) == "2m5s")
+        #expect(TableConverter.humanDuration(600) == "10m")
+        #expect(TableConverter.humanDuration(3 * 3600 + 60) == "3h1m")
+        #expect(TableConverter.humanDuration(30 * 3600) == "30h")
+        #expect(TableConverter.humanDuration(3 * 86400 + 3600) == "3d1h")
+        #expect(TableConverter.humanDuration(-5) == "<invalid>")
+    }
+
+    @Test("names, label keys and values follow Kubernetes' rules")
+    func names() {
+        #expect(NameRules.dns1123Subdomain("a.b-c") == nil)
+        #expect(NameRules.dns1123Subdomain("A") != nil)
+        #expect(NameRules.dns1123Subdomain("a..b") != nil)
+        #expect(NameRules.dns1123Label("a.b") != nil)
+        #expect(NameRules.dns1035Label("1a") != nil)
+        #expect(NameRules.qualifiedName("example.com/My_Name") == nil)
+        #expect(NameRules.qualifiedName("/x") != nil)
+        #expect(NameRules.qualifiedName("a/b/c") != nil)
+        #expect(NameRules.labelValue("") == nil)
+        #expect(NameRules.labelValue("-x") != nil)
+        #expect(NameRules.labelValue(String(repeating: "x", count: 64)) != nil)
+    }
+
+    @Test("Accept headers choose a Table or JSON; protobuf alone is 406")
+    func negotiation() throws {
+        #expect(try ResponseFormat.negotiate([:]) == .json)
+        #expect(try ResponseFormat.negotiate(["Accept": "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"]) == .table)
+        #expect(try ResponseFormat.negotiate(["Accept": "application/vnd.kubernetes.protobuf, */*"]) == .json)
+        #expect(throws: KubeStatus.self) { try ResponseFormat.negotiate(["Accept": "application/vnd.kubernetes.protobuf"]) }
+    }
+}

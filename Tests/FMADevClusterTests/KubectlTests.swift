@@ -150,6 +150,21 @@ struct KubectlTests {
         }
     }
 
+    @Test("cordon and uncordon a node, and kubectl patch's default strategic patch, all without lists")
+    func cordonAndPatch() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/node.yaml"
+            try "apiVersion: v1\nkind: Node\nmetadata:\n  name: node-a\n".write(toFile: file, atomically: true, encoding: .utf8)
+            _ = try await cluster.kubectl("create", "-f", file)
+            #expect(try await cluster.kubectl("cordon", "node-a").contains("node/node-a cordoned"))
+            #expect(try await cluster.kubectl("get", "node", "node-a", "-o", "jsonpath={.spec.unschedulable}") == "true")
+            #expect(try await cluster.kubectl("get", "nodes").contains("SchedulingDisabled"))
+            #expect(try await cluster.kubectl("uncordon", "node-a").contains("node/node-a uncordoned"))
+            #expect(try await cluster.kubectl("patch", "node", "node-a", "-p", #"{"metadata":{"labels":{"zone":"a"}}}"#).contains("patched"))
+            #expect(try await cluster.kubectl("get", "nodes", "-l", "zone=a", "-o", "name") == "node/node-a")
+        }
+    }
+
     @Test("get -w prints a change made while it watches")
     func watchSeesChange() async throws {
         try await KubectlCluster.with { cluster in

@@ -235,9 +235,10 @@ let package = Package(
         ),
         .executableTarget(
             name: "fma-bench",
-            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire",
+            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire", "FMAKube", "FMAKubeModel", "FMAJSON",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Benchmarks/fma-bench",
             swiftSettings: strictSettings

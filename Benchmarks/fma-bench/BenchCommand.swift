@@ -9,7 +9,7 @@ struct FMABench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fma-bench",
         abstract: "fma's benchmarks; each prints ratios against a baseline measured in the same run.",
-        subcommands: [BenchCommand.self, LauncherBench.self],
+        subcommands: [BenchCommand.self, LauncherBench.self, KubeBench.self],
         defaultSubcommand: BenchCommand.self)
 }
 
@@ -36,13 +36,13 @@ struct BenchCommand: AsyncParsableCommand {
     var messageBytes: Int = 32
 
     func run() async throws {
-        let directory = try makeScratchDirectory()
+        let directory = try BenchScratch.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let token = "bench-token"
         try token.write(toFile: directory + "/token", atomically: true, encoding: .utf8)
 
         let demo = try startDemo(directory: directory)
-        defer { kill(demo, SIGTERM); var status: Int32 = 0; waitpid(demo, &status, 0) }
+        defer { BenchScratch.stop(demo) }
         let demoAddresses = try await readyAddresses(directory + "/ready")
 
         let (rawUnixChannel, rawUnix) = try await RawEcho.serve(.unix(path: directory + "/raw.sock"))
@@ -81,24 +81,11 @@ struct BenchCommand: AsyncParsableCommand {
         String(format: "%.\(digits)f", value)
     }
 
-    private func makeScratchDirectory() throws -> String {
-        var template = Array("/tmp/fma-bench-XXXXXX".utf8CString)
-        guard let path = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
-            throw ValidationError("mkdtemp failed")
-        }
-        return String(cString: path)
-    }
-
     private func startDemo(directory: String) throws -> pid_t {
-        let executable = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path + "/fma-demo"
-        let arguments = [executable, "--listen", "unix:\(directory)/demo.sock", "--listen", "tcp://127.0.0.1:0",
-                         "--token-file", directory + "/token", "--ready-file", directory + "/ready", "--log-level", "warning"]
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, executable, nil, nil, argv, environ)
-        guard result == 0 else { throw ValidationError("cannot start \(executable): \(String(cString: strerror(result)))") }
-        return pid
+        try BenchScratch.spawn(BenchScratch.sibling("fma-demo"), [
+            "--listen", "unix:\(directory)/demo.sock", "--listen", "tcp://127.0.0.1:0",
+            "--token-file", directory + "/token", "--ready-file", directory + "/ready", "--log-level", "warning",
+        ])
     }
 
     private func readyAddresses(_ path: String) async throws -> [RPCAddress] {

@@ -18,7 +18,7 @@ struct LauncherBench: AsyncParsableCommand {
     @Option(help: "Seconds per Get/List case.") var seconds: Double = 2
 
     func run() async throws {
-        let directory = try scratchDirectory()
+        let directory = try BenchScratch.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let executableDirectory = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path
         let python = URL(fileURLWithPath: executableDirectory).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("python").path
@@ -163,12 +163,6 @@ struct LauncherBench: AsyncParsableCommand {
     }
 
     private func f(_ value: Double, _ digits: Int = 1) -> String { String(format: "%.\(digits)f", value) }
-
-    private func scratchDirectory() throws -> String {
-        var template = Array("/tmp/fma-bench-XXXXXX".utf8CString)
-        guard let path = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else { throw ValidationError("mkdtemp failed") }
-        return String(cString: path)
-    }
 }
 
 /// A launcher process started for a benchmark.
@@ -183,22 +177,13 @@ struct BenchLauncher {
         let arguments = [binDirectory + "/fma-launcher", "serve", "--listen", "unix:\(socket)", "--state-dir", directory + "/state",
                          "--python-path", python, "--entrypoint", "fma_fakevllm", "--ready-file", directory + "/ready",
                          "--log-level", "warning", "--max-instances", "512"] + extra
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, arguments[0], nil, nil, argv, environ) == 0 else { throw ValidationError("cannot start fma-launcher") }
-        let deadline = ContinuousClock.now + .seconds(60)
-        while !FileManager.default.fileExists(atPath: directory + "/ready") {
-            guard ContinuousClock.now < deadline else { throw ValidationError("fma-launcher did not become ready") }
-            try await Task.sleep(for: .milliseconds(10))
-        }
+        let pid = try BenchScratch.spawn(arguments[0], Array(arguments.dropFirst()))
+        try await BenchScratch.waitForFile(directory + "/ready", what: "fma-launcher", seconds: 60)
         return BenchLauncher(pid: pid, address: .unix(path: socket))
     }
 
     func stop() {
-        kill(pid, SIGTERM)
-        var status: Int32 = 0
-        waitpid(pid, &status, 0)
+        BenchScratch.stop(pid)
     }
 }
 

@@ -80,6 +80,7 @@ public struct KubeStatus: Sendable, Hashable, Error, CustomStringConvertible {
     /// 422 with one cause per invalid field (`field` is a path like `spec.maxInstances`).
     public static func invalid(_ kind: ResourceKind, name: String, causes: [(field: String, message: String)]) -> KubeStatus {
         var d = details(kind, name)
+        d["kind"] = .string(kind.kind)  // kubectl prints "The Kind.group \"name\" is invalid"
         d["causes"] = .array(causes.map { ["reason": "FieldValueInvalid", "message": .string($0.message), "field": .string($0.field)] })
         let text = causes.map { "\($0.field): \($0.message)" }.joined(separator: ", ")
         return KubeStatus(code: 422, reason: .invalid, message: "\(kind.kind).\(kind.group.isEmpty ? "" : kind.group) \"\(name)\" is invalid: \(text)".replacing(". \"", with: " \""), details: d)

@@ -55,6 +55,25 @@ struct SimulatorKubeletTests {
         }
     }
 
+    @Test("probe timeouts and grace periods up to Int64.max neither crash the kubelet nor stop deletion")
+    func hugeDurations() async throws {
+        try await withSimulator { store, _ in
+            var container = try #require(fakeVLLMContainer().object)
+            container["readinessProbe"] = [
+                "httpGet": ["path": "/health", "port": "http"],
+                "periodSeconds": 1, "timeoutSeconds": .int(Int64.max), "failureThreshold": 1,
+            ]
+            var pod = podJSON("patient", containers: [.object(container)])
+            pod[path: ["spec", "terminationGracePeriodSeconds"]] = .int(Int64.max)
+            _ = try store.create(.pod, namespace: "default", pod)
+            try await waitForPod(store, "patient", "Ready") { $0.isReady }
+            _ = try store.delete(.pod, namespace: "default", name: "patient", options: DeleteOptions(gracePeriodSeconds: Int64.max))
+            try await waitUntil("the pod object to go") { store.pod("patient") == nil }
+        }
+        #expect(KubeletWorker.seconds(Int64.max) == .seconds(Int64(Int32.max)))
+        #expect(KubeletWorker.seconds(-5) == .zero)
+    }
+
     @Test("two pods on one node both listen on the same port, each on its own address")
     func samePortTwice() async throws {
         try await withSimulator(nodes: 1) { store, _ in

@@ -292,9 +292,9 @@ final class KubeletWorker {
         let stop = ProbeStop()
         pod.containers[index].probeStop = stop
         let path = action.path
-        let initialDelay = Duration.seconds(probe.initialDelaySeconds ?? 0)
-        let period = Duration.seconds(max(1, probe.periodSeconds ?? 10))
-        let timeout = Duration.seconds(max(1, probe.timeoutSeconds ?? 1))
+        let initialDelay = Self.seconds(probe.initialDelaySeconds ?? 0)
+        let period = Self.seconds(max(1, probe.periodSeconds ?? 10))
+        let timeout = Self.seconds(max(1, probe.timeoutSeconds ?? 1))
         let uid = pod.uid
         let continuation = kubelet.continuation
         jobs.append {
@@ -402,7 +402,7 @@ final class KubeletWorker {
         let uid = pod.uid
         let continuation = kubelet.continuation
         jobs.append {
-            try? await Task.sleep(for: .seconds(grace))
+            try? await Task.sleep(for: Self.seconds(grace))
             continuation.yield(.graceExpired(uid: uid))
         }
     }
@@ -476,5 +476,12 @@ final class KubeletWorker {
 
     private static func now() -> String {
         Date().formatted(.iso8601)
+    }
+
+    /// `seconds` from a pod spec or a delete (any int64 the API accepts) as a duration that
+    /// can be slept: negative is 0, and more than Int32.max seconds (68 years) is cut to that,
+    /// because `Task.sleep` traps on a deadline past Int64.max seconds.
+    static func seconds(_ seconds: Int64) -> Duration {
+        .seconds(min(max(0, seconds), Int64(Int32.max)))
     }
 }

@@ -180,6 +180,50 @@ struct ObjectStoreTests {
         #expect(throws: KubeStatus.self) { try store.list(.configMap, namespace: "default", continueToken: "zz") }
     }
 
+    @Test("every page of a list shows the first page's snapshot, so a watch from the list's version misses nothing")
+    func listPagesAreOneSnapshot() async throws {
+        let store = ObjectStore()
+        for i in 0..<4 {
+            _ = try store.create(.configMap, namespace: "default", configMap("cm-\(i)"))
+        }
+        let first = try store.list(.configMap, namespace: "default", limit: 2)
+        #expect(first.items.compactMap { $0[path: ["metadata", "name"]]?.string } == ["cm-0", "cm-1"])
+        // While the client pages: a listed object changes, an unlisted one changes, one goes, one comes.
+        _ = try store.patch(.configMap, namespace: "default", name: "cm-0", .merge(["data": ["k": "0"]]))
+        _ = try store.patch(.configMap, namespace: "default", name: "cm-3", .merge(["data": ["k": "3"]]))
+        _ = try store.delete(.configMap, namespace: "default", name: "cm-2")
+        _ = try store.create(.configMap, namespace: "default", configMap("cm-9"))
+        let second = try store.list(.configMap, namespace: "default", limit: 2, continueToken: first.continueToken)
+        #expect(second.resourceVersion == first.resourceVersion)
+        #expect(second.continueToken == nil)
+        #expect(second.items.compactMap { $0[path: ["metadata", "name"]]?.string } == ["cm-2", "cm-3"])
+        #expect(second.items.last?[path: ["data", "k"]] == nil)
+        // An informer watches from the list's version and hears of all four changes.
+        let watch = try store.watch(.configMap, namespace: "default", from: second.resourceVersion)
+        var seen: [String] = []
+        for await event in watch {
+            seen.append("\(event.type.rawValue) \(event.object[path: ["metadata", "name"]]?.string ?? "")")
+            if seen.count == 4 { break }
+        }
+        #expect(seen == ["MODIFIED cm-0", "MODIFIED cm-3", "DELETED cm-2", "ADDED cm-9"])
+
+        // A snapshot the history no longer covers is 410 Expired, as for an old etcd revision.
+        let small = ObjectStore(historyLimit: 2)
+        for i in 0..<3 {
+            _ = try small.create(.configMap, namespace: "default", configMap("s-\(i)"))
+        }
+        let page = try small.list(.configMap, namespace: "default", limit: 1)
+        for i in 0..<3 {
+            _ = try small.patch(.configMap, namespace: "default", name: "s-\(i)", .merge(["data": ["k": "v"]]))
+        }
+        do {
+            _ = try small.list(.configMap, namespace: "default", limit: 1, continueToken: page.continueToken)
+            Issue.record("a continue token older than the history must fail")
+        } catch {
+            #expect(error.code == 410 && error.reason == .expired)
+        }
+    }
+
     @Test("watch from a resource version replays history; filters turn moves into ADDED/DELETED; too old is 410")
     func watches() async throws {
         let store = ObjectStore(historyLimit: 5)

@@ -56,15 +56,23 @@ struct StoreState: ~Copyable {
     ) throws(KubeStatus) -> StoreList {
         try checkServed(kind)
         var after: String?
+        // Every page of a list shows the objects as of the first page's resource version (a
+        // real API server reads later pages from that etcd revision), so an informer that
+        // watches from the list's version misses no change made while it paged.
+        var snapshot: Int64?
         if let continueToken, !continueToken.isEmpty {
-            guard let decoded = Self.decodeContinue(continueToken) else {
+            guard let (version, key) = Self.decodeContinue(continueToken), version <= resourceVersion else {
                 throw KubeStatus.badRequest("invalid continue token \"\(continueToken)\"")
             }
-            after = decoded
+            guard version >= historyFloor else {
+                throw KubeStatus.gone("The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.")
+            }
+            after = key
+            snapshot = version
         }
         let namespacePrefix = kind.namespaced && !(namespace ?? "").isEmpty ? namespace! + "/" : nil
         var matching: [(String, JSONObject)] = []
-        for (key, object) in objects[kind] ?? [:] {
+        for (key, object) in snapshot.map({ objects(of: kind, at: $0) }) ?? objects[kind] ?? [:] {
             if let namespacePrefix, !key.hasPrefix(namespacePrefix) { continue }
             if let after, key <= after { continue }
             let ref = JSONObjectRef(object)
@@ -78,9 +86,24 @@ struct StoreState: ~Copyable {
         if let limit, limit > 0, matching.count > limit {
             remaining = matching.count - limit
             matching.removeLast(matching.count - limit)
-            token = Self.encodeContinue(matching.last!.0)
+            token = Self.encodeContinue(version: snapshot ?? resourceVersion, key: matching.last!.0)
         }
-        return StoreList(items: matching.map(\.1), resourceVersion: String(resourceVersion), continueToken: token, remainingItemCount: remaining)
+        return StoreList(items: matching.map(\.1), resourceVersion: String(snapshot ?? resourceVersion), continueToken: token, remainingItemCount: remaining)
+    }
+
+    /// The objects of `kind` as they were at `version` (which the history must still cover):
+    /// the current ones, with each change made since undone.
+    private func objects(of kind: ResourceKind, at version: Int64) -> [String: JSONObject] {
+        var result = objects[kind] ?? [:]
+        var undone = Set<String>()
+        for change in history[historyStart...] where change.kind == kind && change.resourceVersion > version {
+            let name = change.object.json[path: ["metadata", "name"]]?.string ?? ""
+            let key = key(kind, change.object.namespace, name)
+            // The first change after `version` knows the object's state at `version`.
+            guard undone.insert(key).inserted else { continue }
+            result[key] = change.type == .added ? nil : change.old?.json
+        }
+        return result
     }
 
     // MARK: Writes
@@ -465,11 +488,18 @@ struct StoreState: ~Copyable {
         return endedWatches
     }
 
-    private static func encodeContinue(_ key: String) -> String {
-        key.utf8.map { String(format2: $0) }.joined()
+    /// `VERSION.HEXKEY`: the list's resource version and the last key it returned.
+    private static func encodeContinue(version: Int64, key: String) -> String {
+        String(version) + "." + key.utf8.map { String(format2: $0) }.joined()
     }
 
-    private static func decodeContinue(_ token: String) -> String? {
+    private static func decodeContinue(_ token: String) -> (version: Int64, key: String)? {
+        let parts = token.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+        guard parts.count == 2, let version = Int64(parts[0]), version >= 0, let key = decodeHex(String(parts[1])) else { return nil }
+        return (version, key)
+    }
+
+    private static func decodeHex(_ token: String) -> String? {
         let chars = Array(token.utf8)
         guard chars.count % 2 == 0 else { return nil }
         var bytes: [UInt8] = []

@@ -33,6 +33,8 @@ public final class Informer<Source: ListerWatcher>: Sendable {
 
     private struct SyncState {
         var synced = false
+        /// `run()` has returned without syncing: a sync will not come.
+        var stopped = false
         var nextWaiter: UInt64 = 0
         var waiters: [UInt64: Waiter] = [:]
 
@@ -87,7 +89,8 @@ public final class Informer<Source: ListerWatcher>: Sendable {
         resourceVersion.withLockedValue { $0 }
     }
 
-    /// Waits until the first list is in the cache. Returns `false` if the task was cancelled first.
+    /// Waits until the first list is in the cache. Returns `false` if the task was cancelled
+    /// first, or if `run()` returned (its task was cancelled) before the informer synced.
     public func waitForSync() async -> Bool {
         let id: UInt64? = syncState.withLockedValue { state in
             if state.synced { return nil }
@@ -105,6 +108,10 @@ public final class Informer<Source: ListerWatcher>: Sendable {
                         return true
                     }
                     if case .cancelled = state.waiters[id] {
+                        state.waiters[id] = nil
+                        return false
+                    }
+                    if state.stopped {
                         state.waiters[id] = nil
                         return false
                     }
@@ -132,6 +139,7 @@ public final class Informer<Source: ListerWatcher>: Sendable {
 
     /// Lists and watches until the task is cancelled.
     public func run() async {
+        syncState.withLockedValue { $0.stopped = false }
         var attempt = 0
         var needsList = true
         var goneInARow = 0
@@ -181,6 +189,8 @@ public final class Informer<Source: ListerWatcher>: Sendable {
         }
         // Wake anyone still waiting for a sync that will not come.
         let waiters = syncState.withLockedValue { state -> [CheckedContinuation<Bool, Never>] in
+            // Waiters not yet suspended see `stopped` when they suspend.
+            state.stopped = true
             let waiting = state.waiters.values.compactMap { waiter -> CheckedContinuation<Bool, Never>? in
                 if case .waiting(let continuation) = waiter { return continuation }
                 return nil

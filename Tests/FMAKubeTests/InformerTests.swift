@@ -182,6 +182,28 @@ struct InformerTests {
         }
     }
 
+    @Test func waitForSyncAfterRunEndedUnsyncedReturnsFalse() async throws {
+        let source = FakeSource()
+        source.state.withLock { $0.failNextList = KubeError(.transport, "connection refused") }
+        let informer = Informer(source)
+        let run = Task { await informer.run() }
+        run.cancel()
+        await run.value
+        // Without an answer within 10 s the wait hangs: report that instead of hanging.
+        let answer = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask { await informer.waitForSync() }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first
+        }
+        #expect(answer == false)
+        #expect(!informer.hasSynced)
+    }
+
     @Test func waitForSyncEndsWhenCancelled() async {
         let informer = Informer(FakeSource())
         let task = Task { await informer.waitForSync() }

@@ -117,6 +117,31 @@ struct SimulatorSchedulerTests {
         }
     }
 
+    @Test("GPU counts from objects are clamped: huge limits neither overflow nor fit, odd capacities neither trap nor hang")
+    func hostileGPUCounts() {
+        func container(_ gpus: String) -> JSONValue {
+            ["name": "c", "image": "i", "resources": ["limits": ["nvidia.com/gpu": .string(gpus)]]]
+        }
+        let huge = String(Int.max)
+        let pod = podJSON("greedy", containers: [container(huge), container(huge), container("-3")]).settingUID("u")
+        let gpus = SchedulingRequirements(pod: pod).gpus
+        #expect(gpus > SchedulingRequirements.maxGPUs)
+        var state = SchedulerState()
+        state.observe(node: SimulatedNode(name: "n1", index: 1, gpus: 8).object(cpu: "1", memory: "1Gi", maxPods: 10, now: "t"), deleted: false)
+        state.observe(pod: pod, deleted: false)
+        #expect(state.schedule(retry: false).allSatisfy { if case .unschedulable = $0 { true } else { false } })
+
+        for (capacity, expected) in [("-1", 0), (huge, SchedulingRequirements.maxGPUs)] {
+            var node = SimulatedNode(name: "odd", index: 1, gpus: 1).object(cpu: "1", memory: "1Gi", maxPods: 10, now: "t")
+            node[path: ["status", "capacity", "nvidia.com/gpu"]] = .string(capacity)
+            node[path: ["status", "allocatable", "nvidia.com/gpu"]] = .string(capacity)
+            let info = NodeInfo(json: node)
+            #expect(info.gpuCapacity == expected)
+            var resources = NodeResources(node: SimulatedNode(name: "odd", index: 1, gpus: info.gpuCapacity))
+            #expect(resources.takeGPUs(1)?.count == (expected > 0 ? 1 : nil))
+        }
+    }
+
     @Test("scheduler state: first fit from a rotating start; GPU accounting")
     func stateSpreads() {
         var state = SchedulerState()

@@ -29,8 +29,13 @@ struct SchedulingRequirements: Sendable, Hashable {
     static func gpus(of container: Container) -> Int {
         let resources = container.resources
         let text = resources.limits[SimulatedNode.gpuResource] ?? resources.requests[SimulatedNode.gpuResource] ?? "0"
-        return Int(text) ?? 0
+        // More than any node has stays more (Pending) without overflowing the pod's sum.
+        return min(max(0, Int(text) ?? 0), maxGPUs + 1)
     }
+
+    /// The most GPUs a simulated node is taken to have; objects may say anything (a node's
+    /// capacity and a container's limit are strings), and the kubelet counts GPUs one by one.
+    static let maxGPUs = 1 << 16
 
     /// Why `node` cannot take the pod, or nil when it can; `freeGPUs` is what is left on it.
     func misfit(on node: NodeInfo, freeGPUs: Int) -> SchedulingFailure? {
@@ -91,7 +96,8 @@ struct NodeInfo: Sendable, Hashable {
         taints = node.spec.taints
         unschedulable = node.spec.unschedulable
         let status = node.status
-        gpuCapacity = Int(status.allocatable[SimulatedNode.gpuResource] ?? status.capacity[SimulatedNode.gpuResource] ?? "0") ?? 0
+        let capacity = Int(status.allocatable[SimulatedNode.gpuResource] ?? status.capacity[SimulatedNode.gpuResource] ?? "0") ?? 0
+        gpuCapacity = min(max(0, capacity), SchedulingRequirements.maxGPUs)
     }
 }
 

@@ -1,6 +1,8 @@
 @testable import FMADevCluster
 import FMAJSON
 import FMAKubeModel
+import FMATestSupport
+import Foundation
 import NIOHTTP1
 import Testing
 
@@ -60,6 +62,21 @@ struct APIUnitTests {
         #expect(NameRules.labelValue("") == nil)
         #expect(NameRules.labelValue("-x") != nil)
         #expect(NameRules.labelValue(String(repeating: "x", count: 64)) != nil)
+    }
+
+    @Test("a log's tail is found at the end of a log larger than the search window")
+    func tailOfALargeLog() async throws {
+        try await withTemporaryDirectory { directory in
+            let path = directory + "/big.log"
+            let line = Array(repeating: UInt8(ascii: "x"), count: 1023) + [UInt8(ascii: "\n")]
+            var data = Data()
+            for _ in 0..<(65 << 10) { data.append(contentsOf: line) }  // 65 MiB
+            let tail = Array("second to last\nlast\n".utf8)
+            data.append(contentsOf: tail)
+            #expect(FileManager.default.createFile(atPath: path, contents: data))
+            #expect(KubeAPI.startOffset(path: path, tailLines: 2) == UInt64(data.count - tail.count))
+            #expect(KubeAPI.startOffset(path: path, tailLines: 0) == UInt64(data.count))
+        }
     }
 
     @Test("Accept headers choose a Table or JSON; protobuf alone is 406")

@@ -62,21 +62,24 @@ extension KubeAPI {
         return value
     }
 
-    /// Where the last `tailLines` lines of the file start (0 without a tail).
-    static func startOffset(path: String, tailLines: Int64?) -> UInt64 {
+    /// Where the last `tailLines` lines of the file start (0 without a tail). Only the last
+    /// `window` bytes are searched: a tail longer than that starts at the window.
+    static func startOffset(path: String, tailLines: Int64?, window: Int = 64 << 20) -> UInt64 {
         guard let tailLines else { return 0 }
-        let bytes = read(path: path, from: 0, limit: 64 << 20)
+        let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.uint64Value ?? 0
+        let base = size > UInt64(window) ? size - UInt64(window) : 0
+        let bytes = read(path: path, from: base, limit: window)
         var newlines: Int64 = 0
         var index = bytes.count
         if bytes.last == UInt8(ascii: "\n") { index -= 1 }
         while index > 0 {
             if bytes[index - 1] == UInt8(ascii: "\n") {
                 newlines += 1
-                if newlines == tailLines { return UInt64(index) }
+                if newlines == tailLines { return base + UInt64(index) }
             }
             index -= 1
         }
-        return tailLines == 0 ? UInt64(bytes.count) : 0
+        return base + (tailLines == 0 ? UInt64(bytes.count) : 0)
     }
 
     /// Up to `limit` bytes of the file from `offset` (empty when there are none or it cannot be read).

@@ -305,7 +305,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FMADevClusterTests",
-            dependencies: ["FMADevCluster", "FMAKube", "FMAKubeModel", "FMAJSON", "FMAHTTPClient", "FMAHTTPServer", "FMATestSupport",
+            dependencies: ["FMAAPI", "FMARPC", "FMAWire", "FMADevCluster", "FMAKube", "FMAKubeModel", "FMAJSON", "FMAHTTPClient", "FMAHTTPServer", "FMATestSupport",
                            .product(name: "NIOHTTP1", package: "swift-nio")],
             swiftSettings: testSettings
         ),

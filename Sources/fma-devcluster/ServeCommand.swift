@@ -65,6 +65,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Mock GPUs per simulated node (their UUIDs are those fma-gpu-inventory --mock gives the node).")
     var gpusPerNode: Int = 4
 
+    @Flag(help: ArgumentHelp("Run fma-gpu-inventory for each simulated node, as pod gpu-inventory-NODE in namespace fma-system (socket: DIR/simulator/nodes/NODE/gpu-inventory.sock)."))
+    var gpuInventories = false
+
     @Option(help: "Seconds between BOOKMARK events on watches that allow them.")
     var bookmarkInterval: Double = 30
 
@@ -92,6 +95,7 @@ struct ServeCommand: AsyncParsableCommand {
         if nodes > 0 {
             var simulator = NodeSimulator.Configuration(nodes: nodes, gpusPerNode: gpusPerNode, stateDirectory: "\(stateDir)/simulator")
             simulator.binDirectory = NodeSimulator.Configuration.defaultBinDirectory
+            simulator.runGPUInventories = gpuInventories
             let nodes = NodeSimulator(configuration: simulator, store: cluster.store, logger: logger)
             cluster.api.logSource.set { namespace, pod, container in nodes.logPath(namespace: namespace, pod: pod, container: container) }
             cluster.addService(nodes)

@@ -79,15 +79,28 @@ struct LauncherCommand: AsyncParsableCommand {
             return result
         }
 
+        /// Where the instance answers: its `--host` when that is a loopback address (a pod's
+        /// own 127.x.y.z in fma-devcluster), else 127.0.0.1.
+        static func loopbackHost(_ options: [String]) -> String {
+            var host: String?
+            for (index, option) in options.enumerated() {
+                if option == "--host", index + 1 < options.count { host = options[index + 1] }
+                if option.hasPrefix("--host=") { host = String(option.dropFirst("--host=".count)) }
+            }
+            guard let host, host.hasPrefix("127.") else { return "127.0.0.1" }
+            return host
+        }
+
         static func waitHealthy(_ instance: Fma_V1_Instance, timeout: Double) async throws {
             guard instance.port > 0 else {
                 throw ValidationError("--wait needs the instance to have a --port option")
             }
+            let host = Self.loopbackHost(instance.options)
             let started = ContinuousClock.now
             var lastReport = started
-            FileHandle.standardError.write(Data("waiting for \(instance.id) to answer http://127.0.0.1:\(instance.port)/health".utf8))
+            FileHandle.standardError.write(Data("waiting for \(instance.id) to answer http://\(host):\(instance.port)/health".utf8))
             while ContinuousClock.now - started < .milliseconds(Int64(timeout * 1000)) {
-                if LoopbackProbe.isHealthy(port: Int(instance.port)) {
+                if LoopbackProbe.isHealthy(port: Int(instance.port), host: host) {
                     let elapsed = ContinuousClock.now - started
                     FileHandle.standardError.write(Data("\nhealthy after \(elapsed)\n".utf8))
                     return

@@ -1,6 +1,8 @@
 @testable import FMADevCluster
 import FMAAPI
 import FMAJSON
+import FMARPC
+import FMAWire
 import FMAKubeModel
 import FMATestSupport
 import Foundation
@@ -161,4 +163,47 @@ struct SimulatorKubeletTests {
         let backoff = RestartBackoff(initial: .seconds(1), maximum: .seconds(10))
         #expect((0..<6).map { backoff.delay(afterRestarts: $0) } == [.seconds(1), .seconds(2), .seconds(4), .seconds(8), .seconds(10), .seconds(10)])
     }
+}
+
+@Suite("Simulator: a container's processes live and die with it")
+struct SimulatorContainerScopeTests {
+    @Test("deleting a launcher pod also ends the vLLM instances it forked into their own sessions")
+    func launcherInstancesDieWithThePod() async throws {
+        try await withTemporaryDirectory { directory in
+            try await withSimulator { store, _ in
+                let socket = directory + "/launcher.sock"
+                let container: JSONValue = [
+                    "name": "inference-server", "image": "fma/launcher",
+                    "command": .array(["fma-launcher", "serve", "--listen", "unix:\(socket)", "--state-dir", "\(directory)/state",
+                                       "--python-path", "\(repositoryRoot)/python", "--entrypoint", "fma_fakevllm", "--mock-gpus", "1",
+                                       "--node-name", "$(NODE_NAME)"].map { .string($0) }),
+                ]
+                _ = try store.create(.pod, namespace: "default", podJSON("launcher", containers: [container], spec: ["terminationGracePeriodSeconds": 5]))
+                let running = try await waitForPod(store, "launcher", "Running") { $0.status.phase == "Running" }
+                let podIP = try #require(running.status.podIP)
+                try await waitUntil(timeout: .seconds(30), "the launcher's socket") { FileManager.default.fileExists(atPath: socket) }
+                let launcher = LauncherClient(RPCClient(address: .unix(path: socket)))
+                var request = Fma_V1_CreateInstanceRequest()
+                request.id = "scoped"
+                request.options = ["--host", podIP, "--port", "8100"]
+                let instance = try await launcher.create(request)
+                try await waitUntil(timeout: .seconds(30), "the instance to answer") { LoopbackProbe.isHealthy(port: 8100, host: podIP) }
+                #expect(processAlive(instance.pid))
+                // The instance leads its own session: a process-group signal cannot reach it.
+                #expect(getsid(instance.pid) == instance.pid)
+
+                _ = try store.delete(.pod, namespace: "default", name: "launcher")
+                try await waitUntil(timeout: .seconds(20), "the pod object to go") { store.pod("launcher") == nil }
+                try await waitUntil(timeout: .seconds(10), "the instance to be gone") { !processAlive(instance.pid) }
+            }
+        }
+    }
+}
+
+/// Whether `pid` runs (a zombie does not count).
+func processAlive(_ pid: Int32) -> Bool {
+    guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+          let close = stat.lastIndex(of: ")") else { return false }
+    let state = stat[stat.index(close, offsetBy: 2)]
+    return state != "Z" && state != "X"
 }

@@ -56,6 +56,34 @@ enum ContainerProcess {
         kill(-pid, signal)
     }
 
+    /// The variable that marks every process a container starts, even one that leaves its
+    /// process group and session (a launcher's vLLM instances do): its value is the scope.
+    static let scopeVariable = "FMA_DEVCLUSTER_CONTAINER"
+
+    /// SIGKILLs every process marked with `scope` — what a runtime does to a container's cgroup
+    /// when its main process is gone or its grace period is over. Processes are found by their
+    /// environment in /proc (the marker is inherited through fork and exec).
+    static func killScope(_ scope: String) {
+        let marker = Array("\(scopeVariable)=\(scope)".utf8) + [0]
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        let me = getpid()
+        for entry in entries {
+            guard let pid = Int32(entry), pid != me, pid > 1,
+                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
+            let bytes = [UInt8](environ)
+            // Variables are NUL-separated; match one whole "NAME=VALUE\0".
+            var start = 0
+            while start < bytes.count {
+                let end = bytes[start...].firstIndex(of: 0) ?? bytes.count
+                if end - start + 1 == marker.count, bytes[start..<end].elementsEqual(marker.dropLast()) {
+                    kill(pid, SIGKILL)
+                    break
+                }
+                start = end + 1
+            }
+        }
+    }
+
     private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
         let pointers = strings.map { strdup($0) } + [nil]
         defer { pointers.forEach { free($0) } }

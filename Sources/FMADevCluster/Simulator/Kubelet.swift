@@ -115,6 +115,7 @@ final class KubeletWorker {
     func killEverything() {
         for pod in pods.values {
             for pid in pod.livePIDs { ContainerProcess.signalGroup(pid, SIGKILL) }
+            for container in pod.containers { ContainerProcess.killScope(Self.scope(pod.uid, container.spec.name)) }
         }
     }
 
@@ -240,6 +241,7 @@ final class KubeletWorker {
                 processEnvironment["PYTHONUNBUFFERED"] = "1"
             }
             for (name, value) in environment.variables { processEnvironment[name] = value }
+            processEnvironment[ContainerProcess.scopeVariable] = Self.scope(pod.uid, spec.name)
             let log = logPath(pod, spec.name)
             if firstStart {
                 // A new pod of the same name starts with fresh logs.
@@ -335,8 +337,10 @@ final class KubeletWorker {
               pod.containers[index].lifecycle.generation == generation, let pid = pod.containers[index].pid
         else { return }
         pod.containers[index].pid = nil
-        // The leader is gone; whatever else it started in its group goes with it.
+        // The leader is gone; whatever else it started goes with it, as with a container's
+        // cgroup: its process group, and what left the group (a launcher's instances).
         ContainerProcess.signalGroup(pid, SIGKILL)
+        ContainerProcess.killScope(Self.scope(uid, pod.containers[index].spec.name))
         pod.containers[index].probeStop?.stop()
         let now = Self.now()
         let startedAt = pod.containers[index].lifecycle.startedAt
@@ -375,6 +379,11 @@ final class KubeletWorker {
 
     // MARK: Stopping
 
+    /// The marker of every process the container `name` of pod `uid` starts.
+    static func scope(_ uid: String, _ name: String) -> String {
+        "\(uid)/\(name)"
+    }
+
     private func beginTermination(_ pod: KubeletPod, grace: Int64) {
         guard !pod.terminating else { return }
         pod.terminating = true
@@ -412,6 +421,9 @@ final class KubeletWorker {
         for pid in pod.livePIDs {
             logger.warning("container outlived its grace period; killing its process group", metadata: ["pod": "\(pod.key)", "pid": "\(pid)"])
             ContainerProcess.signalGroup(pid, SIGKILL)
+        }
+        for container in pod.containers {
+            ContainerProcess.killScope(Self.scope(uid, container.spec.name))
         }
     }
 

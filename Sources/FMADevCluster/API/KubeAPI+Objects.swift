@@ -77,6 +77,18 @@ extension KubeAPI {
     func delete(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let options = try deleteOptions(request)
         let result = try store.delete(kind, namespace: namespace, name: name, options: options)
+        if case .deleted(let object) = result, kind != .pod {
+            // Kubernetes answers a delete that removed the object at once with a Success Status
+            // (only pods return the deleted object); an object is returned while deletion is
+            // pending. Clients tell the two apart by this.
+            let uid = object[path: ["metadata", "uid"]]?.string ?? ""
+            var details: JSONObject = ["name": .string(name), "kind": .string(kind.plural), "uid": .string(uid)]
+            if !kind.group.isEmpty { details["group"] = .string(kind.group) }
+            var status = KubeStatus(code: 200, reason: .unknown, message: "", details: details).json
+            status["reason"] = nil
+            status["message"] = nil
+            return APIResponse.json(status)
+        }
         return APIResponse.json(result.object)
     }
 

@@ -170,7 +170,7 @@ struct SimulatorContainerScopeTests {
     @Test("deleting a launcher pod also ends the vLLM instances it forked into their own sessions")
     func launcherInstancesDieWithThePod() async throws {
         try await withTemporaryDirectory { directory in
-            try await withSimulator { store, _ in
+            try await withSimulator { store, simulator in
                 let socket = directory + "/launcher.sock"
                 let container: JSONValue = [
                     "name": "inference-server", "image": "fma/launcher",
@@ -188,7 +188,7 @@ struct SimulatorContainerScopeTests {
                 request.options = ["--host", podIP, "--port", "8100"]
                 let instance = try await launcher.create(request)
                 try await waitUntil(timeout: .seconds(30), "the instance to answer") { LoopbackProbe.isHealthy(port: 8100, host: podIP) }
-                #expect(processAlive(instance.pid))
+                #expect(processAlive(instance.pid), "launcher log: \((try? String(contentsOfFile: simulator.logPath(namespace: "default", pod: "launcher", container: "inference-server"), encoding: .utf8)) ?? "-") status: \(store.pod("launcher")?.json["status"]?.serializedString() ?? "-")")
                 // The instance leads its own session: a process-group signal cannot reach it.
                 #expect(getsid(instance.pid) == instance.pid)
 

@@ -40,14 +40,21 @@ extension KubeAPI {
                     group.addTask { try await Task.sleep(for: .seconds(timeout)) }
                 }
                 group.addTask {
-                    for await event in storeWatch {
-                        if event.type == .bookmark && !bookmarks { continue }
-                        var shown = event
-                        if let converter, event.type == .added || event.type == .modified || event.type == .deleted {
-                            let rv = event.object[path: ["metadata", "resourceVersion"]]?.string
-                            shown.object = converter.table(kind, [event.object], resourceVersion: rv)
+                    // Everything pending goes out in one write: a burst of changes costs one
+                    // TLS record and one flush, not one per event.
+                    while let batch = await storeWatch.nextBatch() {
+                        var bytes: [UInt8] = []
+                        for event in batch {
+                            if event.type == .bookmark && !bookmarks { continue }
+                            var shown = event
+                            if let converter, event.type == .added || event.type == .modified || event.type == .deleted {
+                                let rv = event.object[path: ["metadata", "resourceVersion"]]?.string
+                                shown.object = converter.table(kind, [event.object], resourceVersion: rv)
+                            }
+                            bytes += JSONValue.object(shown.json).serialized()
+                            bytes.append(UInt8(ascii: "\n"))
                         }
-                        try await writer.write(Self.line(shown.json))
+                        if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }
                     }
                 }
                 try await group.next()

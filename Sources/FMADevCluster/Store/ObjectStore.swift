@@ -97,20 +97,17 @@ public final class ObjectStore: Sendable {
     public func watch(
         _ kind: ResourceKind, namespace: String?, labels: LabelSelector = .init(), fields: FieldSelector = .init(), from resourceVersion: String?
     ) throws(KubeStatus) -> StoreWatch {
-        let (stream, continuation) = AsyncStream<StoreEvent>.makeStream(bufferingPolicy: .bufferingOldest(watchBufferLimit))
+        let buffer = WatchBuffer(limit: watchBufferLimit)
         let id = try locked { (s) throws(KubeStatus) -> Int in
-            try s.addWatcher(kind, namespace: namespace, labels: labels, fields: fields, from: resourceVersion, continuation: continuation)
+            try s.addWatcher(kind, namespace: namespace, labels: labels, fields: fields, from: resourceVersion, buffer: buffer)
         }
-        continuation.onTermination = { [weak self] _ in
-            self?.removeWatcher(id)
-        }
-        return StoreWatch(stream: stream, onCancel: { continuation.finish() })
+        return StoreWatch(buffer: buffer, onCancel: { [weak self] in self?.removeWatcher(id) })
     }
 
-    /// Runs `body` under the lock, then ends the watches it retired. Ending a stream runs its
-    /// termination handler, which takes the lock again, so that must happen outside.
+    /// Runs `body` under the lock, then ends the watches it retired (waking their consumers
+    /// outside the lock).
     private func locked<R, E: Error>(_ body: (inout StoreState) throws(E) -> R) throws(E) -> R {
-        let (result, ended) = state.withLock { (s) -> (Result<R, E>, [AsyncStream<StoreEvent>.Continuation]) in
+        let (result, ended) = state.withLock { (s) -> (Result<R, E>, [WatchBuffer]) in
             let result: Result<R, E>
             do throws(E) {
                 result = .success(try body(&s))
@@ -119,7 +116,7 @@ public final class ObjectStore: Sendable {
             }
             return (result, s.takeEndedWatches())
         }
-        for continuation in ended { continuation.finish() }
+        for buffer in ended { buffer.finish() }
         return try result.get()
     }
 

@@ -27,7 +27,7 @@ struct StoreState: ~Copyable {
     private var watchersByKind: [ResourceKind: Set<Int>] = [:]
     private var nextWatcherID = 1
     /// Watches retired under the lock, to be finished once it is released.
-    private var endedWatches: [AsyncStream<StoreEvent>.Continuation] = []
+    private var endedWatches: [WatchBuffer] = []
 
     init(kinds: [ResourceKind], historyLimit: Int, watchBufferLimit: Int, admission: Admission) {
         self.kinds = Set(kinds)
@@ -288,10 +288,10 @@ struct StoreState: ~Copyable {
 
     mutating func addWatcher(
         _ kind: ResourceKind, namespace: String?, labels: LabelSelector, fields: FieldSelector, from: String?,
-        continuation: AsyncStream<StoreEvent>.Continuation
+        buffer: WatchBuffer
     ) throws(KubeStatus) -> Int {
         try checkServed(kind)
-        let watcher = Watcher(id: nextWatcherID, kind: kind, namespace: kind.namespaced ? namespace : nil, labels: labels, fields: fields, continuation: continuation)
+        let watcher = Watcher(id: nextWatcherID, kind: kind, namespace: kind.namespaced ? namespace : nil, labels: labels, fields: fields, buffer: buffer)
         var alive = true
         if let from, !from.isEmpty, from != "0" {
             guard let version = Int64(from), version >= 0 else {
@@ -313,7 +313,7 @@ struct StoreState: ~Copyable {
         }
         nextWatcherID += 1
         if !alive {
-            endedWatches.append(continuation)
+            endedWatches.append(buffer)
             return watcher.id
         }
         watchers[watcher.id] = watcher
@@ -480,10 +480,10 @@ struct StoreState: ~Copyable {
     private mutating func endWatcher(_ id: Int) {
         guard let watcher = watchers[id] else { return }
         removeWatcher(id)
-        endedWatches.append(watcher.continuation)
+        endedWatches.append(watcher.buffer)
     }
 
-    mutating func takeEndedWatches() -> [AsyncStream<StoreEvent>.Continuation] {
+    mutating func takeEndedWatches() -> [WatchBuffer] {
         defer { endedWatches = [] }
         return endedWatches
     }

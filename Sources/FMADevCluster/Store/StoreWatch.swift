@@ -4,20 +4,52 @@ import FMAKubeModel
 /// A watch on the store: the events after the point it started from, in resource-version
 /// order. The sequence ends when the watch is cancelled, when the store stops, or when the
 /// consumer falls more than the store's per-watch buffer behind (it then re-watches from the
-/// last resource version it saw, as any client of a real API server does).
-public struct StoreWatch: AsyncSequence, Sendable {
+/// last resource version it saw, as any client of a real API server does). Iterate it event
+/// by event, or take what is pending at once with `nextBatch()`.
+public final class StoreWatch: AsyncSequence, Sendable {
     public typealias Element = StoreEvent
 
-    let stream: AsyncStream<StoreEvent>
-    let onCancel: @Sendable () -> Void
+    let buffer: WatchBuffer
+    private let onCancel: @Sendable () -> Void
 
-    public func makeAsyncIterator() -> AsyncStream<StoreEvent>.Iterator {
-        stream.makeAsyncIterator()
+    init(buffer: WatchBuffer, onCancel: @escaping @Sendable () -> Void) {
+        self.buffer = buffer
+        self.onCancel = onCancel
     }
 
-    /// Stops the watch; the sequence ends after the events already buffered.
+    deinit {
+        cancel()
+    }
+
+    /// Every event pending now (waiting for one if none is); `nil` at the end.
+    public func nextBatch() async -> [StoreEvent]? {
+        await buffer.next()
+    }
+
+    /// Stops the watch; the sequence ends after the events already taken.
     public func cancel() {
+        buffer.finish()
         onCancel()
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        let watch: StoreWatch
+        var pending: [StoreEvent] = []
+        var index = 0
+
+        public mutating func next() async -> StoreEvent? {
+            if index == pending.count {
+                guard let batch = await watch.nextBatch() else { return nil }
+                pending = batch
+                index = 0
+            }
+            defer { index += 1 }
+            return pending[index]
+        }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(watch: self)
     }
 }
 
@@ -28,7 +60,7 @@ struct Watcher {
     let namespace: String?
     let labels: LabelSelector
     let fields: FieldSelector
-    let continuation: AsyncStream<StoreEvent>.Continuation
+    let buffer: WatchBuffer
 
     func accepts(_ object: JSONObjectRef) -> Bool {
         if let namespace, !namespace.isEmpty, object.namespace != namespace { return false }
@@ -55,11 +87,7 @@ struct Watcher {
 
     /// Delivers an event; `false` when the consumer is too far behind or gone.
     func deliver(_ event: StoreEvent) -> Bool {
-        switch continuation.yield(event) {
-        case .enqueued: return true
-        case .dropped, .terminated: return false
-        @unknown default: return false
-        }
+        buffer.append(event)
     }
 }
 

@@ -53,6 +53,7 @@ run: setup build
 bench: setup build-release
 	$(RELEASE_BIN)/fma-bench rpc
 	$(RELEASE_BIN)/fma-bench launcher
+	$(RELEASE_BIN)/fma-bench kube
 
 ## lint: warnings are errors (Package.swift); also check C and Python sources compile cleanly
 lint: setup

@@ -133,6 +133,10 @@ struct ObjectStoreTests {
             return
         }
         #expect(pending[path: ["metadata", "deletionGracePeriodSeconds"]] == 30)
+        // Deleting it again with no shorter grace period changes nothing (no new version, no event).
+        let version = store.resourceVersion
+        _ = try store.delete(.pod, namespace: "default", name: "p")
+        #expect(store.resourceVersion == version)
         guard case .deleted = try store.delete(.pod, namespace: "default", name: "p", options: DeleteOptions(gracePeriodSeconds: 0)) else {
             Issue.record("grace 0 must delete")
             return

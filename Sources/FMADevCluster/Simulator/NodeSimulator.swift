@@ -83,22 +83,49 @@ public struct NodeSimulator: Service {
         logger.info("node simulator stopped")
     }
 
-    /// Delivers every event of `kind` (current objects first) until cancelled; a watch that
-    /// ends early is resumed from the last resource version seen.
+    /// Delivers every event of `kind` (current objects first, as ADDED) until cancelled. A
+    /// watch that ends early is resumed from the last resource version seen; when that version
+    /// is too old (410), the objects are listed again and the difference is delivered — a
+    /// DELETED for each object that went meanwhile, so no pod's processes outlive it.
     private func pump(_ kind: ResourceKind, _ deliver: @Sendable (StoreEvent) -> Void) async {
         var from: String?
+        var known: [String: JSONObject] = [:]
+        func key(_ object: JSONObject) -> String {
+            ObjectMeta(json: object["metadata"]?.object ?? JSONObject()).key
+        }
         while !Task.isCancelled {
+            if from == nil {
+                guard let current = try? store.list(kind, namespace: nil) else {
+                    try? await Task.sleep(for: .milliseconds(100))
+                    continue
+                }
+                let present = Dictionary(current.items.map { (key($0), $0) }, uniquingKeysWith: { _, last in last })
+                for (name, object) in known where present[name] == nil {
+                    deliver(StoreEvent(type: .deleted, object: object))
+                }
+                for item in current.items {
+                    deliver(StoreEvent(type: known[key(item)] == nil ? .added : .modified, object: item))
+                }
+                known = present
+                from = current.resourceVersion
+            }
             let watch: StoreWatch
             do {
                 watch = try store.watch(kind, namespace: nil, from: from)
             } catch {
-                logger.warning("watch failed; starting over from the current objects", metadata: ["kind": "\(kind)", "error": "\(error)"])
+                logger.warning("watch failed; listing again", metadata: ["kind": "\(kind)", "error": "\(error)"])
                 from = nil
+                try? await Task.sleep(for: .milliseconds(100))
                 continue
             }
             for await event in watch {
                 if event.type == .bookmark { continue }
                 if let version = event.object[path: ["metadata", "resourceVersion"]]?.string { from = version }
+                if event.type == .deleted {
+                    known[key(event.object)] = nil
+                } else {
+                    known[key(event.object)] = event.object
+                }
                 deliver(event)
             }
         }

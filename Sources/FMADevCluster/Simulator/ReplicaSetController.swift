@@ -47,6 +47,9 @@ final class ReplicaSetController: Sendable {
         }
     }
 
+    /// The most pods one reconcile pass creates.
+    static let burst = 500
+
     private func reconcile(_ key: String, cache: inout ReplicaSetCache) {
         guard let replicaSet = cache.replicaSets[key] else { return }
         let meta = replicaSet.metadata
@@ -54,7 +57,9 @@ final class ReplicaSetController: Sendable {
         let owned = Self.owned(by: replicaSet, cache: cache)
         let wanted = Int(replicaSet.spec.replicas)
         if owned.count < wanted {
-            for _ in owned.count..<wanted {
+            // At most `burst` creates a pass, as Kubernetes' controller does; the new pods'
+            // events bring the ReplicaSet back for the rest.
+            for _ in owned.count..<min(wanted, owned.count + Self.burst) {
                 do {
                     let created = try store.create(.pod, namespace: meta.namespace, podObject(for: replicaSet))
                     _ = cache.observe(pod: created, deleted: false)

@@ -269,16 +269,18 @@ struct StoreState: ~Copyable {
             return Self.canRemove(kind, object) ? .deleted(object) : .pending(object)
         }
         let id = ObjectID(kind: kind, key: key(kind, oldMeta.namespace, name))
+        let removable = Self.canRemove(kind, object)
+        // Deleting what is already being deleted, with nothing shortened, changes nothing.
+        if !removable, object == old { return .pending(old) }
         resourceVersion += 1
         object[path: ["metadata", "resourceVersion"]] = .string(String(resourceVersion))
-        if Self.canRemove(kind, object) {
+        if removable {
             remove(id, object, old: old, orphan: options.propagationPolicy == .orphan)
             if kind == .namespace {
                 deleteContents(ofNamespace: name)
             }
             return .deleted(object)
         }
-        if object == old { return .pending(old) }
         objects[kind, default: [:]][id.key] = object
         record(kind, .modified, object, old: old)
         return .pending(object)

@@ -43,7 +43,7 @@ struct SimulatedNode: Sendable, Hashable {
             ["type": "Hostname", "address": .string(name)],
         ]
         status.json["nodeInfo"] = [
-            "kubeletVersion": "v1.30.0-fma-devcluster", "containerRuntimeVersion": "fma-devcluster://simulated",
+            "kubeletVersion": .string(Discovery.kubernetesVersion.git), "containerRuntimeVersion": "fma-devcluster://simulated",
             "operatingSystem": "linux", "architecture": "amd64",
         ]
         node.status = status

@@ -108,11 +108,16 @@ func collectPages<T: KubeObject>(
 ) async throws(KubeError) -> ObjectList<T> {
     var items: [T] = []
     var token: String?
+    var seen: Set<String> = []
     while true {
         let list = try await page(token)
         items += list.items
         guard let next = list.continueToken else {
             return ObjectList(items: items, resourceVersion: list.resourceVersion)
+        }
+        // A server that hands out a continue token twice would page forever.
+        guard seen.insert(next).inserted else {
+            throw KubeError(.decode, "list: the server repeated the continue token \"\(next)\"; paging stopped after \(items.count) items")
         }
         token = next
     }

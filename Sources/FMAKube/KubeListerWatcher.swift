@@ -39,7 +39,7 @@ public struct KubeListerWatcher<T: KubeObject>: ListerWatcher {
 
     public func watch(resourceVersion: String) async throws(KubeError) -> WatchStream<T> {
         // The server ends each watch after a randomized 5–10 minutes, spreading reconnects.
-        let timeout = client.options.watchTimeoutSeconds
+        let timeout = min(max(1, client.options.watchTimeoutSeconds), 86_400)
         return try await client.watch(T.self, namespace: namespace, labelSelector: labelSelector, fieldSelector: fieldSelector,
                                       resourceVersion: resourceVersion, timeoutSeconds: Int.random(in: timeout...(2 * timeout)),
                                       kind: kind)

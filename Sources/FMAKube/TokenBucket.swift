@@ -26,6 +26,7 @@ public struct TokenBucket: Sendable, Hashable {
         last = now
         tokens -= 1
         if tokens >= 0 { return .zero }
-        return .nanoseconds(Int64((-tokens / qps * 1e9).rounded(.up)))
+        // A tiny qps would owe more nanoseconds than Int64 holds: a wait is at most a day.
+        return .nanoseconds(Int64(min((-tokens / qps * 1e9).rounded(.up), 86_400e9)))
     }
 }

@@ -124,3 +124,21 @@ struct ConfigDescriptionTests {
         #expect("\(config)" == "https://h:6443 (context dev, token, namespace fma, from /k)")
     }
 }
+
+@Suite("paging")
+struct PagingTests {
+    @Test("a server that repeats a continue token ends the paging with an error instead of looping")
+    func repeatedTokenStops() async throws {
+        let calls = Locked(0)
+        do {
+            _ = try await collectPages { (_: String?) throws(KubeError) -> ObjectList<ConfigMap> in
+                calls.withLock { $0 += 1 }
+                return ObjectList(items: [ConfigMap(name: "x", namespace: "default")], resourceVersion: "1", continueToken: "same")
+            }
+            Issue.record("paging must stop")
+        } catch {
+            #expect(error.message.contains("repeated"))
+        }
+        #expect(calls.withLock { $0 } == 2)
+    }
+}

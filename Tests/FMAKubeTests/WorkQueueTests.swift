@@ -171,6 +171,13 @@ struct RateLimiterTests {
         #expect(bucket.reserve(at: t2) == .milliseconds(100))
     }
 
+    @Test func aTinyRateWaitsAtMostADayInsteadOfOverflowing() {
+        var bucket = TokenBucket(qps: 1e-300, burst: 1)
+        let now = ContinuousClock.now
+        #expect(bucket.reserve(at: now) == .zero)
+        #expect(bucket.reserve(at: now) == .seconds(86_400))
+    }
+
     @Test func unlimitedWhenQPSIsZero() {
         var bucket = TokenBucket(qps: 0, burst: 1)
         let now = ContinuousClock.now

@@ -1,5 +1,6 @@
 import FMAJSON
 public import FMAKubeModel
+import NIOConcurrencyHelpers
 public import Foundation
 public import Logging
 
@@ -7,7 +8,9 @@ public import Logging
 /// controller do that to my Pod?".
 ///
 /// Events are best effort: a failure to record one is logged, never thrown, so a controller
-/// does not fail a reconcile over it. Each call creates a new Event (no aggregation of repeats).
+/// does not fail a reconcile over it. A repeat of an event this recorder made (same object,
+/// type, reason and message) bumps that Event's `count` and `lastTimestamp` instead of creating
+/// another, as client-go's recorder does; copies of a recorder share what they remember.
 public struct EventRecorder: Sendable {
     /// `Normal` or `Warning`.
     public enum EventType: String, Sendable, Hashable {
@@ -22,6 +25,7 @@ public struct EventRecorder: Sendable {
     public let instance: String
     private let now: @Sendable () -> Date
     private let logger: Logger
+    private let recent = RecentEvents()
 
     public init(client: KubeClient, component: String, instance: String = ProcessInfo.processInfo.hostName,
                 logger: Logger = Logger(label: "fma.kube.events")) {
@@ -40,10 +44,27 @@ public struct EventRecorder: Sendable {
     /// `reason` is a short CamelCase word; `message` a sentence for people.
     @discardableResult
     public func record(_ object: some KubeObject, type: EventType = .normal, reason: String, message: String) async -> Event? {
+        let date = now()
+        let key = RecentEvents.Key(uid: object.metadata.uid, object: object.key, type: type.rawValue, reason: reason, message: message)
+        if let (name, namespace, count) = recent.get(key) {
+            let patch: JSONValue = ["count": .int(count + 1), "lastTimestamp": .string(Self.timestamp(date))]
+            do {
+                let bumped = try await client.patch(Event.self, name: name, namespace: namespace, .merge(patch))
+                recent.put(key, name: name, namespace: namespace, count: bumped.count)
+                return bumped
+            } catch where error.isNotFound {
+                // Expired or deleted: record it afresh.
+            } catch {
+                logger.warning("could not update an event", metadata: ["object": "\(object.key)", "reason": "\(reason)", "error": "\(error)"])
+                return nil
+            }
+        }
         let event = Self.event(about: object, type: type, reason: reason, message: message,
-                               component: component, instance: instance, at: now())
+                               component: component, instance: instance, at: date)
         do {
-            return try await client.create(event)
+            let created = try await client.create(event)
+            recent.put(key, name: created.metadata.name, namespace: created.metadata.namespace, count: created.count)
+            return created
         } catch {
             logger.warning("could not record an event", metadata: [
                 "object": "\(object.key)", "reason": "\(reason)", "error": "\(error)",
@@ -82,5 +103,55 @@ public struct EventRecorder: Sendable {
         formatter.formatOptions = [.withInternetDateTime]
         formatter.timeZone = TimeZone(identifier: "UTC")
         return formatter.string(from: date)
+    }
+}
+
+/// The events a recorder made lately, so a repeat updates its Event: at most `capacity`,
+/// the least recently recorded forgotten first.
+final class RecentEvents: Sendable {
+    struct Key: Hashable, Sendable {
+        var uid: String
+        var object: String
+        var type: String
+        var reason: String
+        var message: String
+    }
+
+    private struct Entry {
+        var name: String
+        var namespace: String
+        var count: Int64
+        var used: UInt64
+    }
+
+    private struct State {
+        var entries: [Key: Entry] = [:]
+        var clock: UInt64 = 0
+    }
+
+    private let state = NIOLockedValueBox(State())
+    let capacity: Int
+
+    init(capacity: Int = 4096) {
+        self.capacity = max(1, capacity)
+    }
+
+    func get(_ key: Key) -> (name: String, namespace: String, count: Int64)? {
+        state.withLockedValue { state in
+            guard let entry = state.entries[key] else { return nil }
+            state.clock += 1
+            state.entries[key]?.used = state.clock
+            return (entry.name, entry.namespace, entry.count)
+        }
+    }
+
+    func put(_ key: Key, name: String, namespace: String, count: Int64) {
+        state.withLockedValue { state in
+            state.clock += 1
+            state.entries[key] = Entry(name: name, namespace: namespace, count: max(1, count), used: state.clock)
+            if state.entries.count > capacity, let oldest = state.entries.min(by: { $0.value.used < $1.value.used })?.key {
+                state.entries[oldest] = nil
+            }
+        }
     }
 }

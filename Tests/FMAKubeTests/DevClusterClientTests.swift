@@ -226,6 +226,13 @@ struct DevClusterClientTests {
             #expect(found.items.count == 1)
             #expect(found.items.first?.reason == "Testing")
             #expect(found.items.first?.json[path: ["involvedObject", "uid"]]?.string == map.metadata.uid)
+            // The same event again bumps the count of the one Event; a different one is new.
+            let again = await recorder.record(map, type: .warning, reason: "Testing", message: "an event about subject")
+            #expect(again?.count == 2 && again?.metadata.name == event?.metadata.name)
+            _ = await recorder.record(map, reason: "Other", message: "something else")
+            let all = try await client.list(Event.self, namespace: "default", fieldSelector: .equals("involvedObject.name", "subject"))
+            #expect(all.items.count == 2)
+            #expect(all.items.first { $0.reason == "Testing" }?.count == 2)
         }
     }
 

@@ -117,6 +117,34 @@ struct DevClusterClientTests {
         }
     }
 
+    @Test("an informer with a field selector sees a pod arrive when it is bound to its node and leave when it moves")
+    func fieldSelectedInformer() async throws {
+        try await withDevCluster { _, client in
+            let events = Locked<[String]>([])
+            let informer = Informer(client.listerWatcher(Pod.self, fieldSelector: .equals("spec.nodeName", "node-a")))
+            informer.addHandler { event in
+                switch event {
+                case .added(let pod): events.withLock { $0.append("added \(pod.metadata.name)") }
+                case .updated(_, let pod): events.withLock { $0.append("updated \(pod.metadata.name)") }
+                case .deleted(let pod): events.withLock { $0.append("deleted \(pod.metadata.name)") }
+                }
+            }
+            let run = Task { await informer.run() }
+            defer { run.cancel() }
+            #expect(await informer.waitForSync())
+            var pod = Pod(name: "p", namespace: "default")
+            pod.json["spec"] = ["containers": [["name": "c", "image": "example/image:1"]]]
+            _ = try await client.create(pod)
+            _ = try await client.patch(Pod.self, name: "p", .merge(["spec": ["nodeName": "node-a"]]))
+            _ = try await client.patch(Pod.self, name: "p", .merge(["metadata": ["labels": ["x": "1"]]]))
+            _ = try await client.patch(Pod.self, name: "p", .merge(["spec": ["nodeName": "node-b"]]))
+            try await waitUntil(timeout: .seconds(20), "the informer saw the pod come and go") {
+                events.withLock { $0 } == ["added p", "updated p", "deleted p"]
+            }
+            #expect(informer.cache.count == 0)
+        }
+    }
+
     @Test("conflicting updates: the stale writer gets 409 and nothing is lost; the retrying helper wins")
     func conflicts() async throws {
         try await withDevCluster { _, client in

@@ -27,6 +27,8 @@ public final class DevCluster: Sendable {
         /// How many changes the store keeps for watches that start in the past; a watch from
         /// before the oldest gets 410 Expired.
         public var historyLimit: Int = 50_000
+        /// How long an Event stays after its last occurrence.
+        public var eventTTL: Duration = .seconds(3600)
 
         public init(stateDirectory: String) {
             self.stateDirectory = stateDirectory
@@ -51,6 +53,7 @@ public final class DevCluster: Sendable {
     private let bookmarks: BookmarkTicker
     private let extraServices = NIOLockedValueBox<[any Service]>([])
     private let logger: Logger
+    private let eventExpiry: EventExpiry
 
     /// Makes fresh credentials and an empty store (with the usual namespaces) behind an API
     /// server that is not yet listening.
@@ -62,6 +65,7 @@ public final class DevCluster: Sendable {
         api = KubeAPI(store: store, kinds: configuration.kinds, configuration: KubeAPI.Configuration(token: credentials.token), logger: logger)
         server = try APIServer(api: api, credentials: credentials, configuration: configuration.api, logger: logger)
         bookmarks = BookmarkTicker(store: store, interval: configuration.bookmarkInterval)
+        eventExpiry = EventExpiry(store: store, ttl: configuration.eventTTL)
     }
 
     /// Adds a service that runs beside the API server under the same `ServiceGroup` (the node
@@ -70,9 +74,10 @@ public final class DevCluster: Sendable {
         extraServices.withLockedValue { $0.append(service) }
     }
 
-    /// The API server, the bookmark timer and the added services, to run under one group.
+    /// The API server, the bookmark timer, Event expiry and the added services, to run under
+    /// one group.
     public var services: [any Service] {
-        [server, bookmarks] + extraServices.withLockedValue { $0 }
+        [server, bookmarks, eventExpiry] + extraServices.withLockedValue { $0 }
     }
 
     /// Binds the API server and writes the state files: `ca.crt`, `server.crt`, `server.key`,

@@ -1,6 +1,7 @@
 import FMADevCluster
 import FMAJSON
 import FMAKubeModel
+import Foundation
 import Testing
 
 @Suite("Object store")
@@ -273,4 +274,24 @@ struct ObjectStoreTests {
 
 extension Array where Element == JSONValue {
     fileprivate var asArray: JSONValue { .array(self) }
+}
+
+@Suite("Event expiry")
+struct EventExpiryTests {
+    @Test("events last seen before the TTL go; newer ones and other kinds stay")
+    func expiry() throws {
+        let store = ObjectStore()
+        func event(_ name: String, last: String) -> JSONObject {
+            ["metadata": ["name": .string(name)], "involvedObject": ["kind": "Pod", "name": "p"], "reason": "R", "lastTimestamp": .string(last)]
+        }
+        _ = try store.create(.event, namespace: "default", event("old", last: "2026-01-01T00:00:00Z"))
+        _ = try store.create(.event, namespace: "default", event("new", last: "2026-01-01T00:59:00Z"))
+        _ = try store.create(.configMap, namespace: "default", ["metadata": ["name": "kept"]])
+        let expiry = EventExpiry(store: store, ttl: .seconds(3600))
+        let now = try #require(try? Date("2026-01-01T01:30:00Z", strategy: .iso8601))
+        #expect(expiry.expire(now: now) == 1)
+        let names = try store.list(.event, namespace: "default").items.compactMap { $0[path: ["metadata", "name"]]?.string }
+        #expect(names == ["new"])
+        #expect((try? store.get(.configMap, namespace: "default", name: "kept")) != nil)
+    }
 }

@@ -32,7 +32,13 @@ struct ServeCommand: AsyncParsableCommand {
             `apply -f`.
 
             --nodes N simulated nodes (node-1 … node-N) with --gpus-per-node mock GPUs each run \
-            the pods scheduled to them; --nodes 0 serves the API alone.
+            the pods scheduled to them; --nodes 0 serves the API alone. A container whose command \
+            is one of fma's executables (found beside this one) or `python3 -m` one of fma's \
+            Python modules (python/ of the checkout) runs as a real process, on the pod's own \
+            loopback address 127.X.Y.P, with NODE_NAME, POD_NAME, NAMESPACE, POD_UID, \
+            POD_IP and NVIDIA_VISIBLE_DEVICES (the node's mock GPU UUIDs) set and its output in \
+            `kubectl logs`; other images are simulated (Running and Ready at once). Deleting a pod sends SIGTERM to its containers' \
+            process groups, then SIGKILL after its grace period to everything they started.
 
             The ready file (--ready-file) gets the server's URL, then the kubeconfig's path, then \
             the metrics URL if --metrics-listen was given, once the server accepts requests.

@@ -278,7 +278,7 @@ let package = Package(
         .testTarget(
             name: "FMAHTTPClientTests",
             dependencies: ["FMAHTTPClient", "FMATestSupport"],
-            exclude: ["http_test_server.py"],
+            exclude: ["http_test_server.py", "h2_test_server.py"],
             swiftSettings: testSettings
         ),
         .testTarget(

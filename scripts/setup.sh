@@ -27,4 +27,9 @@ if ! "$python" -c 'import google.protobuf' >/dev/null 2>&1; then
   echo "setup: installing the protobuf package for $("$python" -c 'import sys; print(sys.executable)')"
   "$python" -m pip install --quiet --disable-pip-version-check 'protobuf>=4.21'
 fi
+# h2: the HTTP/2-only server of the HTTP client's tests.
+if ! "$python" -c 'import h2' >/dev/null 2>&1; then
+  echo "setup: installing the h2 package for $("$python" -c 'import sys; print(sys.executable)')"
+  "$python" -m pip install --quiet --disable-pip-version-check 'h2>=4.1'
+fi
 echo "setup: ok"

@@ -131,7 +131,7 @@ final class WatchReader: @unchecked Sendable {
 /// `pods/NAME/log` from the file the log source names.
 @Suite("API server: pod logs")
 struct APIPodLogTests {
-    @Test("a container's log whole, its last lines, and followed as it grows")
+    @Test("a container's log whole, its last lines, followed as it grows; empty for a started container without one")
     func podLog() async throws {
         try await withAPICluster { cluster in
             let file = cluster.endpoints.kubeconfigPath + ".log"
@@ -149,6 +149,12 @@ struct APIPodLogTests {
             #expect(unnamed.status == 400)
             #expect(unnamed.message.contains("choose one of: [c d]"))
             #expect(try await cluster.send(.get, "\(path)?container=d").status == 400)
+            // A started container without a log file (a simulated one) has an empty log.
+            let running: JSONValue = ["status": ["containerStatuses": [["name": "d", "state": ["running": ["startedAt": "2026-01-01T00:00:00Z"]]]]]]
+            #expect(try await cluster.send(.patch, "/api/v1/namespaces/default/pods/p/status", raw: running.serializedString(),
+                                           contentType: "application/merge-patch+json").status == 200)
+            let empty = try await cluster.send(.get, "\(path)?container=d")
+            #expect(empty.status == 200 && empty.text.isEmpty)
 
             let follow = try await WatchReader(cluster, "\(path)?container=c&follow=true&tailLines=0")
             let handle = try #require(FileHandle(forWritingAtPath: file))

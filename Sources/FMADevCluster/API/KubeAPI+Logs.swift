@@ -28,8 +28,9 @@ extension KubeAPI {
         let follow = try ListOptions.flag(request.query, "follow")
         let tailLines = try Self.nonNegative(request.query, "tailLines")
         let limitBytes = try Self.nonNegative(request.query, "limitBytes")
-        guard let path = logSource.path(namespace: namespace, pod: name, container: container),
-              FileManager.default.fileExists(atPath: path) else {
+        // A container that started without a log file (a simulated one) has written nothing.
+        let path = logSource.path(namespace: namespace, pod: name, container: container).flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? ""
+        if path.isEmpty, !Self.hasStarted(container, in: pod) {
             throw .badRequest("container \"\(container)\" in pod \"\(name)\" is waiting to start: it has no log yet")
         }
         let start = Self.startOffset(path: path, tailLines: tailLines)
@@ -54,6 +55,13 @@ extension KubeAPI {
                 try await Task.sleep(for: Self.logFollowInterval)
             }
         }
+    }
+
+    /// Whether the pod's status shows the container running or terminated.
+    static func hasStarted(_ container: String, in pod: JSONObject) -> Bool {
+        let statuses = pod[path: ["status", "containerStatuses"]]?.array ?? []
+        guard let status = statuses.first(where: { $0["name"]?.string == container }) else { return false }
+        return status[path: ["state", "running"]] != nil || status[path: ["state", "terminated"]] != nil
     }
 
     private static func nonNegative(_ query: [String: String], _ name: String) throws(KubeStatus) -> Int64? {

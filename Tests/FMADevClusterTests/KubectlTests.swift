@@ -165,6 +165,44 @@ struct KubectlTests {
         }
     }
 
+    @Test("create namespace and create configmap --from-literal (protobuf bodies); drain deletes a node's pods")
+    func typedCommandsAndDrain() async throws {
+        try await KubectlCluster.with { cluster in
+            #expect(try await cluster.kubectl("create", "namespace", "team-a") == "namespace/team-a created")
+            #expect(try await cluster.kubectl("create", "configmap", "opts", "-n", "team-a", "--from-literal=mode=fast", "--from-literal=level=2")
+                == "configmap/opts created")
+            #expect(try await cluster.kubectl("get", "cm", "opts", "-n", "team-a", "-o", "jsonpath={.data.mode} {.data.level}") == "fast 2")
+            let service = try await cluster.run("create", "service", "clusterip", "web", "--tcp=80:8080")
+            #expect(service.status != 0)
+            #expect(service.stderr.contains("supported by fma-devcluster only for DeleteOptions, Namespace and ConfigMap, not v1 Service"))
+
+            let file = cluster.directory + "/drain.yaml"
+            try """
+                apiVersion: v1
+                kind: Node
+                metadata:
+                  name: node-a
+                ---
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: bound
+                spec:
+                  nodeName: node-a
+                  containers:
+                  - name: c
+                    image: busybox
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            _ = try await cluster.kubectl("create", "-f", file)
+            // The pod has no kubelet to finish a graceful delete: only the DeleteOptions' grace
+            // period of 0 (read from kubectl's protobuf body) removes it at once.
+            let drained = try await cluster.kubectl("drain", "node-a", "--ignore-daemonsets", "--force", "--grace-period=0", "--timeout=20s")
+            #expect(drained.contains("pod/bound deleted") && drained.contains("node/node-a drained"))
+            #expect(try await cluster.run("get", "pod", "bound").stderr.contains("NotFound"))
+        }
+    }
+
     @Test("get -w prints a change made while it watches")
     func watchSeesChange() async throws {
         try await KubectlCluster.with { cluster in

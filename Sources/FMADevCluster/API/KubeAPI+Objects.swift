@@ -137,10 +137,14 @@ extension KubeAPI {
         return object
     }
 
-    /// The body as a JSON object; it must be `application/json` (or untyped).
+    /// The body as a JSON object; it must be `application/json` (or untyped), or protobuf of
+    /// the few kinds `ProtobufBody` reads.
     func decodeJSONBody(_ request: HTTPRequest) throws(KubeStatus) -> JSONObject {
         let contentType = request.headers.first(name: "content-type") ?? ""
         let media = contentType.split(separator: ";").first.map { $0.trimmingSpaces().lowercased() } ?? ""
+        if media == ProtobufBody.mediaType {
+            return try ProtobufBody.decode(Array(request.body.readableBytesView))
+        }
         guard media.isEmpty || media == "application/json" || media == "*/*" else {
             throw .unsupportedMediaType("the body's Content-Type \(media) is not supported by fma-devcluster: send application/json (kubectl create -f FILE and apply -f FILE do)")
         }

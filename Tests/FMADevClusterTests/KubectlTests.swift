@@ -203,6 +203,32 @@ struct KubectlTests {
         }
     }
 
+    @Test("exec, attach, port-forward and debug fail at once with a message saying what to do instead")
+    func unservedPodSubresources() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/pod.yaml"
+            try "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    image: busybox\n"
+                .write(toFile: file, atomically: true, encoding: .utf8)
+            _ = try await cluster.kubectl("create", "-f", file)
+            _ = try await cluster.kubectl("patch", "pod", "p", "--subresource=status", "--type=merge", "-p", #"{"status":{"phase":"Running"}}"#)
+            let exec = try await cluster.run("exec", "p", "--", "ls")
+            #expect(exec.status == 1)
+            #expect(exec.stderr.contains("pods/exec is not served by fma-devcluster") && exec.stderr.contains("kubectl logs"))
+            let attach = try await cluster.run("attach", "p")
+            #expect(attach.status == 1)
+            #expect(attach.stderr.contains("pods/attach is not served by fma-devcluster"))
+            let forward = try await cluster.run("port-forward", "pod/p", "18000:8000")
+            #expect(forward.status == 1)
+            #expect(forward.stderr.contains("pods/portforward is not served by fma-devcluster") && forward.stderr.contains("connect to the pod's IP"))
+            // kubectl debug reads the 404's details to tell a missing subresource from a missing
+            // pod; without them it panics.
+            let debug = try await cluster.run("debug", "p", "--image=busybox", "--profile=general")
+            #expect(debug.status == 1)
+            #expect(debug.stderr.contains("ephemeral containers are disabled for this cluster"))
+            #expect(!debug.stderr.contains("panic"))
+        }
+    }
+
     @Test("get -w prints a change made while it watches")
     func watchSeesChange() async throws {
         try await KubectlCluster.with { cluster in

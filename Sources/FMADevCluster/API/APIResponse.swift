@@ -49,8 +49,11 @@ enum APIResponse {
 }
 
 extension KubeStatus {
+    /// A path that names nothing. The empty `details` is what a real API server sends, and
+    /// what kubectl relies on (`kubectl debug` dereferences it to tell a missing subresource
+    /// from a missing pod).
     static func notFoundPath(_ message: String) -> KubeStatus {
-        KubeStatus(code: 404, reason: .notFound, message: message)
+        KubeStatus(code: 404, reason: .notFound, message: message, details: [:])
     }
 
     static func methodNotAllowed(_ method: String, _ what: String) -> KubeStatus {

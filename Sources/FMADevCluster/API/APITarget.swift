@@ -66,6 +66,13 @@ enum APITarget: Equatable {
         }
     }
 
+    /// Pod subresources a real cluster serves and this one does not, with what to do instead.
+    private static let notServedPodSubresources = [
+        "exec": "a pod's containers run as processes on this machine (simulated ones run nothing); run the command here, and see a container's output with kubectl logs",
+        "attach": "a pod's containers run as processes on this machine (simulated ones run nothing); see a container's output with kubectl logs -f",
+        "portforward": "each pod listens on its own loopback address on this machine; connect to the pod's IP (kubectl get pod NAME -o wide) and port directly",
+    ]
+
     /// The part after the group version: `PLURAL[/NAME[/SUB]]` or
     /// `namespaces/NS/PLURAL[/NAME[/SUB]]`.
     private static func resource(_ rest: [String], group: String, version: String, kinds: [ResourceKind],
@@ -81,6 +88,9 @@ enum APITarget: Equatable {
             case 3: return .collection(inner, namespace: namespace)
             case 4: return .object(inner, namespace: namespace, name: rest[3], subresource: nil)
             case 5:
+                if inner == .pod, let why = notServedPodSubresources[rest[4]] {
+                    throw NotFound(message: "pods/\(rest[4]) is not served by fma-devcluster: \(why)")
+                }
                 guard inner.subresources.contains(rest[4]) || (inner == .pod && rest[4] == "log") else { throw notFound }
                 return .object(inner, namespace: namespace, name: rest[3], subresource: rest[4])
             default: throw notFound

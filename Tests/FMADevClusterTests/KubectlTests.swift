@@ -6,7 +6,7 @@ import Testing
 /// executable: discovery, tables, create, apply, label, annotate, scale, delete, watch.
 @Suite("kubectl against fma-devcluster", .enabled(if: KubectlCluster.kubectlInstalled, "kubectl is not installed at /usr/bin/kubectl (make setup installs Debian's kubernetes-client)"))
 struct KubectlTests {
-    @Test("get ns and get pods print tables like a real cluster")
+    @Test("get ns and get pods print tables like a real cluster; version, api-resources, auth can-i")
     func getTables() async throws {
         try await KubectlCluster.with { cluster in
             let namespaces = try await cluster.kubectl("get", "ns")
@@ -22,6 +22,9 @@ struct KubectlTests {
             #expect(resources.contains("launcherpopulationpolicies") && resources.contains("lpp"))
             let version = try await cluster.kubectl("version")
             #expect(version.contains("Server Version: v1.32"))
+            // The one token may do everything: auth can-i's SelfSubjectAccessReview says so.
+            #expect(try await cluster.kubectl("auth", "can-i", "create", "pods") == "yes")
+            #expect(try await cluster.kubectl("auth", "can-i", "delete", "isc", "-A") == "yes")
         }
     }
 

@@ -22,6 +22,8 @@ enum APITarget: Equatable {
     case collection(ResourceKind, namespace: String?)
     /// One object; `namespace` is empty for cluster-scoped kinds.
     case object(ResourceKind, namespace: String, name: String, subresource: String?)
+    /// `/apis/authorization.k8s.io/v1/selfsubjectaccessreviews` (`kubectl auth can-i`).
+    case accessReview
 
     /// Why a path names nothing, for the 404's message.
     struct NotFound: Error {
@@ -58,6 +60,8 @@ enum APITarget: Equatable {
             case 3:
                 guard kinds.contains(where: { $0.group == segments[1] && $0.version == segments[2] }) else { throw notFound }
                 return .resourceList(group: segments[1], version: segments[2])
+            case 4 where segments[1...] == ["authorization.k8s.io", "v1", "selfsubjectaccessreviews"]:
+                return .accessReview
             default:
                 return try resource(Array(segments.dropFirst(3)), group: segments[1], version: segments[2], kinds: kinds, notFound: notFound)
             }

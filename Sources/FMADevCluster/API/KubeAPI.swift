@@ -124,6 +124,9 @@ public struct KubeAPI: Sendable {
             case .DELETE where subresource == nil: return try delete(kind, namespace: namespace, name: name, request)
             default: throw .methodNotAllowed(request.method.rawValue, subresource.map { "\(kind.description)/\($0)" } ?? kind.description)
             }
+        case .accessReview:
+            guard request.method == .POST else { throw .methodNotAllowed(request.method.rawValue, request.path) }
+            return selfSubjectAccessReview(request)
         default:
             guard request.method == .GET || request.method == .HEAD else {
                 throw .methodNotAllowed(request.method.rawValue, request.path)
@@ -157,7 +160,7 @@ public struct KubeAPI: Sendable {
         case .openAPIv3(let group, let version):
             guard discovery.serves(group: group, version: version) else { throw .notFoundPath("no OpenAPI document for \(group)/\(version)") }
             return APIResponse.json(OpenAPIDocument.groupVersion(kinds.filter { $0.group == group && $0.version == version }))
-        case .collection, .object:
+        case .collection, .object, .accessReview:
             throw .internalError("a resource path reached the info handler")
         }
     }

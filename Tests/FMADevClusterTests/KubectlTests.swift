@@ -287,7 +287,8 @@ struct KubectlCluster: Sendable {
             guard let lines = try? String(contentsOfFile: ready, encoding: .utf8).split(separator: "\n"), lines.count >= 2 else {
                 throw TestSupportError("fma-devcluster did not start: \(server.stderr)")
             }
-            #expect(server.stdout.contains("export KUBECONFIG=\(lines[1])"))
+            // The line is printed just after the ready file is written; the pipe may lag.
+            try await waitUntil("fma-devcluster's export KUBECONFIG line") { server.stdout.contains("export KUBECONFIG=\(lines[1])") }
             try await body(KubectlCluster(directory: directory, kubeconfig: String(lines[1])))
             server.signal(SIGTERM)
             let termination = try await server.waitForExit(timeout: .seconds(20))

@@ -150,6 +150,10 @@ struct APIServerTests {
 
             let byName = try #require(try await cluster.send(.get, "\(path)?fieldSelector=metadata.name%3Dtwo").json)
             #expect(byName["items"]?.array?.count == 1)
+            // A field the kind cannot be selected by is a 400 naming it, not an empty list.
+            let unsupported = try await cluster.send(.get, "\(path)?fieldSelector=data.a%3D1")
+            #expect(unsupported.status == 400)
+            #expect(unsupported.json?["message"]?.string?.contains("field label not supported: data.a") == true)
 
             let firstPage = try #require(try await cluster.send(.get, "\(path)?limit=2").json)
             #expect(firstPage["items"]?.array?.count == 2)

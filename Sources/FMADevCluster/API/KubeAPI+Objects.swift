@@ -17,7 +17,8 @@ extension KubeAPI {
 
     func list(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) async throws(KubeStatus) -> HTTPResponse {
         let format = try ResponseFormat.negotiate(request.headers)
-        let options = try ListOptions(query: request.query)
+        var options = try ListOptions(query: request.query)
+        options.fields = try FieldLabels.check(options.fields, for: kind)
         if options.watch { return try watch(kind, namespace: namespace, options: options, format: format, request) }
         let page = try store.list(kind, namespace: namespace, labels: options.labels, fields: options.fields,
                                   limit: options.limit, continueToken: options.continueToken)
@@ -93,7 +94,8 @@ extension KubeAPI {
     }
 
     func deleteCollection(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
-        let list = try ListOptions(query: request.query)
+        var list = try ListOptions(query: request.query)
+        list.fields = try FieldLabels.check(list.fields, for: kind)
         let options = try deleteOptions(request)
         let deleted = try store.deleteCollection(kind, namespace: namespace, labels: list.labels, fields: list.fields, options: options)
         return APIResponse.json(listObject(kind, deleted, resourceVersion: "\(store.resourceVersion)", continueToken: nil, remaining: nil))

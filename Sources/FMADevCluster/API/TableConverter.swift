@@ -207,7 +207,7 @@ struct TableConverter: Sendable {
     }
 
     static func parseTimestamp(_ text: String) -> Date? {
-        try? Date(text, strategy: .iso8601)
+        Timestamp.parse(text)
     }
 
     /// Kubernetes' `duration.HumanDuration`.

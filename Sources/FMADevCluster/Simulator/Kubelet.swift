@@ -67,7 +67,7 @@ final class KubeletWorker {
     private var store: ObjectStore { kubelet.store }
     private var configuration: NodeSimulator.Configuration { kubelet.configuration }
     private var logger: Logger { kubelet.logger }
-    private let events: EventRecorder
+    private let events: PodEventWriter
     private let backoff: RestartBackoff
     private let baseEnvironment: [String: String]
     private let configuredIndices: [String: Int]
@@ -82,7 +82,7 @@ final class KubeletWorker {
 
     init(kubelet: Kubelet) {
         self.kubelet = kubelet
-        events = EventRecorder(store: kubelet.store, component: "kubelet", logger: kubelet.logger)
+        events = PodEventWriter(store: kubelet.store, component: "kubelet", logger: kubelet.logger)
         backoff = RestartBackoff(initial: .seconds(1), maximum: kubelet.configuration.maxRestartBackoff)
         let environment = ProcessInfo.processInfo.environment
         baseEnvironment = environment.filter { ["PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME"].contains($0.key) }
@@ -186,7 +186,7 @@ final class KubeletWorker {
     }
 
     private func admit(_ object: JSONObject, on node: SimulatedNode) {
-        let pod = KubeletPod(json: object, node: node, startTime: Self.now())
+        let pod = KubeletPod(json: object, node: node, startTime: Timestamp.now())
         pods[pod.uid] = pod
         dirty.insert(pod.uid)
         if !pod.hostNetwork {
@@ -220,7 +220,7 @@ final class KubeletWorker {
         let environment = ContainerEnvironment(container: spec, pod: pod.facts, gpuUUIDs: uuids)
         let argv = (spec.command + spec.args).map(environment.expand)
         let command = ContainerCommand.classify(argv, binDirectory: configuration.binDirectory, pythonDirectory: configuration.pythonDirectory, python: configuration.python)
-        let now = Self.now()
+        let now = Timestamp.now()
         let firstStart = !pod.containers[index].lifecycle.hasStarted
         dirty.insert(pod.uid)
         switch command {
@@ -342,7 +342,7 @@ final class KubeletWorker {
         ContainerProcess.signalGroup(pid, SIGKILL)
         ContainerProcess.killScope(Self.scope(uid, pod.containers[index].spec.name))
         pod.containers[index].probeStop?.stop()
-        let now = Self.now()
+        let now = Timestamp.now()
         let startedAt = pod.containers[index].lifecycle.startedAt
         let exit = waitStatus == -1
             ? ContainerExit(exitCode: 0, reason: "Unknown", message: "the exit status was collected elsewhere", startedAt: startedAt, finishedAt: now)
@@ -388,7 +388,7 @@ final class KubeletWorker {
         guard !pod.terminating else { return }
         pod.terminating = true
         dirty.insert(pod.uid)
-        let now = Self.now()
+        let now = Timestamp.now()
         for index in pod.containers.indices {
             pod.containers[index].probeStop?.stop()
             pod.containers[index].lifecycle.stop(at: now)
@@ -465,7 +465,7 @@ final class KubeletWorker {
             dirty.removeAll()
             return
         }
-        let now = Self.now()
+        let now = Timestamp.now()
         for uid in dirty {
             guard let pod = pods[uid], !pod.objectGone else { continue }
             _ = try? store.mutate(.pod, namespace: pod.namespace, name: pod.name, subresource: "status") { (object) throws(KubeStatus) in
@@ -484,10 +484,6 @@ final class KubeletWorker {
 
     private func logPath(_ pod: KubeletPod, _ container: String) -> String {
         Kubelet.logPath(stateDirectory: configuration.stateDirectory, namespace: pod.namespace, pod: pod.name, container: container)
-    }
-
-    private static func now() -> String {
-        Date().formatted(.iso8601)
     }
 
     /// `seconds` from a pod spec or a delete (any int64 the API accepts) as a duration that

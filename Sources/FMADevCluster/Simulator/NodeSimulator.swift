@@ -132,7 +132,7 @@ public struct NodeSimulator: Service {
     }
 
     private func createNodes() {
-        let now = Date().formatted(.iso8601)
+        let now = Timestamp.now()
         for node in simulatedNodes {
             let object = node.object(cpu: configuration.cpuPerNode, memory: configuration.memoryPerNode, maxPods: configuration.maxPodsPerNode, now: now)
             do {

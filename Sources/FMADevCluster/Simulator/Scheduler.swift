@@ -15,7 +15,7 @@ final class Scheduler: Sendable {
     }
 
     private let store: ObjectStore
-    private let events: EventRecorder
+    private let events: PodEventWriter
     private let logger: Logger
     private let retryDelay: Duration
     private let inputs: AsyncStream<Input>
@@ -25,7 +25,7 @@ final class Scheduler: Sendable {
         self.store = store
         self.logger = logger
         self.retryDelay = retryDelay
-        events = EventRecorder(store: store, component: SchedulerState.schedulerName, logger: logger)
+        events = PodEventWriter(store: store, component: SchedulerState.schedulerName, logger: logger)
         (inputs, continuation) = AsyncStream.makeStream()
     }
 
@@ -83,7 +83,7 @@ final class Scheduler: Sendable {
                 logger.debug("binding failed", metadata: ["pod": "\(namespace)/\(name)", "node": "\(node)", "error": "\(error)"])
             }
         case .unschedulable(let namespace, let name, let uid, let message):
-            let condition = Condition(type: "PodScheduled", status: false, reason: "Unschedulable", message: message, lastTransitionTime: Date().formatted(.iso8601))
+            let condition = Condition(type: "PodScheduled", status: false, reason: "Unschedulable", message: message, lastTransitionTime: Timestamp.now())
             _ = try? store.mutate(.pod, namespace: namespace, name: name, subresource: "status") { (object) throws(KubeStatus) in
                 try Self.check(object, uid: uid, name: name)
                 var pod = Pod(json: object)
@@ -103,7 +103,7 @@ final class Scheduler: Sendable {
             }
             object[path: ["spec", "nodeName"]] = .string(node)
         }
-        let condition = Condition(type: "PodScheduled", status: true, lastTransitionTime: Date().formatted(.iso8601))
+        let condition = Condition(type: "PodScheduled", status: true, lastTransitionTime: Timestamp.now())
         _ = try store.mutate(.pod, namespace: namespace, name: name, subresource: "status") { (object) throws(KubeStatus) in
             var pod = Pod(json: object)
             pod.status.setCondition(condition)

@@ -4,14 +4,14 @@ import Foundation
 import Logging
 
 /// Writes core/v1 Events about pods, as the scheduler and the kubelet report them.
-struct EventRecorder: Sendable {
+struct PodEventWriter: Sendable {
     let store: ObjectStore
     let component: String
     let logger: Logger
 
     /// Records `reason` for the pod `namespace/name` (uid `uid`); failures are logged only.
     func record(namespace: String, name: String, uid: String, type: String = "Normal", reason: String, message: String, host: String? = nil, fieldPath: String? = nil) {
-        let now = Date().formatted(.iso8601)
+        let now = Timestamp.now()
         var event = Event(name: "\(name).\(String(UInt64.random(in: 1...UInt64.max), radix: 16))", namespace: namespace)
         var involved = ObjectReference()
         involved.apiVersion = "v1"

@@ -196,25 +196,7 @@ public final class KubeClient: Sendable {
             if status.code == 0 { status.code = code }
             return status
         }
-        let reason: StatusReason = switch code {
-        case 400: .badRequest
-        case 401: .unauthorized
-        case 403: .forbidden
-        case 404: .notFound
-        case 405: .methodNotAllowed
-        case 406: .notAcceptable
-        case 409: .conflict
-        case 410: .gone
-        case 413: .requestEntityTooLarge
-        case 415: .unsupportedMediaType
-        case 422: .invalid
-        case 429: .tooManyRequests
-        case 503: .serviceUnavailable
-        case 504: .timeout
-        case 500..<600: .internalError
-        default: .unknown
-        }
         let text = String(decoding: body.prefix(512), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        return KubeStatus(code: code, reason: reason, message: text.isEmpty ? "HTTP \(code)" : text)
+        return KubeStatus(code: code, reason: StatusReason(httpCode: code), message: text.isEmpty ? "HTTP \(code)" : text)
     }
 }

@@ -24,6 +24,29 @@ public struct StatusReason: RawRepresentable, Sendable, Hashable, CustomStringCo
     public static let serviceUnavailable = StatusReason(rawValue: "ServiceUnavailable")
     public static let internalError = StatusReason(rawValue: "InternalError")
     public static let unknown = StatusReason(rawValue: "")
+
+    /// The reason the API server gives with an HTTP status code (`unknown` for a code it
+    /// has no reason for).
+    public init(httpCode code: Int) {
+        self = switch code {
+        case 400: .badRequest
+        case 401: .unauthorized
+        case 403: .forbidden
+        case 404: .notFound
+        case 405: .methodNotAllowed
+        case 406: .notAcceptable
+        case 409: .conflict
+        case 410: .gone
+        case 413: .requestEntityTooLarge
+        case 415: .unsupportedMediaType
+        case 422: .invalid
+        case 429: .tooManyRequests
+        case 503: .serviceUnavailable
+        case 504: .timeout
+        case 500..<600: .internalError
+        default: .unknown
+        }
+    }
 }
 
 /// A `meta/v1` `Status`: what the API server answers instead of an object when a call fails

@@ -23,28 +23,7 @@ enum APIResponse {
 
     /// The `Status` for an HTTP failure the server itself detected (no route, body too large).
     static func status(_ status: HTTPResponseStatus, _ message: String) -> HTTPResponse {
-        self.status(KubeStatus(code: Int(status.code), reason: reason(for: status), message: message))
-    }
-
-    /// The `reason` the API server gives with an HTTP status.
-    static func reason(for status: HTTPResponseStatus) -> StatusReason {
-        switch status.code {
-        case 400: .badRequest
-        case 401: .unauthorized
-        case 403: .forbidden
-        case 404: .notFound
-        case 405: .methodNotAllowed
-        case 406: .notAcceptable
-        case 409: .conflict
-        case 410: .gone
-        case 413: .requestEntityTooLarge
-        case 415: .unsupportedMediaType
-        case 422: .invalid
-        case 429: .tooManyRequests
-        case 503: .serviceUnavailable
-        case 504: .timeout
-        default: status.code >= 500 ? .internalError : .unknown
-        }
+        self.status(KubeStatus(code: Int(status.code), reason: StatusReason(httpCode: Int(status.code)), message: message))
     }
 }
 

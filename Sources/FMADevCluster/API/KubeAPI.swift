@@ -48,12 +48,17 @@ public struct KubeAPI: Sendable {
     public var router: HTTPRouter {
         var router = HTTPRouter()
         for depth in 0...12 {
-            let pattern = "/" + (0..<depth).map { "{s\($0)}" }.joined(separator: "/")
+            let pattern = "/" + (0..<depth).map { "{\(Self.segmentParameter($0))}" }.joined(separator: "/")
             for method in [HTTPMethod.GET, .POST, .PUT, .PATCH, .DELETE] {
                 router.add(method, pattern) { request in await handle(request) }
             }
         }
         return router
+    }
+
+    /// The router's name for the path segment at `index`.
+    private static func segmentParameter(_ index: Int) -> String {
+        "s\(index)"
     }
 
     /// The `Status` answer for failures the HTTP server detects itself (for
@@ -69,7 +74,9 @@ public struct KubeAPI: Sendable {
         let response: HTTPResponse
         do throws(KubeStatus) {
             guard tokenCheck.accepts(request.headers) else { throw .unauthorized }
-            let segments = request.path.split(separator: "/", omittingEmptySubsequences: true).map { String($0).removingPercentEncoding ?? String($0) }
+            // The router has split and percent-decoded the path already (a malformed one is its 400).
+            let segments = (0..<request.pathParameters.count).compactMap { request.pathParameters[Self.segmentParameter($0)] }
+                .filter { !$0.isEmpty }
             let parsed: APITarget
             do throws(APITarget.NotFound) {
                 parsed = try APITarget.parse(segments, kinds: kinds)

@@ -47,7 +47,7 @@ public struct EventRecorder: Sendable {
         let date = now()
         let key = RecentEvents.Key(uid: object.metadata.uid, object: object.key, type: type.rawValue, reason: reason, message: message)
         if let (name, namespace, count) = recent.get(key) {
-            let patch: JSONValue = ["count": .int(count + 1), "lastTimestamp": .string(Self.timestamp(date))]
+            let patch: JSONValue = ["count": .int(count + 1), "lastTimestamp": .string(KubeTime.string(date))]
             do {
                 let bumped = try await client.patch(Event.self, name: name, namespace: namespace, .merge(patch))
                 recent.put(key, name: name, namespace: namespace, count: bumped.count)
@@ -87,7 +87,7 @@ public struct EventRecorder: Sendable {
         event.reason = reason
         event.message = message
         event.count = 1
-        let timestamp = Self.timestamp(date)
+        let timestamp = KubeTime.string(date)
         event.firstTimestamp = timestamp
         event.lastTimestamp = timestamp
         event.sourceComponent = component
@@ -95,14 +95,6 @@ public struct EventRecorder: Sendable {
         event.reportingComponent = component
         event.reportingInstance = instance
         return event
-    }
-
-    /// RFC 3339 in UTC with seconds, as Kubernetes writes `metav1.Time`.
-    static func timestamp(_ date: Date) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        return formatter.string(from: date)
     }
 }
 

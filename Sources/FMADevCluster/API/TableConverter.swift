@@ -202,12 +202,8 @@ struct TableConverter: Sendable {
     /// The time since `timestamp` as kubectl shows it (`45s`, `3m12s`, `5h`, `2d3h`); `<unknown>`
     /// without a readable timestamp.
     static func age(_ timestamp: String?, now: Date) -> String {
-        guard let timestamp, let date = parseTimestamp(timestamp) else { return "<unknown>" }
+        guard let timestamp, let date = KubeTime.date(timestamp) else { return "<unknown>" }
         return humanDuration(now.timeIntervalSince(date))
-    }
-
-    static func parseTimestamp(_ text: String) -> Date? {
-        Timestamp.parse(text)
     }
 
     /// Kubernetes' `duration.HumanDuration`.

@@ -34,7 +34,7 @@ public struct EventExpiry: Service {
         for event in events {
             let meta = ObjectMeta(json: event["metadata"]?.object ?? JSONObject())
             let last = event["lastTimestamp"]?.string ?? event["eventTime"]?.string ?? meta.creationTimestamp
-            guard let text = last, let date = Timestamp.parse(text), date < cutoff else { continue }
+            guard let text = last, let date = KubeTime.date(text), date < cutoff else { continue }
             let precondition = DeleteOptions(preconditionResourceVersion: meta.resourceVersion)
             if (try? store.delete(.event, namespace: meta.namespace, name: meta.name, options: precondition)) != nil {
                 expired += 1

@@ -1,13 +1,10 @@
+import FMAKubeModel
 import Foundation
 
-/// RFC 3339 times as Kubernetes writes them (`2026-11-29T12:00:00Z`), and random names.
+/// The current time as Kubernetes writes it (`KubeTime`), and random uids and names.
 enum Timestamp {
     static func now(plusSeconds seconds: Int64 = 0) -> String {
-        Date(timeIntervalSinceNow: TimeInterval(seconds)).formatted(.iso8601)
-    }
-
-    static func parse(_ text: String) -> Date? {
-        try? Date(text, strategy: .iso8601)
+        KubeTime.string(Date(timeIntervalSinceNow: TimeInterval(seconds)))
     }
 
     static func uid() -> String {

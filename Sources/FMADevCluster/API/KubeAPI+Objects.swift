@@ -70,7 +70,7 @@ extension KubeAPI {
 
     func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
-        let patch = try PatchRequest.parse(contentType: request.headers.first(name: "content-type"), body: Array(request.body.readableBytesView))
+        let patch = try PatchRequest.parse(request)
         let patched = try store.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun)
         return APIResponse.json(patched)
     }
@@ -142,8 +142,7 @@ extension KubeAPI {
     /// The body as a JSON object; it must be `application/json` (or untyped), or protobuf of
     /// the few kinds `ProtobufBody` reads.
     func decodeJSONBody(_ request: HTTPRequest) throws(KubeStatus) -> JSONObject {
-        let contentType = request.headers.first(name: "content-type") ?? ""
-        let media = contentType.split(separator: ";").first.map { $0.trimmingSpaces().lowercased() } ?? ""
+        let media = request.mediaType
         if media == ProtobufBody.mediaType {
             return try ProtobufBody.decode(Array(request.body.readableBytesView))
         }

@@ -23,7 +23,7 @@ extension KubeAPI {
             }
         case .PATCH:
             let options = try WriteOptions(query: request.query)
-            let patch = try PatchRequest.parse(contentType: request.headers.first(name: "content-type"), body: Array(request.body.readableBytesView))
+            let patch = try PatchRequest.parse(request)
             return try setReplicas(kind, namespace: namespace, name: name, dryRun: options.dryRun) { (object) throws(KubeStatus) -> Int64 in
                 let current = JSONValue.object(Self.scaleObject(of: object))
                 let patched: JSONValue

@@ -1,6 +1,6 @@
+import FMAHTTPServer
 import FMAJSON
 import FMAKubeModel
-import Foundation
 
 /// A PATCH body read by its `Content-Type`.
 ///
@@ -12,8 +12,9 @@ import Foundation
 ///   key in Kubernetes) is a 415 saying so; full strategic merge patch comes later.
 /// - `application/apply-patch+yaml` (server-side apply): 415.
 enum PatchRequest {
-    static func parse(contentType: String?, body: [UInt8]) throws(KubeStatus) -> StorePatch {
-        let mediaType = (contentType ?? "").split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+    static func parse(_ request: HTTPRequest) throws(KubeStatus) -> StorePatch {
+        let mediaType = request.mediaType
+        let body = Array(request.body.readableBytesView)
         switch mediaType {
         case "application/merge-patch+json":
             return .merge(try json(body))

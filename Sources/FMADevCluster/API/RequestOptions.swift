@@ -1,3 +1,4 @@
+import FMAHTTPServer
 import FMAKubeModel
 
 /// The query parameters of a list or watch (`metav1.ListOptions`), checked: a malformed value
@@ -74,5 +75,13 @@ struct WriteOptions: Sendable {
         if let text = query["fieldValidation"], !text.isEmpty, !["Strict", "Warn", "Ignore"].contains(text) {
             throw .badRequest("fieldValidation must be Strict, Warn or Ignore, got \"\(text)\"")
         }
+    }
+}
+
+extension HTTPRequest {
+    /// The body's media type: the `Content-Type` without parameters, lower-cased; "" when
+    /// there is none.
+    var mediaType: String {
+        headers.first(name: "content-type")?.split(separator: ";").first.map { $0.trimmingSpaces().lowercased() } ?? ""
     }
 }

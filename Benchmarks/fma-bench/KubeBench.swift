@@ -176,14 +176,3 @@ final class Arrivals: Sendable {
     var runningCount: Int { state.withLockedValue { $0.runningBy.count } }
     func seenTimes() -> [String: [ContinuousClock.Instant]] { state.withLockedValue { $0.seen } }
 }
-
-extension Duration {
-    var nanoseconds: UInt64 {
-        let (seconds, attoseconds) = components
-        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
-    }
-
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

@@ -13,7 +13,7 @@ struct LatencySample {
     }
 
     var callsPerSecond: Double {
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         return seconds > 0 ? Double(nanoseconds.count) / seconds : 0
     }
 }
@@ -35,8 +35,7 @@ func measure(_ calls: RoundTrips, for duration: Duration) async throws -> Latenc
                     let before = ContinuousClock.now
                     if before >= end { break }
                     try await call()
-                    let took = ContinuousClock.now - before
-                    latencies.append(UInt64(took.components.seconds) * 1_000_000_000 + UInt64(took.components.attoseconds / 1_000_000_000))
+                    latencies.append((ContinuousClock.now - before).nanoseconds)
                 }
                 return latencies
             }
@@ -64,4 +63,16 @@ func compare(_ baseline: RoundTrips, _ candidate: RoundTrips, rounds: Int, durat
         cand.elapsed += c.elapsed
     }
     return (base, cand)
+}
+
+/// Durations as the samples count them.
+extension Duration {
+    var nanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        return UInt64(max(0, seconds)) * 1_000_000_000 + UInt64(max(0, attoseconds) / 1_000_000_000)
+    }
+
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
 }

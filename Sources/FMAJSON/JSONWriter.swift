@@ -7,6 +7,12 @@ extension JSONValue {
         return out
     }
 
+    /// Appends the value as compact JSON text (UTF-8) to `out`: a stream of many values is
+    /// written into one buffer without an array per value.
+    public func serialize(into out: inout [UInt8]) {
+        JSONWriter.write(self, to: &out, indent: nil, level: 0)
+    }
+
     /// The value as JSON text; `pretty` indents by two spaces per level.
     public func serializedString(pretty: Bool = false) -> String {
         var out: [UInt8] = []

@@ -51,7 +51,7 @@ extension KubeAPI {
                                 let rv = event.object[path: ["metadata", "resourceVersion"]]?.string
                                 shown.object = converter.table(kind, [event.object], resourceVersion: rv)
                             }
-                            bytes += JSONValue.object(shown.json).serialized()
+                            JSONValue.object(shown.json).serialize(into: &bytes)
                             bytes.append(UInt8(ascii: "\n"))
                         }
                         if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }

@@ -9,6 +9,7 @@ import Synchronization
 /// controllers (scheduler, kubelet, ReplicaSet controller) call them directly.
 public final class ObjectStore: Sendable {
     private let state: Mutex<StoreState>
+    private let watchBufferLimit: Int
 
     /// - Parameters:
     ///   - kinds: the kinds served; others answer 404.
@@ -16,7 +17,8 @@ public final class ObjectStore: Sendable {
     ///     from before the oldest gets 410 Expired.
     ///   - watchBufferLimit: events a watch may have undelivered before it is ended.
     public init(kinds: [ResourceKind] = ResourceKind.all, historyLimit: Int = 50_000, watchBufferLimit: Int = 100_000, admission: Admission = Admission()) {
-        state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, watchBufferLimit: watchBufferLimit, admission: admission))
+        state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, admission: admission))
+        self.watchBufferLimit = watchBufferLimit
     }
 
     /// The resource version of the latest change.
@@ -118,10 +120,6 @@ public final class ObjectStore: Sendable {
         }
         for buffer in ended { buffer.finish() }
         return try result.get()
-    }
-
-    private var watchBufferLimit: Int {
-        state.withLock { $0.watchBufferLimit }
     }
 
     private func removeWatcher(_ id: Int) {

@@ -12,7 +12,6 @@ struct ObjectID: Hashable, Sendable {
 struct StoreState: ~Copyable {
     let kinds: Set<ResourceKind>
     let historyLimit: Int
-    let watchBufferLimit: Int
     let admission: Admission
 
     private(set) var resourceVersion: Int64 = 0
@@ -29,10 +28,9 @@ struct StoreState: ~Copyable {
     /// Watches retired under the lock, to be finished once it is released.
     private var endedWatches: [WatchBuffer] = []
 
-    init(kinds: [ResourceKind], historyLimit: Int, watchBufferLimit: Int, admission: Admission) {
+    init(kinds: [ResourceKind], historyLimit: Int, admission: Admission) {
         self.kinds = Set(kinds)
         self.historyLimit = max(historyLimit, 1)
-        self.watchBufferLimit = max(watchBufferLimit, 1)
         self.admission = admission
         if self.kinds.contains(.namespace) {
             for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {

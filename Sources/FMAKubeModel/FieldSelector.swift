@@ -5,14 +5,20 @@ public import FMAJSON
 /// A missing field reads as the empty string, as the API server treats it.
 public struct FieldSelector: Sendable, Hashable, CustomStringConvertible {
     public struct Requirement: Sendable, Hashable {
-        public var field: String
+        public var field: String {
+            didSet { path = field.split(separator: ".").map(String.init) }
+        }
         public var value: String
         public var negated: Bool
+        /// `field` split at its dots, once: matching runs for every object listed and every
+        /// change a watch sees.
+        private(set) var path: [String]
 
         public init(field: String, value: String, negated: Bool = false) {
             self.field = field
             self.value = value
             self.negated = negated
+            path = field.split(separator: ".").map(String.init)
         }
     }
 
@@ -58,8 +64,11 @@ public struct FieldSelector: Sendable, Hashable, CustomStringConvertible {
 
     /// The value a field selector sees for `field` in `object`.
     public static func fieldValue(_ field: String, in object: JSONObject) -> String {
-        let value = object[path: field.split(separator: ".").map(String.init)]
-        switch value {
+        fieldValue(at: field.split(separator: ".").map(String.init), in: object)
+    }
+
+    private static func fieldValue(at path: [String], in object: JSONObject) -> String {
+        switch object[path: path] {
         case .string(let s)?: return s
         case .int(let i)?: return String(i)
         case .bool(let b)?: return String(b)
@@ -69,7 +78,7 @@ public struct FieldSelector: Sendable, Hashable, CustomStringConvertible {
 
     public func matches(_ object: JSONObject) -> Bool {
         requirements.allSatisfy { requirement in
-            (Self.fieldValue(requirement.field, in: object) == requirement.value) != requirement.negated
+            (Self.fieldValue(at: requirement.path, in: object) == requirement.value) != requirement.negated
         }
     }
 }

@@ -73,8 +73,7 @@ struct StoreState: ~Copyable {
         for (key, object) in snapshot.map({ objects(of: kind, at: $0) }) ?? objects[kind] ?? [:] {
             if let namespacePrefix, !key.hasPrefix(namespacePrefix) { continue }
             if let after, key <= after { continue }
-            let ref = JSONObjectRef(object)
-            if labels.matches(ref.labels), fields.matches(object) {
+            if labels.isEverything || labels.matches(JSONObjectRef(object).labels), fields.matches(object) {
                 matching.append((key, object))
             }
         }

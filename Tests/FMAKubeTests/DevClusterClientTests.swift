@@ -15,20 +15,26 @@ struct DevClusterClientTests {
         return map
     }
 
+    /// What the informer's handler hears, as "added NAME", "updated NAME", "deleted NAME".
+    private func recordEvents<Source: ListerWatcher>(of informer: Informer<Source>) -> Locked<[String]> {
+        let events = Locked<[String]>([])
+        informer.addHandler { event in
+            let name = event.object.metadata.name
+            switch event {
+            case .added: events.withLock { $0.append("added \(name)") }
+            case .updated: events.withLock { $0.append("updated \(name)") }
+            case .deleted: events.withLock { $0.append("deleted \(name)") }
+            }
+        }
+        return events
+    }
+
     @Test("an informer lists, then sees adds, updates and deletes in order")
     func listAndWatch() async throws {
         try await withDevCluster { _, client in
             _ = try await client.create(configMap("before"))
-            let events = Locked<[String]>([])
             let informer = Informer(client.listerWatcher(ConfigMap.self, namespace: "default"))
-            informer.addHandler { event in
-                let name = event.object.metadata.name
-                switch event {
-                case .added: events.withLock { $0.append("added \(name)") }
-                case .updated: events.withLock { $0.append("updated \(name)") }
-                case .deleted: events.withLock { $0.append("deleted \(name)") }
-                }
-            }
+            let events = recordEvents(of: informer)
             let run = Task { await informer.run() }
             defer { run.cancel() }
             #expect(await informer.waitForSync())
@@ -93,16 +99,8 @@ struct DevClusterClientTests {
                 }
                 _ = try? cluster.store.create(.configMap, namespace: "default", ["metadata": ["name": "arrives"]])
             }
-            let events = Locked<[String]>([])
             let informer = Informer(source)
-            informer.addHandler { event in
-                let name = event.object.metadata.name
-                switch event {
-                case .added: events.withLock { $0.append("added \(name)") }
-                case .updated: events.withLock { $0.append("updated \(name)") }
-                case .deleted: events.withLock { $0.append("deleted \(name)") }
-                }
-            }
+            let events = recordEvents(of: informer)
             let run = Task { await informer.run() }
             defer { run.cancel() }
             #expect(await informer.waitForSync())

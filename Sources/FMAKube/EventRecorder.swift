@@ -81,20 +81,9 @@ public struct EventRecorder: Sendable {
     ) -> Event {
         let namespace = object.metadata.namespace.isEmpty ? "default" : object.metadata.namespace
         let nanoseconds = UInt64(max(0, date.timeIntervalSince1970) * 1e9)
-        var event = Event(name: "\(object.metadata.name).\(String(nanoseconds, radix: 16))", namespace: namespace)
-        event.involvedObject = ObjectReference(object)
-        event.type = type.rawValue
-        event.reason = reason
-        event.message = message
-        event.count = 1
-        let timestamp = KubeTime.string(date)
-        event.firstTimestamp = timestamp
-        event.lastTimestamp = timestamp
-        event.sourceComponent = component
-        event.sourceHost = instance
-        event.reportingComponent = component
-        event.reportingInstance = instance
-        return event
+        return Event(name: "\(object.metadata.name).\(String(nanoseconds, radix: 16))", namespace: namespace,
+                     about: ObjectReference(object), type: type.rawValue, reason: reason, message: message,
+                     component: component, instance: instance, host: instance, timestamp: KubeTime.string(date))
     }
 }
 

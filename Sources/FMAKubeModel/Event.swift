@@ -10,6 +10,26 @@ public struct Event: KubeObject {
         self.json = json
     }
 
+    /// A new Event (`count` 1) about `involvedObject`, first and last seen at `timestamp`
+    /// (`KubeTime`), reported by `component` on `instance`; `host` is `source.host`.
+    public init(
+        name: String, namespace: String, about involvedObject: ObjectReference, type: String, reason: String, message: String,
+        component: String, instance: String, host: String?, timestamp: String
+    ) {
+        self.init(name: name, namespace: namespace)
+        self.involvedObject = involvedObject
+        self.type = type
+        self.reason = reason
+        self.message = message
+        count = 1
+        firstTimestamp = timestamp
+        lastTimestamp = timestamp
+        sourceComponent = component
+        sourceHost = host
+        reportingComponent = component
+        reportingInstance = instance
+    }
+
     public var involvedObject: ObjectReference {
         get { json.viewOrEmpty("involvedObject") }
         set { json.setView("involvedObject", newValue) }

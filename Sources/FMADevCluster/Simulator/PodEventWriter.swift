@@ -11,8 +11,6 @@ struct PodEventWriter: Sendable {
 
     /// Records `reason` for the pod `namespace/name` (uid `uid`); failures are logged only.
     func record(namespace: String, name: String, uid: String, type: String = "Normal", reason: String, message: String, host: String? = nil, fieldPath: String? = nil) {
-        let now = Timestamp.now()
-        var event = Event(name: "\(name).\(String(UInt64.random(in: 1...UInt64.max), radix: 16))", namespace: namespace)
         var involved = ObjectReference()
         involved.apiVersion = "v1"
         involved.kind = "Pod"
@@ -20,17 +18,9 @@ struct PodEventWriter: Sendable {
         involved.name = name
         involved.uid = uid
         involved.fieldPath = fieldPath
-        event.involvedObject = involved
-        event.type = type
-        event.reason = reason
-        event.message = message
-        event.count = 1
-        event.firstTimestamp = now
-        event.lastTimestamp = now
-        event.sourceComponent = component
-        event.sourceHost = host
-        event.reportingComponent = component
-        event.reportingInstance = host ?? component
+        let event = Event(name: "\(name).\(String(UInt64.random(in: 1...UInt64.max), radix: 16))", namespace: namespace,
+                          about: involved, type: type, reason: reason, message: message,
+                          component: component, instance: host ?? component, host: host, timestamp: Timestamp.now())
         do {
             _ = try store.create(.event, namespace: namespace, event.json)
         } catch {

@@ -119,7 +119,7 @@ struct ServeCommand: AsyncParsableCommand {
             services.append(metrics)
         }
         if let readyFile {
-            try ReadyFile.write(readyLines, to: readyFile)
+            try ReadyFile.write(lines: readyLines, to: readyFile)
         }
         FileHandle.standardOutput.write(Data("fma-devcluster is serving \(endpoints.url)\nexport KUBECONFIG=\(endpoints.kubeconfigPath)\n".utf8))
         let group = ServiceGroup(configuration: .init(
@@ -155,16 +155,5 @@ struct ListenAddress {
         }
         host = String(hostPart)
         self.port = port
-    }
-}
-
-/// Writes the ready file atomically (a reader sees no file, or all of it).
-enum ReadyFile {
-    static func write(_ lines: [String], to path: String) throws {
-        let temporary = path + ".tmp"
-        try (lines.joined(separator: "\n") + "\n").write(toFile: temporary, atomically: false, encoding: .utf8)
-        guard rename(temporary, path) == 0 else {
-            throw ValidationError("cannot write the ready file \(path): \(String(cString: strerror(errno)))")
-        }
     }
 }

@@ -81,7 +81,7 @@ struct ServeCommand: AsyncParsableCommand {
     var logLevel: String = "info"
 
     func validate() throws {
-        _ = try ListenAddress(parsing: listen)
+        _ = try listenAddress()
         if let metricsListen {
             do { _ = try RPCAddress(parsing: metricsListen) } catch { throw ValidationError("--metrics-listen: \(error)") }
         }
@@ -90,12 +90,22 @@ struct ServeCommand: AsyncParsableCommand {
         guard bookmarkInterval > 0, bookmarkInterval <= 3600 else { throw ValidationError("--bookmark-interval must be between 0 and 3600 seconds") }
     }
 
+    /// `--listen` (`HOST:PORT` or `[IPv6]:PORT`), read as the TCP address every fma server takes.
+    private func listenAddress() throws -> (host: String, port: Int) {
+        let address: RPCAddress
+        do { address = try RPCAddress(parsing: "tcp://" + listen) } catch {
+            throw ValidationError("--listen \(listen): \(error.reason)")
+        }
+        guard case .tcp(let host, let port) = address else { throw ValidationError("--listen \(listen): expected HOST:PORT") }
+        return (host, port)
+    }
+
     func run() async throws {
         let logger = try LogSetup.bootstrap(component: "fma-devcluster", level: logLevel)
         let registry = ServerRunner.bootstrapMetrics()
-        let address = try ListenAddress(parsing: listen)
+        let (host, port) = try listenAddress()
         var configuration = DevCluster.Configuration(stateDirectory: stateDir)
-        configuration.api = APIServer.Configuration(host: address.host, port: address.port)
+        configuration.api = APIServer.Configuration(host: host, port: port)
         configuration.bookmarkInterval = .milliseconds(Int64(bookmarkInterval * 1000))
         let cluster = try DevCluster(configuration: configuration, logger: logger)
         if nodes > 0 {
@@ -128,32 +138,5 @@ struct ServeCommand: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         if let readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
-    }
-}
-
-/// `HOST:PORT` or `[IPv6]:PORT`.
-struct ListenAddress {
-    var host: String
-    var port: Int
-
-    init(parsing text: String) throws {
-        let hostPart: Substring
-        let portPart: Substring
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
-                throw ValidationError("--listen \(text): expected [IPv6]:PORT")
-            }
-            hostPart = text[text.index(after: text.startIndex)..<close]
-            portPart = text[text.index(close, offsetBy: 2)...]
-        } else {
-            guard let colon = text.lastIndex(of: ":") else { throw ValidationError("--listen \(text): expected HOST:PORT, e.g. 127.0.0.1:6443") }
-            hostPart = text[..<colon]
-            portPart = text[text.index(after: colon)...]
-        }
-        guard !hostPart.isEmpty, let port = Int(portPart), (0...65535).contains(port) else {
-            throw ValidationError("--listen \(text): expected HOST:PORT with a port from 0 to 65535")
-        }
-        host = String(hostPart)
-        self.port = port
     }
 }

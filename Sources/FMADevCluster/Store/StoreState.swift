@@ -387,12 +387,11 @@ struct StoreState: ~Copyable {
 
     /// Whether anything but metadata and status differs (which bumps `metadata.generation`).
     private static func specChanged(_ old: JSONObject, _ new: JSONObject) -> Bool {
-        var a = old, b = new
-        for key in ["metadata", "status"] {
-            a[key] = nil
-            b[key] = nil
-        }
-        return a != b
+        // Member by member: copying both objects to drop two members would copy their storage
+        // on every update.
+        func counts(_ key: String) -> Bool { key != "metadata" && key != "status" }
+        let oldKeys = old.keys.filter(counts)
+        return oldKeys.count != new.keys.count(where: counts) || oldKeys.contains { old[$0] != new[$0] }
     }
 
     /// Seconds a delete waits: a scheduled, unfinished pod gets its grace period (the kubelet

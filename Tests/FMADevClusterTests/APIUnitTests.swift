@@ -37,6 +37,22 @@ struct APIUnitTests {
         #expect(throws: APITarget.NotFound.self) { try APITarget.parse(["apis", "batch", "v1"], kinds: kinds) }
     }
 
+    @Test("a watch event written from its shared serialized object is the bytes of its JSON; replacing the object drops the shared text")
+    func sharedWatchEventText() {
+        let object: JSONObject = ["kind": "ConfigMap", "metadata": ["name": "a \"quoted\" name", "labels": ["x": "1"]], "data": ["k": "v"]]
+        for type in [WatchEventType.added, .modified, .deleted] {
+            let event = StoreEvent(type: type, object: SerializedObject(object))
+            var bytes: [UInt8] = []
+            event.serialize(into: &bytes)
+            #expect(bytes == JSONValue.object(event.json).serialized())
+        }
+        var replaced = StoreEvent(type: .modified, object: SerializedObject(object))
+        replaced.object = ["kind": "Table"]
+        var bytes: [UInt8] = []
+        replaced.serialize(into: &bytes)
+        #expect(String(decoding: bytes, as: UTF8.self) == #"{"type":"MODIFIED","object":{"kind":"Table"}}"#)
+    }
+
     @Test("ages print as kubectl prints them")
     func ages() {
         #expect(TableConverter.humanDuration(5) == "5s")

@@ -41,7 +41,8 @@ extension KubeAPI {
                 }
                 group.addTask {
                     // Everything pending goes out in one write: a burst of changes costs one
-                    // TLS record and one flush, not one per event.
+                    // TLS record and one flush, not one per event. A change's object is
+                    // serialized once for all the watches that send it (not for a Table).
                     while let batch = await storeWatch.nextBatch() {
                         var bytes: [UInt8] = []
                         for event in batch {
@@ -51,7 +52,7 @@ extension KubeAPI {
                                 let rv = event.object[path: ["metadata", "resourceVersion"]]?.string
                                 shown.object = converter.table(kind, [event.object], resourceVersion: rv)
                             }
-                            JSONValue.object(shown.json).serialize(into: &bytes)
+                            shown.serialize(into: &bytes)
                             bytes.append(UInt8(ascii: "\n"))
                         }
                         if !bytes.isEmpty { try await writer.write(ByteBuffer(bytes: bytes)) }

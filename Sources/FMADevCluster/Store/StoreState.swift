@@ -467,9 +467,12 @@ struct StoreState: ~Copyable {
                 historyStart = 0
             }
         }
+        guard let ids = watchersByKind[kind], !ids.isEmpty else { return }
+        // Not kept in the history: the text lives only until these watchers have sent it.
+        let shared = SerializedObject(object)
         var dead: [Int] = []
-        for id in watchersByKind[kind] ?? [] {
-            guard let watcher = watchers[id], let event = watcher.event(for: change) else { continue }
+        for id in ids {
+            guard let watcher = watchers[id], let event = watcher.event(for: change, shared: shared) else { continue }
             if !watcher.deliver(event) { dead.append(id) }
         }
         for id in dead { endWatcher(id) }

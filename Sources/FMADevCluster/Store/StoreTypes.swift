@@ -1,5 +1,6 @@
 public import FMAJSON
 public import FMAKubeModel
+import Synchronization
 
 /// One page of a list: the items, the store's resource version when it was taken, and where
 /// the next page starts.
@@ -36,16 +37,58 @@ public enum StorePatch: Sendable {
 /// One change seen by a watch.
 public struct StoreEvent: Sendable {
     public var type: WatchEventType
-    public var object: JSONObject
+    public var object: JSONObject {
+        didSet { serialized = nil }
+    }
+    /// `object` as JSON text, shared by every watch that sees the same change (nil once
+    /// `object` is replaced).
+    private var serialized: SerializedObject?
 
     public init(type: WatchEventType, object: JSONObject) {
         self.type = type
         self.object = object
     }
 
+    init(type: WatchEventType, object: SerializedObject) {
+        self.type = type
+        self.object = object.object
+        serialized = object
+    }
+
     /// `{"type": ..., "object": ...}`, as a watch stream carries it.
     public var json: JSONObject {
         ["type": .string(type.rawValue), "object": .object(object)]
+    }
+
+    /// Appends `json` as compact JSON text to `out`; the object is serialized once per change
+    /// however many watches write it.
+    func serialize(into out: inout [UInt8]) {
+        guard let serialized else { return JSONValue.object(json).serialize(into: &out) }
+        // What `json` serializes to: the type and the object's text.
+        out.append(contentsOf: #"{"type":""#.utf8)
+        out.append(contentsOf: type.rawValue.utf8)
+        out.append(contentsOf: #"","object":"#.utf8)
+        out.append(contentsOf: serialized.bytes)
+        out.append(UInt8(ascii: "}"))
+    }
+}
+
+/// An object and its compact JSON text, made on first use.
+final class SerializedObject: Sendable {
+    let object: JSONObject
+    private let text = Mutex<[UInt8]?>(nil)
+
+    init(_ object: JSONObject) {
+        self.object = object
+    }
+
+    var bytes: [UInt8] {
+        text.withLock { text in
+            if let text { return text }
+            let bytes = object.serialized()
+            text = bytes
+            return bytes
+        }
     }
 }
 

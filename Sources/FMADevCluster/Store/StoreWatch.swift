@@ -67,19 +67,23 @@ struct Watcher {
         return labels.matches(object.labels) && fields.matches(object.json)
     }
 
-    /// The event this watcher sees for a change from `old` to `new`: a modification that
-    /// moves an object into the filter is an ADDED, one that moves it out a DELETED.
-    func event(for change: StoreChange) -> StoreEvent? {
+    /// The event this watcher sees for `change`: a modification that moves an object into
+    /// the filter is an ADDED, one that moves it out a DELETED. The event carries `shared`,
+    /// when given, as its object (serialized once for every watcher it goes to).
+    func event(for change: StoreChange, shared: SerializedObject? = nil) -> StoreEvent? {
+        func event(_ type: WatchEventType) -> StoreEvent {
+            shared.map { StoreEvent(type: type, object: $0) } ?? StoreEvent(type: type, object: change.object.json)
+        }
         let newMatches = accepts(change.object)
         switch change.type {
         case .added, .deleted, .bookmark, .error:
-            return newMatches ? StoreEvent(type: change.type, object: change.object.json) : nil
+            return newMatches ? event(change.type) : nil
         case .modified:
             let oldMatches = change.old.map(accepts) ?? false
             switch (oldMatches, newMatches) {
-            case (true, true): return StoreEvent(type: .modified, object: change.object.json)
-            case (false, true): return StoreEvent(type: .added, object: change.object.json)
-            case (true, false): return StoreEvent(type: .deleted, object: change.object.json)
+            case (true, true): return event(.modified)
+            case (false, true): return event(.added)
+            case (true, false): return event(.deleted)
             case (false, false): return nil
             }
         }

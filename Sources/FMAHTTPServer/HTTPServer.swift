@@ -25,6 +25,8 @@ public final class HTTPServer: Service, Sendable {
         /// added: the place to add a TLS handler (e.g. NIOSSL's `NIOSSLServerHandler`) in front.
         /// A throw closes that connection only.
         public var prepareChannel: (@Sendable (any Channel) throws -> Void)?
+        /// The scheme the server's URL is logged with: `https` when `prepareChannel` adds TLS.
+        public var scheme = "http"
         /// Makes the answers the server gives on its own, before or instead of a handler: 404 (no
         /// route), 405 (no route for the method), 400 (a malformed target), 413 (a body over
         /// `maxBodyBytes`), and a handler's thrown error. Given the status and the message; `nil`
@@ -96,7 +98,7 @@ public final class HTTPServer: Service, Sendable {
         }
         let bound = RPCAddress.tcp(host: host, port: channel.channel.localAddress?.port ?? port)
         listener.withLockedValue { $0 = .bound(channel, bound) }
-        logger.info("listening", metadata: ["url": "\(Self.url(bound))"])
+        logger.info("listening", metadata: ["url": "\(Self.url(bound, scheme: configuration.scheme))"])
         return bound
     }
 
@@ -106,10 +108,10 @@ public final class HTTPServer: Service, Sendable {
         return nil
     }
 
-    /// `http://HOST:PORT` for a TCP address (an IPv6 host in brackets).
-    public static func url(_ address: RPCAddress) -> String {
+    /// `http://HOST:PORT` (or another `scheme`) for a TCP address (an IPv6 host in brackets).
+    public static func url(_ address: RPCAddress, scheme: String = "http") -> String {
         guard case .tcp(let host, let port) = address else { return "\(address)" }
-        return host.contains(":") ? "http://[\(host)]:\(port)" : "http://\(host):\(port)"
+        return host.contains(":") ? "\(scheme)://[\(host)]:\(port)" : "\(scheme)://\(host):\(port)"
     }
 
     public func run() async throws {

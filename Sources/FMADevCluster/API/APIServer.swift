@@ -33,6 +33,7 @@ public final class APIServer: Service, Sendable {
         http.maxBodyBytes = configuration.maxBodyBytes
         http.drainTimeout = configuration.drainTimeout
         http.prepareChannel = { channel in try tls.prepare(channel) }
+        http.scheme = "https"
         http.errorResponse = { status, message in KubeAPI.errorResponse(status, message) }
         self.http = HTTPServer(address: .tcp(host: configuration.host, port: configuration.port), router: api.router, logger: logger,
                                configuration: http)
@@ -49,7 +50,7 @@ public final class APIServer: Service, Sendable {
         guard case .tcp(var host, let port) = address else { return "\(address)" }
         if host == "0.0.0.0" { host = "127.0.0.1" }
         if host == "::" { host = "::1" }
-        return host.contains(":") ? "https://[\(host)]:\(port)" : "https://\(host):\(port)"
+        return HTTPServer.url(.tcp(host: host, port: port), scheme: "https")
     }
 
     public func run() async throws {

@@ -245,7 +245,7 @@ let package = Package(
         ),
         .target(
             name: "FMATestSupport",
-            dependencies: ["FMARPC", "FMAAPI", "FMAWire",
+            dependencies: ["FMADevCluster", "FMARPC", "FMAAPI", "FMAWire",
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -62,17 +62,11 @@ func withAPICluster<T: Sendable>(
     configure: @Sendable (inout DevCluster.Configuration) -> Void = { _ in },
     _ body: @Sendable (APITestCluster) async throws -> T
 ) async throws -> T {
-    try await withTemporaryDirectory { directory in
-        var configuration = DevCluster.Configuration(stateDirectory: directory + "/state")
-        configure(&configuration)
-        let cluster = try DevCluster(configuration: configuration, logger: testLogger("fma.devcluster.api"))
-        let endpoints = try await cluster.start()
+    try await withRunningDevCluster(configure: configure) { cluster, endpoints in
         let client = HTTPClient(configuration: APITestCluster.clientConfiguration(caPEM: cluster.credentials.caCertificatePEM,
                                                                                  token: cluster.credentials.token))
         do {
-            let result = try await withRunningServices(cluster.services) { _ in
-                try await body(APITestCluster(cluster: cluster, endpoints: endpoints, client: client))
-            }
+            let result = try await body(APITestCluster(cluster: cluster, endpoints: endpoints, client: client))
             await client.shutdown()
             return result
         } catch {
@@ -80,16 +74,6 @@ func withAPICluster<T: Sendable>(
             throw error
         }
     }
-}
-
-/// A logger that is silent unless FMA_TEST_LOG names a level.
-func testLogger(_ label: String) -> Logger {
-    let level = ProcessInfo.processInfo.environment["FMA_TEST_LOG"].flatMap(Logger.Level.init(rawValue:))
-    var logger = Logger(label: label, factory: { label in
-        level == nil ? SwiftLogNoOpLogHandler() as any LogHandler : StreamLogHandler.standardError(label: label)
-    })
-    logger.logLevel = level ?? .critical
-    return logger
 }
 
 /// A ConfigMap object.

@@ -3,7 +3,6 @@ import FMAJSON
 import FMAKubeModel
 import FMATestSupport
 import Foundation
-import Logging
 import Synchronization
 
 private let nextNodeIndexOffset = Atomic<Int>(0)
@@ -22,12 +21,7 @@ func withSimulator<T: Sendable>(
         // Simulators of tests running side by side get address blocks of their own.
         configuration.nodeIndexOffset = nextNodeIndexOffset.add(1100, ordering: .relaxed).oldValue
         // FMA_TEST_LOG=debug shows the simulator's log on stderr.
-        let level = ProcessInfo.processInfo.environment["FMA_TEST_LOG"].flatMap(Logger.Level.init(rawValue:))
-        var logger = Logger(label: "fma.devcluster.simulator", factory: { label in
-            level == nil ? SwiftLogNoOpLogHandler() as any LogHandler : StreamLogHandler.standardError(label: label)
-        })
-        logger.logLevel = level ?? .critical
-        let simulator = NodeSimulator(configuration: configuration, store: store, logger: logger)
+        let simulator = NodeSimulator(configuration: configuration, store: store, logger: testLogger("fma.devcluster.simulator"))
         return try await withRunningServices([simulator]) { _ in
             try await waitUntil("the simulator's nodes") { (try store.list(.node, namespace: nil).items.count) == nodes }
             return try await body(store, simulator)

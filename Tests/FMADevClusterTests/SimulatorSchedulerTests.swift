@@ -96,24 +96,28 @@ struct SimulatorSchedulerTests {
         }
     }
 
-    @Test("1,000 nodes and 10,000 pods are scheduled in seconds")
-    func scale() async throws {
-        try await withSimulator(nodes: 1000, gpusPerNode: 8) { store, _ in
-            let started = ContinuousClock.now
-            for index in 0..<10_000 {
+    /// Many nodes and pods at once, every pod placed and started; how fast is the benchmark's
+    /// business (`fma-bench kube`: 1,000 nodes, 10,000 pods), not a test's.
+    @Test("100 nodes and 1,000 pods (half asking for a GPU) are all scheduled and running")
+    func many() async throws {
+        try await withSimulator(nodes: 100, gpusPerNode: 8) { store, _ in
+            for index in 0..<1_000 {
                 _ = try store.create(.pod, namespace: "default", podJSON("p-\(index)", containers: [simulatedContainer(gpus: index % 2)]))
             }
-            // Polled slowly: listing 10,000 pods holds the store's lock a while.
             let deadline = ContinuousClock.now + .seconds(120)
             var running = 0
-            while running < 10_000, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(500))
+            while running < 1_000, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(100))
                 let page = try store.list(.pod, namespace: "default", fields: .equals("status.phase", "Running"), limit: 1)
                 running = (page.remainingItemCount ?? 0) + page.items.count
             }
-            #expect(running == 10_000)
-            let elapsed = ContinuousClock.now - started
-            #expect(elapsed < .seconds(30), "took \(elapsed)")
+            #expect(running == 1_000)
+            // No node got more GPU pods than it has GPUs.
+            let pods = try store.list(.pod, namespace: "default").items.map(Pod.init(json:))
+            let gpuPods = pods.filter { (Int($0.metadata.name.dropFirst(2)) ?? 0) % 2 == 1 }
+            #expect(gpuPods.count == 500)
+            let gpuPodsPerNode = Dictionary(grouping: gpuPods, by: { $0.spec.nodeName ?? "" })
+            #expect(gpuPodsPerNode.values.allSatisfy { $0.count <= 8 })
         }
     }
 

@@ -45,7 +45,7 @@ struct HTTPClientStreamingTests {
                 func waitForDisconnect() async throws {
                     expectedDisconnects += 1
                     let expected = expectedDisconnects
-                    let deadline = ContinuousClock.now + .seconds(10)
+                    let deadline = ContinuousClock.now + .seconds(30)
                     while ContinuousClock.now < deadline {
                         let stats = try json(try await client.send(HTTPClientRequest(.get, server.url("/stats"))).body)
                         if let seen = stats["disconnects"] as? Int, seen >= expected { return }

@@ -26,7 +26,9 @@ enum ContainerCommand: Sendable, Hashable {
             guard access(path, X_OK) == 0 else {
                 return .missing(message: "\(base) is not in the simulator's bin directory \(binDirectory)")
             }
-            return .process(executable: path, arguments: Array(argv.dropFirst()), pythonPath: nil)
+            // fma's Python code is on PYTHONPATH as an image would have it installed (the
+            // launcher's zygote imports it).
+            return .process(executable: path, arguments: Array(argv.dropFirst()), pythonPath: pythonDirectory)
         }
         if base == "python" || base.hasPrefix("python3"), argv.count >= 3, argv[1] == "-m" {
             let module = argv[2]

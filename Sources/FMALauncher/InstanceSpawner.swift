@@ -1,4 +1,5 @@
 import CFMAProcess
+import FMAAPI
 import FMARPC
 import FMAWire
 import Foundation
@@ -49,10 +50,10 @@ struct InstanceSpawner: Sendable {
             environment["PYTHONPATH"] = (configuration.pythonPath + [environment["PYTHONPATH"]].compactMap { $0 }).joined(separator: ":")
         }
         for (key, value) in request.env { environment[key] = value }
-        let executable = Zygote.resolve(argv[0])
+        let executable = SpawnSupport.resolve(argv[0])
         var pid: pid_t = 0
-        let result = withCStrings(argv) { argvPointer in
-            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envPointer in
+        let result = SpawnSupport.withCStrings(argv) { argvPointer in
+            SpawnSupport.withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envPointer in
                 fma_spawn(executable, argvPointer, envPointer, request.logPath, 1, -1, -1, &pid)
             }
         }

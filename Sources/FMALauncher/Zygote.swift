@@ -1,4 +1,5 @@
 import CFMAProcess
+import FMAAPI
 import FMARPC
 import FMAWire
 import Foundation
@@ -164,10 +165,10 @@ final class Zygote: Sendable {
         var environment = ProcessInfo.processInfo.environment
         let pythonPath = (configuration.pythonPath + [environment["PYTHONPATH"]].compactMap { $0 }).joined(separator: ":")
         if !pythonPath.isEmpty { environment["PYTHONPATH"] = pythonPath }
-        let executable = Self.resolve(configuration.python)
+        let executable = SpawnSupport.resolve(configuration.python)
         var pid: pid_t = 0
-        let result = withCStrings(argv) { argvPointer in
-            withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envPointer in
+        let result = SpawnSupport.withCStrings(argv) { argvPointer in
+            SpawnSupport.withCStrings(environment.map { "\($0.key)=\($0.value)" }) { envPointer in
                 fma_spawn(executable, argvPointer, envPointer, nil, 0, fds[1], 3, &pid)
             }
         }
@@ -234,15 +235,6 @@ final class Zygote: Sendable {
             break
         }
     }
-
-    static func resolve(_ program: String) -> String {
-        guard !program.contains("/") else { return program }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/\(program)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return program
-    }
 }
 
 private final class ZygoteEventHandler: ChannelInboundHandler {
@@ -258,11 +250,4 @@ private final class ZygoteEventHandler: ChannelInboundHandler {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
-}
-
-/// Calls `body` with a NULL-terminated C array of the strings.
-func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-    let pointers = strings.map { strdup($0) } + [nil]
-    defer { pointers.forEach { free($0) } }
-    return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
 }

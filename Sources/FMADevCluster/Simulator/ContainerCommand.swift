@@ -1,3 +1,4 @@
+import FMAAPI
 import FMAKubeModel
 import Foundation
 
@@ -39,19 +40,9 @@ enum ContainerCommand: Sendable, Hashable {
             else {
                 return .simulated(why: "python module \(module) is not one of this project's")
             }
-            return .process(executable: resolve(python), arguments: Array(argv.dropFirst()), pythonPath: pythonDirectory)
+            return .process(executable: SpawnSupport.resolve(python), arguments: Array(argv.dropFirst()), pythonPath: pythonDirectory)
         }
         return .simulated(why: "\(base) is not one of this project's programs")
-    }
-
-    /// `program` found on PATH (unchanged when it has a slash or is not found).
-    static func resolve(_ program: String) -> String {
-        guard !program.contains("/") else { return program }
-        for directory in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin").split(separator: ":") {
-            let candidate = "\(directory)/\(program)"
-            if access(candidate, X_OK) == 0 { return candidate }
-        }
-        return program
     }
 }
 

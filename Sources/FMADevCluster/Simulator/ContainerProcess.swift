@@ -1,3 +1,4 @@
+import FMAAPI
 import CFMAProcess
 import Foundation
 
@@ -16,8 +17,8 @@ enum ContainerProcess {
         let argv = [executable] + arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
-        let result = withCStrings(argv) { argvPointer in
-            withCStrings(envp) { envPointer in
+        let result = SpawnSupport.withCStrings(argv) { argvPointer in
+            SpawnSupport.withCStrings(envp) { envPointer in
                 fma_spawn(executable, argvPointer, envPointer, logPath, 1, -1, -1, &pid)
             }
         }
@@ -82,11 +83,5 @@ enum ContainerProcess {
                 start = end + 1
             }
         }
-    }
-
-    private static func withCStrings<R>(_ strings: [String], _ body: (UnsafePointer<UnsafeMutablePointer<CChar>?>) -> R) -> R {
-        let pointers = strings.map { strdup($0) } + [nil]
-        defer { pointers.forEach { free($0) } }
-        return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }
 }

@@ -65,3 +65,21 @@ public struct Condition: JSONObjectView {
         return result
     }
 }
+
+/// A status with a `conditions` list (a Pod's, a Node's): lookup and update by type.
+public protocol HasConditions {
+    var conditions: [Condition] { get set }
+}
+
+extension HasConditions {
+    /// The condition of `type` (`Ready`, `PodScheduled`, ...).
+    public func condition(_ type: String) -> Condition? {
+        conditions.first { $0.type == type }
+    }
+
+    /// Replaces the condition of the same type, or appends it; `lastTransitionTime` is kept
+    /// when the status did not change.
+    public mutating func setCondition(_ condition: Condition) {
+        conditions = Condition.setting(condition, in: conditions)
+    }
+}

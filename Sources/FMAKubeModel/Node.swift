@@ -44,7 +44,7 @@ public struct NodeSpec: JSONObjectView {
 }
 
 /// A core/v1 NodeStatus: resources, conditions and addresses.
-public struct NodeStatus: JSONObjectView {
+public struct NodeStatus: JSONObjectView, HasConditions {
     public var json: JSONObject
 
     public init(json: JSONObject = JSONObject()) {
@@ -66,14 +66,6 @@ public struct NodeStatus: JSONObjectView {
     public var conditions: [Condition] {
         get { json.views("conditions") }
         set { json.setViews("conditions", newValue) }
-    }
-
-    public func condition(_ type: String) -> Condition? {
-        conditions.first { $0.type == type }
-    }
-
-    public mutating func setCondition(_ condition: Condition) {
-        conditions = Condition.setting(condition, in: conditions)
     }
 
     /// `addresses` as sent (`[{type: InternalIP, address: ...}]`).

@@ -1,7 +1,7 @@
 public import FMAJSON
 
 /// A core/v1 PodStatus.
-public struct PodStatus: JSONObjectView {
+public struct PodStatus: JSONObjectView, HasConditions {
     public var json: JSONObject
 
     public init(json: JSONObject = JSONObject()) {
@@ -32,17 +32,6 @@ public struct PodStatus: JSONObjectView {
     public var conditions: [Condition] {
         get { json.views("conditions") }
         set { json.setViews("conditions", newValue) }
-    }
-
-    /// The condition of `type` (`Ready`, `PodScheduled`, ...).
-    public func condition(_ type: String) -> Condition? {
-        conditions.first { $0.type == type }
-    }
-
-    /// Replaces the condition of the same type, or appends it; `lastTransitionTime` is kept
-    /// when the status did not change.
-    public mutating func setCondition(_ condition: Condition) {
-        conditions = Condition.setting(condition, in: conditions)
     }
 
     public var containerStatuses: [ContainerStatus] {

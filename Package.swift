@@ -149,7 +149,7 @@ let package = Package(
         .target(
             name: "FMADevCluster",
             dependencies: [
-                "FMAJSON", "FMAKubeModel", "FMAHTTPServer", "FMARPC", "FMAAPI", "CFMAProcess",
+                "FMAJSON", "FMAKubeModel", "FMAHTTPServer", "FMAHTTPClient", "FMARPC", "FMAAPI", "CFMAProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -23,6 +23,8 @@ final class Kubelet: Sendable {
     let store: ObjectStore
     let configuration: NodeSimulator.Configuration
     let logger: Logger
+    /// Readiness probes go through the project's HTTP client.
+    let probeClient = ReadinessProbe.makeClient()
     private let inputs: AsyncStream<Input>
     let continuation: AsyncStream<Input>.Continuation
 
@@ -58,6 +60,7 @@ final class Kubelet: Sendable {
         }
         // Cancelled before every container stopped: leave nothing behind.
         worker.killEverything()
+        await probeClient.shutdown()
     }
 }
 
@@ -299,10 +302,11 @@ final class KubeletWorker {
         let timeout = Self.seconds(max(1, probe.timeoutSeconds ?? 1))
         let uid = pod.uid
         let continuation = kubelet.continuation
+        let client = kubelet.probeClient
         jobs.append {
             try? await Task.sleep(for: initialDelay)
             while !stop.isStopped, !Task.isCancelled {
-                let success = await ReadinessProbe.get(host: host, port: port, path: path, timeout: timeout)
+                let success = await ReadinessProbe.get(client, host: host, port: port, path: path, timeout: timeout)
                 if stop.isStopped { break }
                 continuation.yield(.probe(uid: uid, container: index, generation: generation, success: success))
                 try? await Task.sleep(for: period)

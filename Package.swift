@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "fma-gpu-inventory", targets: ["fma-gpu-inventory"]),
         .executable(name: "fma-launcher", targets: ["fma-launcher"]),
         .executable(name: "fma-devcluster", targets: ["fma-devcluster"]),
+        .executable(name: "fma-controller", targets: ["fma-controller"]),
         .library(name: "FMARPC", targets: ["FMARPC"]),
         .library(name: "FMAAPI", targets: ["FMAAPI"]),
         .library(name: "CFMAClient", targets: ["CFMAClient"]),
@@ -171,6 +172,26 @@ let package = Package(
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             swiftSettings: strictSettings
         ),
+        // The dual-pods controller: requesters served hot, warm or cold through launchers.
+        .target(
+            name: "FMAController",
+            dependencies: [
+                "FMAKube", "FMAKubeModel", "FMAJSON", "FMAHTTPClient", "FMARPC", "FMAAPI", "FMAWire", "FMAGPUInventory",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+        .executableTarget(
+            name: "fma-controller",
+            dependencies: ["FMAController", "FMACommand", "FMAKube", "FMARPC",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                           .product(name: "Logging", package: "swift-log"),
+                           .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: strictSettings
+        ),
         // NVML, loaded at run time with dlopen: nothing links against the driver.
         .target(
             name: "CFMANVML",
@@ -307,6 +328,12 @@ let package = Package(
             name: "FMADevClusterTests",
             dependencies: ["FMAAPI", "FMARPC", "FMAWire", "FMADevCluster", "FMAKube", "FMAKubeModel", "FMAJSON", "FMAHTTPClient", "FMAHTTPServer", "FMATestSupport",
                            .product(name: "NIOHTTP1", package: "swift-nio")],
+            swiftSettings: testSettings
+        ),
+        .testTarget(
+            name: "FMAControllerTests",
+            dependencies: ["FMAController", "FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport",
+                           .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: testSettings
         ),
         .testTarget(

@@ -20,7 +20,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="fma_fakevllm",
         description="A fake vLLM OpenAI-compatible server with sleep/wake, for tests and demos.")
-    parser.add_argument("--host", default="0.0.0.0")
+    parser.add_argument("--host", default=os.environ.get("POD_IP") or "0.0.0.0",
+                        help="the address to listen on (default: $POD_IP when set, so the instances of a "
+                             "launcher on fma-devcluster listen on their pod's own address; else 0.0.0.0)")
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--model", default="fake/model")
     parser.add_argument("--startup-delay", type=float, default=0.0,

@@ -1,0 +1,222 @@
+import FMAAPI
+import FMAKube
+import FMARPC
+import FMAKubeModel
+import FMAWire
+import Foundation
+import Logging
+
+/// The bound path (FMA's §3.9): the instance created or woken, its server proven, routing
+/// metadata applied, readiness relayed.
+extension DualPodsController {
+    func servedByBoundProvider(_ requester: Pod, provider: Pod, state: inout ServerState,
+                               addFinalizer: Bool, logger: Logger) async throws -> Outcome {
+        if state.instance == nil {
+            do {
+                state.instance = try DesiredInstance(boundLauncher: provider)
+                state.labelsApplied = Self.routingApplied(provider, state.instance!)
+            } catch {
+                try await writeRequesterState(requester, errors: [error.message], state: state, addFinalizer: addFinalizer)
+                return .done
+            }
+            assertDuality(state: &state, requester: requester.metadata.name, node: Self.providerNode(provider) ?? "")
+        }
+        let desired = state.instance!
+        let podName = provider.metadata.name
+        guard let ip = provider.status.podIP, !ip.isEmpty, let known = fleet.instances(of: podName), known.synced,
+              let launcher = fleet.client(for: podName) else {
+            // The launcher is starting; its watch syncing enqueues this server again.
+            return .done
+        }
+        let instance = known.instances[desired.id]
+        if instance?.status == .stopped || (instance == nil && state.instanceKnownToExist) {
+            let why = instance == nil ? "vanished from its launcher" : "stopped (\(Self.exitDescription(instance!)))"
+            logger.info("bound instance \(why); deleting the requester", metadata: ["instance": "\(desired.id)"])
+            state.sleeping = true
+            await recorder.record(requester, type: .warning, reason: DualPods.Reason.providerGone,
+                                  message: "Deleting server-requesting Pod because its instance \(desired.id) in launcher \(podName) \(why)")
+            try await deleteRequester(requester, reason: "its instance \(why)", logger: logger)
+            state.requesterDeleteRequested = true
+            return .done
+        }
+        if instance == nil {
+            state.neededNewInstance = true
+            let request = Fma_V1_CreateInstanceRequest.with {
+                $0.id = desired.id
+                $0.optionsString = desired.options
+                $0.gpuUuids = desired.gpuUUIDs
+                $0.envVars = desired.envVars
+                $0.annotations = desired.annotations
+            }
+            let created = try await createInstance(request, launcher: launcher, podName: podName, iscName: desired.iscName)
+            fleet.record(created, in: podName)
+            fleet.touch(podName: podName, instanceID: desired.id)
+            logger.info("created instance", metadata: ["instance": "\(desired.id)", "launcher": "\(podName)"])
+        }
+        state.instanceKnownToExist = true
+
+        // Whether the server answers, and whether it sleeps.
+        if state.sleeping == nil {
+            do {
+                state.sleeping = try await timed(purpose: "query_sleeping", method: "GET", isc: desired.iscName) { () async throws(ControllerError) in
+                    try await instanceHTTP.isSleeping(ip: ip, port: desired.port)
+                }
+                state.startPolls = 0
+            } catch {
+                // Starting: FMA polls every 5 s; this polls from 20 ms, doubling to 1 s.
+                state.startPolls += 1
+                if state.startPolls % 50 == 0 {
+                    logger.info("instance not answering yet", metadata: ["instance": "\(desired.id)", "error": "\(error.message)"])
+                }
+                return .retryAfter(.milliseconds(min(1000, 20 << min(state.startPolls - 1, 6))))
+            }
+        }
+        if state.sleeping == true {
+            let woken = try await launcherCall("wake", isc: desired.iscName, "WakeInstance \(desired.id) on launcher \(podName)") { () async throws(RPCError) in
+                try await launcher.wake(desired.id)
+            }
+            fleet.record(woken, in: podName)
+            state.sleeping = false
+            state.verified = false
+            logger.info("woke instance", metadata: ["instance": "\(desired.id)"])
+        }
+
+        if options.verifyCompletion && !state.verified {
+            if let failure = await verify(ip: ip, desired: desired) {
+                state.verifyFailures += 1
+                guard state.verifyFailures >= 3 else { return .retryAfter(.milliseconds(200 * state.verifyFailures)) }
+                logger.warning("instance failed the verifying completion; deleting it", metadata: ["instance": "\(desired.id)", "error": "\(failure.message)"])
+                await recorder.record(requester, type: .warning, reason: DualPods.Reason.verificationFailed,
+                                      message: "Instance \(desired.id) in launcher \(podName) failed its verifying completion and is deleted: \(failure.message)")
+                try await writeRequesterState(requester, errors: ["instance \(desired.id) failed its verifying completion: \(failure.message)"],
+                                              state: state, addFinalizer: addFinalizer)
+                try await deleteInstance(desired.id, in: podName, state: &state, iscName: desired.iscName)
+                return .done
+            }
+            state.verified = true
+            state.verifyFailures = 0
+        }
+
+        // The provider's labels: sleeping, and the routing metadata once it serves.
+        let sleepingLabel = state.sleeping == true ? "true" : "false"
+        if provider.metadata.labels[DualPods.Label.sleeping] != sleepingLabel || !state.labelsApplied {
+            if !state.labelsApplied {
+                let problems = RoutingMetadata.problems(labels: desired.labels, annotations: desired.podAnnotations,
+                                                        podLabels: provider.metadata.labels, podAnnotations: provider.metadata.annotations)
+                if !problems.isEmpty {
+                    let message = "Deleting server-requesting Pod because bound launcher is committed to outdated ISC routing metadata: " + problems.joined(separator: "; ")
+                    await recorder.record(requester, type: .warning, reason: DualPods.Reason.outdatedRoutingMetadata, message: message)
+                    try await deleteRequester(requester, reason: "outdated ISC routing metadata", logger: logger, preconditions: false)
+                    state.requesterDeleteRequested = true
+                    return .done
+                }
+            }
+            try await updatePod(provider) { pod in
+                var meta = pod.metadata
+                meta.labels[DualPods.Label.sleeping] = sleepingLabel
+                for (key, value) in desired.labels { meta.labels[key] = value }
+                for (key, value) in desired.podAnnotations { meta.annotations[key] = value }
+                pod.metadata = meta
+            }
+            state.labelsApplied = true
+        }
+
+        try await updateRequester(requester) { pod in
+            var meta = pod.metadata
+            meta.annotations[DualPods.Annotation.status] = RequesterStatus.json([])
+            meta.annotations[DualPods.Annotation.accelerators] = (state.gpuUUIDs ?? []).joined(separator: ",")
+            if !meta.finalizers.contains(DualPods.Finalizer.requester) && (addFinalizer || Self.serverContainerRunning(provider)) {
+                meta.finalizers.append(DualPods.Finalizer.requester)
+            }
+            meta.labels[DualPods.Label.dual] = provider.metadata.name
+            meta.labels[DualPods.Label.instance] = desired.id
+            if meta.annotations[DualPods.Annotation.actuationPath] == nil {
+                meta.annotations[DualPods.Annotation.actuationPath] = state.path.rawValue
+            }
+            pod.metadata = meta
+        }
+
+        // Readiness relay.
+        let ready = state.sleeping == false
+        if state.readinessRelayed != ready {
+            let containerReady = requester.status.containerStatuses.first { $0.name == DualPods.inferenceServerContainer }?.ready
+            if containerReady != ready {
+                try await timed(purpose: ready ? "relay_ready" : "relay_unready", method: "POST", isc: desired.iscName) { () async throws(ControllerError) in
+                    try await requesters.setReady(ready, on: requester)
+                }
+                logger.debug("relayed readiness", metadata: ["ready": "\(ready)"])
+            }
+            state.readinessRelayed = ready
+            if ready && !state.actuationReported {
+                state.actuationReported = true
+                reportActuation(requester, provider: podName, state: state, logger: logger)
+            }
+        }
+        return .done
+    }
+
+    private func reportActuation(_ requester: Pod, provider: String, state: ServerState, logger: Logger) {
+        let path = state.path
+        let overhead = state.gpusKnownAt.map { Self.seconds(.now - $0) }
+        if let overhead { metrics.actuationOverhead(seconds: overhead, path: path) }
+        let started = requester.status.containerStatuses.first { $0.name == DualPods.inferenceServerContainer }?
+            .state?["running"]?["startedAt"]?.string.flatMap(KubeTime.date)
+        if let started {
+            metrics.actuation(seconds: max(0, Date().timeIntervalSince(started)), namespace: options.namespace, path: path,
+                              instancesDeleted: state.instancesDeleted.count, iscName: state.instance?.iscName ?? "")
+        }
+        let took = overhead.map { String(format: " in %.3f s", $0) } ?? ""
+        logger.info("inference server ready", metadata: ["path": "\(path.rawValue)", "seconds": "\(overhead.map { String(format: "%.4f", $0) } ?? "")",
+                                                          "instance": "\(state.instance?.id ?? "")"])
+        let message = "\(path.rawValue.capitalized) start: instance \(state.instance?.id ?? "") in launcher \(provider) ready\(took)"
+        let recorder = self.recorder
+        Task { await recorder.record(requester, reason: DualPods.Reason.served, message: message) }
+    }
+
+    /// Creates the instance; when it exists already (a retry after a lost answer), reads it.
+    private func createInstance(_ request: Fma_V1_CreateInstanceRequest, launcher: LauncherClient, podName: String,
+                                iscName: String) async throws(ControllerError) -> Fma_V1_Instance {
+        let result: Result<Fma_V1_Instance, ControllerError>
+        do {
+            result = .success(try await launcherCall("create_instance", isc: iscName, "CreateInstance \(request.id) on launcher \(podName)") { () async throws(RPCError) in
+                try await launcher.create(request)
+            })
+        } catch {
+            result = .failure(error)
+        }
+        switch result {
+        case .success(let instance):
+            return instance
+        case .failure(let error) where error.rpcCode == .alreadyExists:
+            return try await launcherCall("get_instance_state", isc: iscName, "GetInstance \(request.id) on launcher \(podName)") { () async throws(RPCError) in
+                try await launcher.get(request.id)
+            }
+        case .failure(let error):
+            throw error
+        }
+    }
+
+    /// The verifying completion's failure, or nil when it passed.
+    private func verify(ip: String, desired: DesiredInstance) async -> ControllerError? {
+        do {
+            try await timed(purpose: "verify_completion", method: "POST", isc: desired.iscName) { () async throws(ControllerError) in
+                try await instanceHTTP.verifyCompletion(ip: ip, port: desired.port, model: InstanceHTTP.modelName(options: desired.options))
+            }
+            return nil
+        } catch {
+            return error
+        }
+    }
+
+    /// Whether the committed routing metadata is on the Pod already (after a controller restart).
+    static func routingApplied(_ pod: Pod, _ desired: DesiredInstance) -> Bool {
+        desired.labels.allSatisfy { pod.metadata.labels[$0.key] == $0.value }
+            && desired.podAnnotations.allSatisfy { pod.metadata.annotations[$0.key] == $0.value }
+    }
+
+    static func exitDescription(_ instance: Fma_V1_Instance) -> String {
+        guard instance.exit.known else { return "exit status unknown" }
+        return instance.exit.signal != 0 ? "killed by signal \(instance.exit.signal)" : "exit code \(instance.exit.exitCode)"
+    }
+
+}

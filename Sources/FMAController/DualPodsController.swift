@@ -1,0 +1,229 @@
+import FMAAPI
+import FMAHTTPClient
+public import FMAKube
+import FMAKubeModel
+public import FMARPC
+import Foundation
+public import Logging
+import NIOConcurrencyHelpers
+
+/// The dual-pods controller in launcher mode: it serves each server-requesting Pod by waking a
+/// sleeping instance (hot), creating one in a launcher with room (warm) or creating a launcher
+/// first (cold), binds the pair with FMA's metadata and relays readiness to the requester.
+///
+/// Informers on Pods, Nodes, InferenceServerConfigs and LauncherConfigs in one namespace feed a
+/// keyed work queue; handlers only enqueue keys; every read comes from the caches (plus the
+/// objects this controller just wrote, until the caches catch up). One node's keys run one at a
+/// time; different nodes run in parallel. Launchers' instances arrive pushed by their
+/// `WatchInstances` streams (`LauncherFleet`).
+public final class DualPodsController: Sendable {
+    public struct Options: Sendable {
+        /// The one namespace the controller works in.
+        public var namespace: String
+        public var workers = 2
+        /// The bearer token of launchers' and requesters' fma RPC ports.
+        public var token: BearerToken?
+        /// After a wake or a fresh start, one 1-token completion before readiness is relayed.
+        public var verifyCompletion = true
+        /// Leader election; nil runs without (a single replica).
+        public var leaderElection: LeaderElector.Options?
+
+        public init(namespace: String) {
+            self.namespace = namespace
+        }
+    }
+
+    static let requesterIndex = "requester"
+    static let launcherHashIndex = "launcherconfighash"
+    static let nodeIndex = "nodeName"
+    static let iscIndex = "inferenceserverconfig"
+
+    let options: Options
+    let client: KubeClient
+    let logger: Logger
+    let metrics: ControllerMetrics
+    let recorder: EventRecorder
+    let pods: Informer<KubeListerWatcher<Pod>>
+    let nodes: Informer<KubeListerWatcher<Node>>
+    let iscs: Informer<KubeListerWatcher<InferenceServerConfig>>
+    let launcherConfigs: Informer<KubeListerWatcher<LauncherConfig>>
+    let fleet: LauncherFleet
+    let requesters: RequesterAccess
+    let instanceHTTP: InstanceHTTP
+    let queue: WorkQueue<WorkKey>
+    let gate = NodeGate()
+    let states = NIOLockedValueBox<[String: ServerState]>([:])
+    /// Pods this controller wrote, until the informer delivers the same resourceVersion.
+    let written = WrittenObjects()
+    let enqueuedAt = NIOLockedValueBox<[WorkKey: ContinuousClock.Instant]>([:])
+    private let http: HTTPClient
+    private let syncedCallback = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
+
+    /// Called once the caches have synced (e.g. to write a ready file).
+    public var onSynced: (@Sendable () -> Void)? {
+        get { syncedCallback.withLockedValue { $0 } }
+        set { syncedCallback.withLockedValue { $0 = newValue } }
+    }
+
+    public init(client: KubeClient, options: Options, metrics: ControllerMetrics, logger: Logger) {
+        self.options = options
+        self.client = client
+        self.logger = logger
+        self.metrics = metrics
+        let ns = options.namespace
+        recorder = EventRecorder(client: client, component: DualPods.controllerName, logger: logger)
+        pods = Informer(client.listerWatcher(Pod.self, namespace: ns), indexes: Self.podIndexes, logger: logger)
+        nodes = Informer(client.listerWatcher(Node.self), logger: logger)
+        iscs = Informer(client.listerWatcher(InferenceServerConfig.self, namespace: ns), logger: logger)
+        launcherConfigs = Informer(client.listerWatcher(LauncherConfig.self, namespace: ns), logger: logger)
+        queue = WorkQueue(logger: logger)
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.allowHTTP2 = false
+        httpConfiguration.proxy = .environment
+        httpConfiguration.userAgent = DualPods.controllerName
+        http = HTTPClient(configuration: httpConfiguration)
+        requesters = RequesterAccess(http: http, token: options.token)
+        instanceHTTP = InstanceHTTP(http: http)
+        let queue = self.queue
+        let podCache = pods.cache
+        fleet = LauncherFleet(token: options.token, logger: logger) { podName in
+            guard let pod = podCache.get("\(ns)/\(podName)"), let node = Self.providerNode(pod) else { return }
+            queue.add(.launcher(podName: podName, node: node))
+        }
+    }
+
+    static let podIndexes: [String: ObjectCache<Pod>.IndexFunction] = [
+        requesterIndex: { pod in Binding(pod).map { [$0.uid] } ?? [] },
+        launcherHashIndex: { pod in pod.metadata.annotations[DualPods.Annotation.launcherConfigHash].map { [$0] } ?? [] },
+        nodeIndex: { pod in (pod.spec.nodeName).map { [$0] } ?? [] },
+        iscIndex: { pod in pod.metadata.annotations[DualPods.Annotation.inferenceServerConfig].flatMap { $0.isEmpty ? nil : [$0] } ?? [] },
+    ]
+
+    /// Runs until the task is cancelled: informers, launcher watches, then (once leading, when
+    /// leader election is on) the workers. Throws when the caches cannot sync or leadership is lost.
+    public func run() async throws {
+        addHandlers()
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await self.pods.run() }
+            group.addTask { await self.nodes.run() }
+            group.addTask { await self.iscs.run() }
+            group.addTask { await self.launcherConfigs.run() }
+            group.addTask { await self.fleet.run() }
+            for (name, synced) in [("pods", await pods.waitForSync()), ("nodes", await nodes.waitForSync()),
+                                   ("inferenceserverconfigs", await iscs.waitForSync()),
+                                   ("launcherconfigs", await launcherConfigs.waitForSync())] where !synced {
+                guard !Task.isCancelled else { break }
+                throw ControllerError("the \(name) cache did not sync")
+            }
+            logger.info("caches synced", metadata: ["pods": "\(pods.cache.count)", "nodes": "\(nodes.cache.count)",
+                                                   "iscs": "\(iscs.cache.count)", "launcherconfigs": "\(launcherConfigs.cache.count)"])
+            onSynced?()
+            if let election = options.leaderElection {
+                let elector = LeaderElector(client: client, options: election, logger: logger)
+                guard try await elector.acquire() else { return }
+                metrics.leader(true)
+                group.addTask {
+                    defer { self.metrics.leader(false) }
+                    try await elector.keepRenewing()
+                }
+            }
+            group.addTask { await self.runWorkers() }
+            try await Task.sleepUntilCancelled()
+        }
+    }
+
+    /// Stops the queue and closes connections (after `run()`'s task was cancelled).
+    public func shutdown() async {
+        queue.shutdown()
+        await fleet.shutdown()
+        await requesters.shutdown()
+        await http.shutdown()
+    }
+
+    private func runWorkers() async {
+        logger.info("workers starting", metadata: ["workers": "\(options.workers)"])
+        await withDiscardingTaskGroup { group in
+            for _ in 0..<max(1, options.workers) {
+                group.addTask {
+                    while let key = await self.queue.next() {
+                        await self.process(key)
+                        self.queue.done(key)
+                    }
+                }
+            }
+        }
+    }
+
+    func enqueue(_ key: WorkKey) {
+        let isNew = enqueuedAt.withLockedValue { added in
+            guard added[key] == nil else { return false }
+            added[key] = .now
+            return true
+        }
+        if isNew { metrics.queueAdd(node: key.node) }
+        queue.add(key)
+    }
+
+    private func process(_ key: WorkKey) async {
+        guard gate.enter(key) else { return }
+        let started = ContinuousClock.now
+        if let added = enqueuedAt.withLockedValue({ $0.removeValue(forKey: key) }) {
+            metrics.queueWait(node: key.node, seconds: Self.seconds(started - added))
+        }
+        let outcome: Outcome
+        do {
+            outcome = try await reconcile(key)
+        } catch {
+            logger.warning("reconcile failed; retrying after backoff", metadata: ["key": "\(key)", "error": "\(error)", "requeues": "\(queue.requeues(key))"])
+            outcome = .retry
+        }
+        metrics.work(node: key.node, seconds: Self.seconds(.now - started))
+        switch outcome {
+        case .done:
+            queue.forget(key)
+            metrics.reconciled(outcome: "done")
+        case .retry:
+            metrics.queueRetry(node: key.node)
+            metrics.reconciled(outcome: "retry")
+            queue.addRateLimited(key)
+        case .retryAfter(let delay):
+            queue.forget(key)
+            metrics.queueRetry(node: key.node)
+            metrics.reconciled(outcome: "retry")
+            queue.add(key, after: delay)
+        }
+        for parked in gate.leave(key.node) { queue.add(parked) }
+        metrics.queueDepth(queue.count)
+    }
+
+    private func reconcile(_ key: WorkKey) async throws -> Outcome {
+        switch key {
+        case .server(let uid, let name, let node):
+            try await reconcileServer(uid: uid, name: name, node: node)
+        case .launcher(let podName, let node):
+            try await reconcileLauncher(podName: podName, node: node)
+        case .instanceGC(let isc, let node):
+            await collectObsoleteInstances(isc: isc, node: node)
+        }
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// The node of a provider: its `kubernetes.io/hostname` node selector, else its node.
+    static func providerNode(_ pod: Pod) -> String? {
+        if let node = pod.spec.nodeSelector[DualPods.hostnameLabel], !node.isEmpty { return node }
+        if let node = pod.spec.nodeName, !node.isEmpty { return node }
+        return nil
+    }
+}
+
+extension Task where Success == Never, Failure == Never {
+    /// Sleeps until the task is cancelled.
+    static func sleepUntilCancelled() async throws {
+        while !Task.isCancelled {
+            try await Task.sleep(for: .seconds(3600))
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+
+/// How a requester was served.
+public enum ActuationPath: String, Sendable, Hashable {
+    /// A sleeping instance was woken.
+    case hot
+    /// A new instance in an existing launcher.
+    case warm
+    /// A new launcher first.
+    case cold
+}
+
+/// What the controller remembers of one inference server (keyed by the requester's UID). All of
+/// it is soft: after a restart it is rebuilt from Pod metadata and the launchers.
+struct ServerState: Sendable {
+    var requesterName: String
+    /// The requester's GPUs, once asked.
+    var gpuUUIDs: [String]?
+    /// When the GPUs became known: the start of the controller's part of an actuation.
+    var gpusKnownAt: ContinuousClock.Instant?
+    /// The provider Pod this server is bound to (or was created for).
+    var providerName: String?
+    /// A launcher Pod created for this server that the cache may not show yet.
+    var pendingProvider: (name: String, since: ContinuousClock.Instant)?
+    /// The instance committed at bind time.
+    var instance: DesiredInstance?
+    var instanceKnownToExist = false
+    var labelsApplied = false
+    /// Whether the instance sleeps; nil when unknown.
+    var sleeping: Bool?
+    /// The last readiness relayed to (or seen on) the requester.
+    var readinessRelayed: Bool?
+    var neededNewLauncher = false
+    var neededNewInstance = false
+    var instancesDeleted: Set<String> = []
+    var requesterDeleteRequested = false
+    /// The verifying completion passed for the current wake.
+    var verified = false
+    var verifyFailures = 0
+    /// Retries while the instance's server starts.
+    var startPolls = 0
+    var dualityAsserted = false
+    var actuationReported = false
+
+    init(requesterName: String) {
+        self.requesterName = requesterName
+    }
+
+    var path: ActuationPath {
+        neededNewLauncher ? .cold : (neededNewInstance ? .warm : .hot)
+    }
+}

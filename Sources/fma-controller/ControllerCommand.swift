@@ -1,0 +1,157 @@
+import ArgumentParser
+import FMAAPI
+import FMACommand
+import FMAController
+import FMAKube
+import FMARPC
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// `fma-controller`: the dual-pods controller.
+@main
+struct ControllerCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fma-controller",
+        abstract: "Serve server-requesting Pods with vLLM instances in launchers: hot, warm or cold.",
+        discussion: """
+            A server-requesting Pod carries the annotation dual-pods.llm-d.ai/inference-server-config \
+            naming an InferenceServerConfig. For each one scheduled in --namespace, the controller asks \
+            the requester's stub for its GPUs, computes the instance the config makes on them, then \
+            wakes a sleeping instance of that id in a launcher on the node (hot), creates it in a \
+            launcher with room, deleting port-conflicting or least recently used sleepers to make room \
+            (warm), or creates a launcher Pod from the config's LauncherConfig (cold). It binds the pair \
+            with FMA's annotations, labels and finalizers, proves the instance with one 1-token \
+            completion (--verify-completion), and relays readiness to the requester. When the requester \
+            goes, the instance is put to sleep (deleted if its config changed) and the launcher unbound; \
+            when the provider or its instance goes, the requester is deleted so its set makes a new one.
+
+            Launchers are reached over fma's RPC on the launcher container's port named fma-rpc, with \
+            the bearer token of --token-file; requesters over fma's RPC when their container has such a \
+            port, else FMA's HTTP SPI on their admin port (dual-pods.llm-d.ai/admin-port, default 8081).
+
+            Problems a user must fix appear in the requester's dual-pods.llm-d.ai/status annotation and \
+            as Events; `fmactl dual list` shows every pair.
+
+            The ready file (--ready-file) gets one line, "synced", once the caches have synced; then the \
+            metrics URL if --metrics-listen was given.
+
+            Exit status: 0 after SIGTERM or SIGINT, 1 when the namespace is empty, the kubeconfig cannot \
+            be read, the caches cannot sync or leadership is lost, 64 on bad usage.
+
+            Examples:
+              fma-controller --namespace default --token-file /var/run/fma/token
+              KUBECONFIG=/tmp/fma-run/cluster/kubeconfig fma-controller -n default --leader-elect=false
+            """,
+        version: FMAVersion.current)
+
+    @Option(name: [.customShort("n"), .long], help: ArgumentHelp("The namespace whose Pods and custom resources the controller serves (required).", valueName: "name"))
+    var namespace: String = ""
+
+    @Option(help: ArgumentHelp("The kubeconfig to use (default: $KUBECONFIG, in-cluster, then ~/.kube/config).", valueName: "file"))
+    var kubeconfig: String?
+
+    @Option(help: ArgumentHelp("The kubeconfig context to use (default: its current context).", valueName: "name"))
+    var context: String?
+
+    @Option(name: [.long, .customLong("num-workers")], help: "Workers reconciling at once (one node's work is never split across two).")
+    var workers: Int = 2
+
+    @Option(name: .customLong("token-file"), help: ArgumentHelp("A file holding the bearer token of launchers' and requesters' fma RPC (default: $FMA_TOKEN).", valueName: "file"))
+    var tokenFile: String?
+
+    @Option(help: ArgumentHelp("After a wake or a fresh start, prove the instance with one 1-token completion before relaying readiness (true or false).", valueName: "bool"))
+    var verifyCompletion: Bool = true
+
+    @Option(help: ArgumentHelp("Elect a leader with a coordination.k8s.io Lease, so several replicas can run (true or false).", valueName: "bool"))
+    var leaderElect: Bool = true
+
+    @Option(help: ArgumentHelp("The Lease of leader election.", valueName: "name"))
+    var leaseName: String = "fma-dual-pods-controller"
+
+    @Option(help: ArgumentHelp("Seconds a leader that stops renewing keeps the Lease (a standby takes over after that).", valueName: "seconds"))
+    var leaseDuration: Int = 15
+
+    @Option(help: ArgumentHelp("This replica's identity in the Lease (default: $POD_NAME, else host name and pid).", valueName: "name"))
+    var identity: String?
+
+    @Option(help: ArgumentHelp("Serve Prometheus metrics at GET /metrics on tcp://HOST:PORT (port 0: a free one).", valueName: "address"))
+    var metricsListen: String?
+
+    @Option(help: ArgumentHelp("FMA's flag: serve metrics on this port of every address (same as --metrics-listen tcp://0.0.0.0:PORT).", valueName: "port"))
+    var metricsPort: Int?
+
+    @Option(help: ArgumentHelp("Write \"synced\" (and the metrics URL) here once the caches have synced.", valueName: "file"))
+    var readyFile: String?
+
+    @Option(help: ArgumentHelp("FMA's direct-mode sleeper limit; accepted so FMA's manifests run, unused in launcher mode.", valueName: "n"))
+    var sleeperLimit: Int = 1
+
+    @Option(help: ArgumentHelp("FMA's direct-mode memory check; accepted so FMA's manifests run, unused in launcher mode.", valueName: "bool"))
+    var debugAcceleratorMemory: Bool = false
+
+    @Option(help: "trace, debug, info, notice, warning, error or critical.")
+    var logLevel: String = "info"
+
+    func validate() throws {
+        guard (1...256).contains(workers) else { throw ValidationError("--workers \(workers) is not from 1 to 256") }
+        guard (2...3600).contains(leaseDuration) else { throw ValidationError("--lease-duration \(leaseDuration) is not from 2 to 3600 seconds") }
+        if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port \(metricsPort) is not a port") }
+        if metricsListen != nil && metricsPort != nil { throw ValidationError("give --metrics-listen or --metrics-port, not both") }
+    }
+
+    func run() async throws {
+        guard !namespace.isEmpty else {
+            FileHandle.standardError.write(Data("Namespace must not be the empty string\n".utf8))
+            throw ExitCode(1)
+        }
+        let logger = try LogSetup.bootstrap(component: "fma-controller", level: logLevel)
+        let registry = ServerRunner.bootstrapMetrics()
+        let config: KubeConfig
+        do {
+            config = try KubeConfig.load(kubeconfig: kubeconfig, context: context, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("fma-controller: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        var kubeOptions = KubeClient.Options()
+        kubeOptions.userAgent = DualPods.controllerName
+        let client = KubeClient(config: config, options: kubeOptions, logger: logger)
+        var options = DualPodsController.Options(namespace: namespace)
+        options.workers = workers
+        options.token = try TokenSource.load(file: tokenFile)
+        options.verifyCompletion = verifyCompletion
+        if leaderElect {
+            let environment = ProcessInfo.processInfo.environment
+            let me = identity ?? environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+            var election = LeaderElector.Options(leaseName: leaseName, namespace: namespace, identity: me)
+            election.leaseDuration = .seconds(leaseDuration)
+            election.renewDeadline = .seconds(max(1, leaseDuration * 2 / 3))
+            election.retryPeriod = .seconds(max(1, leaseDuration / 7))
+            options.leaderElection = election
+        }
+        logger.info("starting", metadata: ["namespace": "\(namespace)", "cluster": "\(config.server)", "workers": "\(workers)",
+                                           "leader_elect": "\(leaderElect)", "verify_completion": "\(verifyCompletion)",
+                                           "token": "\(options.token == nil ? "none" : "set")"])
+        let controller = DualPodsController(client: client, options: options, metrics: ControllerMetrics(registry: registry), logger: logger)
+        var services: [any Service] = [ControllerService(controller)]
+        var readyLines = ["synced"]
+        if let address = metricsListen ?? metricsPort.map({ "tcp://0.0.0.0:\($0)" }) {
+            let metrics = MetricsServer(address: try RPCAddress(parsing: address), logger: logger) {
+                var bytes: [UInt8] = []
+                registry.emit(into: &bytes)
+                return String(decoding: bytes, as: UTF8.self)
+            }
+            readyLines.append(try await metrics.bind())
+            services.append(metrics)
+        }
+        if let readyFile {
+            let lines = readyLines
+            controller.onSynced = { try? ReadyFile.write(lines: lines, to: readyFile) }
+        }
+        let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
+                                                      gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        try await group.run()
+        await client.shutdown()
+    }
+}

@@ -128,7 +128,7 @@ public final class DualPodsController: Sendable {
                 }
             }
             group.addTask { await self.runWorkers() }
-            try await Task.sleepUntilCancelled()
+            await Task.sleepUntilCancelled()
         }
     }
 
@@ -173,6 +173,10 @@ public final class DualPodsController: Sendable {
         let outcome: Outcome
         do {
             outcome = try await reconcile(key)
+        } catch let error as KubeError where error.isConflict {
+            // Another writer (the kubelet, a user) changed the object since the cache saw it.
+            logger.debug("reconcile met a conflict; retrying with fresh caches", metadata: ["key": "\(key)"])
+            outcome = .retry
         } catch {
             logger.warning("reconcile failed; retrying after backoff", metadata: ["key": "\(key)", "error": "\(error)", "requeues": "\(queue.requeues(key))"])
             outcome = .retry
@@ -221,9 +225,9 @@ public final class DualPodsController: Sendable {
 
 extension Task where Success == Never, Failure == Never {
     /// Sleeps until the task is cancelled.
-    static func sleepUntilCancelled() async throws {
+    static func sleepUntilCancelled() async {
         while !Task.isCancelled {
-            try await Task.sleep(for: .seconds(3600))
+            try? await Task.sleep(for: .seconds(3600))
         }
     }
 }

@@ -82,6 +82,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The address the REST API listens on (FMA's controller needs 0.0.0.0 in a cluster).")
     var restHost: String = "127.0.0.1"
 
+    @Option(help: ArgumentHelp("The address the launcher calls instances' admin APIs (/sleep, /wake_up, /is_sleeping) on (default: $POD_IP when set, else 127.0.0.1).", valueName: "host"))
+    var instanceHost: String?
+
     func validate() throws {
         guard LauncherConfiguration.SpawnMode(rawValue: spawn) != nil else {
             throw ValidationError("--spawn must be fork or exec, not '\(spawn)'")
@@ -114,6 +117,9 @@ struct ServeCommand: AsyncParsableCommand {
             do { configuration.execCommand = try ShellWords.split(execCommand) } catch { throw ValidationError("--exec-command: \(error)") }
         }
         configuration.maxInstances = maxInstances
+        if let host = instanceHost ?? ProcessInfo.processInfo.environment["POD_IP"].flatMap({ $0.isEmpty ? nil : $0 }) {
+            configuration.adminHost = host
+        }
         configuration.eventHistory = eventHistory
         configuration.defaultGracePeriod = .milliseconds(Int64(gracePeriod * 1000))
 

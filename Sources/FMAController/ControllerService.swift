@@ -11,8 +11,12 @@ public struct ControllerService: Service {
     }
 
     public func run() async throws {
-        try await cancelWhenGracefulShutdown {
-            try await controller.run()
+        do {
+            try await cancelWhenGracefulShutdown {
+                try await controller.run()
+            }
+        } catch is CancellationError {
+            // Shut down on request: not a failure.
         }
         await controller.shutdown()
     }

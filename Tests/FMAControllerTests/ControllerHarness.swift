@@ -9,6 +9,7 @@ import FMARPC
 import FMATestSupport
 import Foundation
 import Prometheus
+import ServiceLifecycle
 import Synchronization
 import Testing
 
@@ -24,7 +25,7 @@ struct ControllerCluster: Sendable {
     let namespace = "default"
 
     /// Runs `body` with a cluster of `nodes` nodes × `gpus` GPUs and one controller.
-    static func with<T: Sendable>(nodes: Int = 1, gpus: Int = 1, verifyCompletion: Bool = true,
+    static func with<T: Sendable>(nodes: Int = 1, gpus: Int = 1, verifyCompletion: Bool = true, startController: Bool = true,
                                   _ body: @Sendable (ControllerCluster) async throws -> T) async throws -> T {
         try await withTemporaryDirectory { directory in
             let token = "t-" + UUID().uuidString
@@ -44,8 +45,8 @@ struct ControllerCluster: Sendable {
                     guard ContinuousClock.now < deadline else { throw CancellationError() }
                     try await Task.sleep(for: .milliseconds(20))
                 }
-                let controller = harness.makeController(verifyCompletion: verifyCompletion)
-                let result = try await withRunningServices([ControllerService(controller)]) { _ in
+                let services: [any Service] = startController ? [ControllerService(harness.makeController(verifyCompletion: verifyCompletion))] : []
+                let result = try await withRunningServices(services) { _ in
                     try await body(harness)
                 }
                 await client.shutdown()

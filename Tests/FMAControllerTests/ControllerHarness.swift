@@ -179,3 +179,17 @@ struct ControllerCluster: Sendable {
     }
 }
 
+
+extension ControllerCluster {
+    /// Sets `change` on the object `name` of kind `T`, retrying conflicts.
+    func modify<T: KubeObject>(_ type: T.Type, _ name: String, _ change: @escaping (inout T) -> Void) async throws {
+        _ = try await client.update(type, name: name, namespace: type.resourceKind.namespaced ? namespace : nil) { change(&$0) }
+    }
+
+    /// The single launcher Pod, once there is exactly one.
+    func onlyLauncher() async throws -> Pod {
+        let launchers = try await launcherPods()
+        try #require(launchers.count == 1, "launchers: \(launchers.map(\.metadata.name))")
+        return launchers[0]
+    }
+}

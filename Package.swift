@@ -250,7 +250,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fmactl",
-            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire", "FMAGPUInventory",
+            dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire", "FMAGPUInventory", "FMAController", "FMAKube", "FMAKubeModel", "FMAJSON",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),

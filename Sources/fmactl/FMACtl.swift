@@ -15,5 +15,5 @@ struct FMACtl: AsyncParsableCommand {
             the call failed (the server's status code and message are printed), 64 on bad usage.
             """,
         version: FMAVersion.current,
-        subcommands: [HealthCommand.self, LauncherCommand.self, GPUsCommand.self, RequesterCommand.self])
+        subcommands: [HealthCommand.self, LauncherCommand.self, GPUsCommand.self, RequesterCommand.self, DualCommand.self])
 }

@@ -22,6 +22,7 @@ struct ControllerCluster: Sendable {
     let client: KubeClient
     let directory: String
     let token: String
+    let kubeconfigPath: String
     let namespace = "default"
 
     /// Runs `body` with a cluster of `nodes` nodes × `gpus` GPUs and one controller.
@@ -39,7 +40,7 @@ struct ControllerCluster: Sendable {
             let endpoints = try await cluster.start()
             return try await withRunningServices(cluster.services) { _ in
                 let client = KubeClient(config: try KubeConfig.load(kubeconfig: endpoints.kubeconfigPath), logger: testLogger("fma.kube"))
-                let harness = ControllerCluster(client: client, directory: directory, token: token)
+                let harness = ControllerCluster(client: client, directory: directory, token: token, kubeconfigPath: endpoints.kubeconfigPath)
                 let deadline = ContinuousClock.now + .seconds(30)
                 while (try? await client.list(Node.self))?.items.count != nodes {
                     guard ContinuousClock.now < deadline else { throw CancellationError() }

@@ -1,5 +1,6 @@
 import FMAAPI
 import FMAController
+import FMAJSON
 import FMAKube
 import FMAKubeModel
 import FMAWire
@@ -55,6 +56,18 @@ import Testing
             #expect(ready2.metadata.annotations[DualPods.Annotation.actuationPath] == "hot")
             #expect(ready2.metadata.labels[DualPods.Label.instance] == instanceA)
             #expect(ready2.metadata.labels[DualPods.Label.dual] == launcherName)
+            // fmactl shows the pair as a user reads it.
+            let listed = try await runCommand(binDirectory + "/fmactl", ["dual", "list", "-o", "json"], directory: cluster.directory,
+                                              environment: ["KUBECONFIG": cluster.kubeconfigPath])
+            #expect(listed.termination.exitCode == 0, "\(listed.stderr)")
+            let pairs = try #require(try JSONValue(parsing: listed.stdout)["pairs"]?.array)
+            let pair = try #require(pairs.first { $0["requester"]?.string == "r2" })
+            #expect(pair["launcher"]?.string == launcherName)
+            #expect(pair["path"]?.string == "hot")
+            #expect(pair["state"]?.string == "ready")
+            let text = try await runCommand(binDirectory + "/fmactl", ["dual", "list"], directory: cluster.directory,
+                                            environment: ["KUBECONFIG": cluster.kubeconfigPath])
+            #expect(text.stdout.contains("REQUESTER") && text.stdout.contains("r2") && text.stdout.contains("hot"))
             try await cluster.client.delete(Pod.self, name: "r2", namespace: cluster.namespace)
             try await cluster.waitGone("r2")
 

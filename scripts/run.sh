@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one-machine default, as `make run` starts it: fma-devcluster (an HTTPS Kubernetes API
 # server and a node simulator) with FMA_NODES simulated nodes of FMA_GPUS mock GPUs each, an
-# fma-gpu-inventory pod per node, FMA's example custom resources from deploy/examples, and a
-# launcher pod (fma-launcher with the fake vLLM preloaded) on node-1. It prints the KUBECONFIG
+# fma-gpu-inventory pod per node, fma-controller beside it, and deploy/examples: FMA's example
+# custom resources and a ReplicaSet of one server-requesting Pod, which the controller serves
+# (cold: it makes a launcher running fma-launcher with the fake vLLM). It prints the KUBECONFIG
 # line and commands to try, serves until Ctrl-C, then stops everything it started (the
 # devcluster stops every pod's processes on its way out).
 set -euo pipefail
@@ -31,70 +32,67 @@ url=$(sed -n 1p "$run_dir/cluster.ready")
 export KUBECONFIG=$(sed -n 2p "$run_dir/cluster.ready")
 metrics=$(sed -n 3p "$run_dir/cluster.ready")
 
-kubectl apply -f "$root/deploy/examples" >/dev/null
-
-# A launcher on node-1: the kubelet of the simulator runs it as a real process on the pod's
-# own loopback address; its GPU UUIDs are translated by node-1's inventory.
-node_dir="$run_dir/cluster/simulator/nodes/node-1"
+# The bearer token of fma's RPC between the controller, launchers and requesters: a file for
+# the controller (a process beside the cluster), the Secret fma-rpc-token for the pods.
+head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$run_dir/token"
+chmod 600 "$run_dir/token"
 kubectl apply -f - >/dev/null <<YAML
 apiVersion: v1
-kind: Pod
+kind: Secret
 metadata:
-  name: launcher-demo
-  labels:
-    app.kubernetes.io/name: fma-launcher
-spec:
-  nodeName: node-1
-  terminationGracePeriodSeconds: 10
-  containers:
-  - name: inference-server
-    image: fma/launcher:dev
-    command: ["fma-launcher", "serve", "--listen", "unix:$run_dir/launcher/launcher.sock",
-              "--state-dir", "$run_dir/launcher", "--python-path", "$root/python",
-              "--entrypoint", "fma_fakevllm", "--preload", "fma_fakevllm.server",
-              "--gpu-inventory", "unix:$node_dir/gpu-inventory.sock",
-              "--rest-host", "\$(POD_IP)", "--rest-port", "8001"]
-    ports:
-    - name: launcher
-      containerPort: 8001
-    readinessProbe:
-      httpGet: {path: /health, port: launcher}
-      periodSeconds: 1
+  name: fma-rpc-token
+stringData:
+  token: $(cat "$run_dir/token")
 YAML
 
-echo "run: waiting for the pods to turn Ready…"
+# The dual-pods controller, next to the cluster (as a Deployment would run it in a real one).
+rm -f "$run_dir/controller.ready"
+"$bin/fma-controller" --namespace default --token-file "$run_dir/token" \
+  --metrics-listen tcp://127.0.0.1:0 --ready-file "$run_dir/controller.ready" 2> "$run_dir/controller.log" &
+controller=$!
+trap 'kill -TERM $controller 2>/dev/null; wait $controller 2>/dev/null; kill -TERM $cluster 2>/dev/null; wait $cluster 2>/dev/null' EXIT INT TERM
+for _ in $(seq 600); do
+  [ -f "$run_dir/controller.ready" ] && break
+  kill -0 $controller 2>/dev/null || { echo "run: fma-controller exited; see $run_dir/controller.log" >&2; tail -5 "$run_dir/controller.log" >&2; exit 1; }
+  sleep 0.05
+done
+controller_metrics=$(sed -n 2p "$run_dir/controller.ready" 2>/dev/null || true)
+
+# FMA's example custom resources and a ReplicaSet of one server-requesting Pod: the controller
+# serves it with a cold start (it makes a launcher on the pod's node first).
+kubectl apply -f "$root/deploy/examples" >/dev/null
+
+echo "run: waiting for the pods to turn Ready (the first server starts cold)…"
 for _ in $(seq 600); do
   not_ready=$(kubectl get pods -A -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -vc '^True$' || true)
   [ "$not_ready" = 0 ] && break
   kill -0 $cluster 2>/dev/null || { echo "run: fma-devcluster exited; see the messages above" >&2; exit 1; }
+  kill -0 $controller 2>/dev/null || { echo "run: fma-controller exited; see $run_dir/controller.log" >&2; exit 1; }
   sleep 0.1
 done
-pod_ip=$(kubectl get pod launcher-demo -o jsonpath='{.status.podIP}')
 
 cat <<MSG
 
 fma-devcluster is serving $url (pid $cluster): $nodes nodes × $gpus mock GPUs
-  Prometheus metrics: $metrics
+fma-controller (pid $controller) serves server-requesting Pods; its log: $run_dir/controller.log
+  Prometheus metrics: $metrics (cluster), $controller_metrics (controller)
 
 Use it from another terminal:
   export KUBECONFIG=$KUBECONFIG
 
-  kubectl get nodes
-  kubectl get pods -A -o wide
+  $bin/fmactl dual list                           # each requester, its launcher and instance, hot/warm/cold
+  kubectl get pods -o wide -L dual-pods.llm-d.ai/dual,dual-pods.llm-d.ai/sleeping
+  kubectl get events --field-selector reason=Actuated
+
+  # Watch the three paths:
+  kubectl scale rs fake-model-servers --replicas 0   # the instance goes to sleep in its launcher
+  kubectl scale rs fake-model-servers --replicas 1   # hot: the sleeper on that GPU wakes
+  kubectl scale rs fake-model-servers --replicas 4   # warm (room in a launcher) or cold (a new launcher)
+
   kubectl get isc,lcfg,lpp
-  kubectl describe node node-1
-  kubectl logs launcher-demo -f
+  kubectl logs -l app.kubernetes.io/component=launcher
+  $bin/fmactl gpus list unix:$run_dir/cluster/simulator/nodes/node-1/gpu-inventory.sock
 
-  $bin/fmactl gpus list unix:$node_dir/gpu-inventory.sock
-  $bin/fmactl launcher create unix:$run_dir/launcher/launcher.sock --id demo \\
-      --gpu \$($bin/fmactl gpus list unix:$node_dir/gpu-inventory.sock -o json | python3 -c 'import json,sys; print(json.load(sys.stdin)["devices"][0]["uuid"])') \\
-      --wait -- --host $pod_ip --port 8005
-  $bin/fmactl launcher list unix:$run_dir/launcher/launcher.sock
-  curl -s http://$pod_ip:8001/v2/vllm/instances
-  curl -s http://$pod_ip:8005/v1/models
-
-  kubectl delete pod launcher-demo     # SIGTERM to the launcher, which stops its instances
-
-Ctrl-C stops the cluster and every process its pods run.
+Ctrl-C stops the controller, the cluster and every process its pods run.
 MSG
 wait $cluster

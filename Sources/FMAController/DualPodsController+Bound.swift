@@ -28,6 +28,10 @@ extension DualPodsController {
             // The launcher is starting; its watch syncing enqueues this server again.
             return .done
         }
+        if let created = state.launcherCreatedAt {
+            state.launcherStartSeconds = Self.seconds(.now - created)
+            state.launcherCreatedAt = nil
+        }
         let instance = known.instances[desired.id]
         if instance?.status == .stopped || (instance == nil && state.instanceKnownToExist) {
             let why = instance == nil ? "vanished from its launcher" : "stopped (\(Self.exitDescription(instance!)))"
@@ -48,20 +52,30 @@ extension DualPodsController {
                 $0.envVars = desired.envVars
                 $0.annotations = desired.annotations
             }
+            let callStart = ContinuousClock.now
             let created = try await createInstance(request, launcher: launcher, podName: podName, iscName: desired.iscName)
+            state.launcherCallSeconds += Self.seconds(.now - callStart)
+            state.instanceStartedAt = .now
             fleet.record(created, in: podName)
             fleet.touch(podName: podName, instanceID: desired.id)
             logger.info("created instance", metadata: ["instance": "\(desired.id)", "launcher": "\(podName)"])
         }
         state.instanceKnownToExist = true
 
-        // Whether the server answers, and whether it sleeps.
+        // Whether the server answers, and whether it sleeps. A launcher that put the instance
+        // to sleep says so itself; otherwise its server is asked.
+        if state.sleeping == nil, instance?.sleepState == .sleeping {
+            state.sleeping = true
+        }
         if state.sleeping == nil {
+            let callStart = ContinuousClock.now
             do {
                 state.sleeping = try await timed(purpose: "query_sleeping", method: "GET", isc: desired.iscName) { () async throws(ControllerError) in
                     try await instanceHTTP.isSleeping(ip: ip, port: desired.port)
                 }
                 state.startPolls = 0
+                state.instanceSeconds += Self.seconds(.now - (state.instanceStartedAt ?? callStart))
+                state.instanceStartedAt = nil
             } catch {
                 // Starting: FMA polls every 5 s; this polls from 20 ms, doubling to 1 s.
                 state.startPolls += 1
@@ -72,6 +86,8 @@ extension DualPodsController {
             }
         }
         if state.sleeping == true {
+            let callStart = ContinuousClock.now
+            defer { state.launcherCallSeconds += Self.seconds(.now - callStart) }
             let woken = try await launcherCall("wake", isc: desired.iscName, "WakeInstance \(desired.id) on launcher \(podName)") { () async throws(RPCError) in
                 try await launcher.wake(desired.id)
             }
@@ -82,7 +98,10 @@ extension DualPodsController {
         }
 
         if options.verifyCompletion && !state.verified {
-            if let failure = await verify(ip: ip, desired: desired) {
+            let callStart = ContinuousClock.now
+            let failure = await verify(ip: ip, desired: desired)
+            state.instanceSeconds += Self.seconds(.now - callStart)
+            if let failure {
                 state.verifyFailures += 1
                 guard state.verifyFailures >= 3 else { return .retryAfter(.milliseconds(200 * state.verifyFailures)) }
                 logger.warning("instance failed the verifying completion; deleting it", metadata: ["instance": "\(desired.id)", "error": "\(failure.message)"])
@@ -166,8 +185,15 @@ extension DualPodsController {
                               instancesDeleted: state.instancesDeleted.count, iscName: state.instance?.iscName ?? "")
         }
         let took = overhead.map { String(format: " in %.3f s", $0) } ?? ""
-        logger.info("inference server ready", metadata: ["path": "\(path.rawValue)", "seconds": "\(overhead.map { String(format: "%.4f", $0) } ?? "")",
-                                                          "instance": "\(state.instance?.id ?? "")"])
+        let controllerSeconds = overhead.map { max(0, $0 - state.launcherCallSeconds - state.launcherStartSeconds - state.instanceSeconds) }
+        logger.info("inference server ready", metadata: [
+            "path": "\(path.rawValue)", "instance": "\(state.instance?.id ?? "")",
+            "seconds": "\(overhead.map { String(format: "%.4f", $0) } ?? "")",
+            "launcher_call_seconds": "\(String(format: "%.4f", state.launcherCallSeconds))",
+            "launcher_start_seconds": "\(String(format: "%.4f", state.launcherStartSeconds))",
+            "instance_seconds": "\(String(format: "%.4f", state.instanceSeconds))",
+            "controller_seconds": "\(controllerSeconds.map { String(format: "%.4f", $0) } ?? "")",
+        ])
         let message = "\(path.rawValue.capitalized) start: instance \(state.instance?.id ?? "") in launcher \(provider) ready\(took)"
         let recorder = self.recorder
         Task { await recorder.record(requester, reason: DualPods.Reason.served, message: message) }

@@ -69,6 +69,8 @@ extension DualPodsController {
     /// Deletes an instance through its launcher; already gone is fine.
     func deleteInstance(_ id: String, in podName: String, state: inout ServerState, iscName: String) async throws(ControllerError) {
         guard let launcher = fleet.client(for: podName) else { throw ControllerError("launcher Pod \(podName) is not connected") }
+        let callStart = ContinuousClock.now
+        defer { state.launcherCallSeconds += Self.seconds(.now - callStart) }
         do {
             let deleted = try await launcherCall("delete_instance", isc: iscName, "DeleteInstance \(id) on launcher \(podName)") { () async throws(RPCError) in
                 try await launcher.delete(id)
@@ -98,6 +100,7 @@ extension DualPodsController {
         }
         state.providerName = bound.metadata.name
         state.instance = desired
+        state.gpusKnownAt = state.gpusKnownAt ?? .now
         state.sleeping = nil
         state.verified = false
         state.labelsApplied = false
@@ -144,6 +147,7 @@ extension DualPodsController {
         state.neededNewLauncher = true
         state.providerName = created.metadata.name
         state.pendingProvider = (created.metadata.name, .now)
+        state.launcherCreatedAt = .now
         state.instance = desired
         state.sleeping = nil
         logger.info("created launcher Pod for a cold start", metadata: ["provider": "\(created.metadata.name)", "instance": "\(desired.id)"])

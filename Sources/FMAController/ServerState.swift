@@ -40,6 +40,14 @@ struct ServerState: Sendable {
     /// Retries while the instance's server starts.
     var startPolls = 0
     var dualityAsserted = false
+    /// Where the time of the current actuation went, for the log and `fma-bench controller`:
+    /// fma RPC calls to the launcher; a new launcher Pod's start until its instances are known;
+    /// a new or woken instance's server until it answers and passes the verifying completion.
+    var launcherCallSeconds = 0.0
+    var launcherStartSeconds = 0.0
+    var instanceSeconds = 0.0
+    var launcherCreatedAt: ContinuousClock.Instant?
+    var instanceStartedAt: ContinuousClock.Instant?
     var actuationReported = false
 
     init(requesterName: String) {

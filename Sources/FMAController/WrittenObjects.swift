@@ -12,16 +12,22 @@ final class WrittenObjects: Sendable {
         var pods: [String: (pod: Pod, at: ContinuousClock.Instant)] = [:]
         /// The resourceVersions the informer delivered lately, per Pod key.
         var delivered: [String: [String]] = [:]
+        /// The UIDs of Pods the informer saw deleted (a write answered after the deletion was
+        /// delivered must not bring the Pod back), oldest first.
+        var deletedUIDs: Set<String> = []
+        var deletedOrder: [String] = []
     }
 
     private let state = NIOLockedValueBox(State())
     /// How long an entry may wait for the informer before it is dropped anyway.
     static let patience: Duration = .seconds(30)
     static let deliveredKept = 16
+    static let deletedKept = 4096
 
     func remember(_ pod: Pod) {
         state.withLockedValue { state in
             if state.delivered[pod.key]?.contains(pod.metadata.resourceVersion) == true { return }
+            if state.deletedUIDs.contains(pod.metadata.uid) { return }
             state.pods[pod.key] = (pod, .now)
         }
     }
@@ -33,6 +39,12 @@ final class WrittenObjects: Sendable {
             if deleted {
                 state.delivered[key] = nil
                 state.pods[key] = nil
+                if state.deletedUIDs.insert(pod.metadata.uid).inserted {
+                    state.deletedOrder.append(pod.metadata.uid)
+                    if state.deletedOrder.count > Self.deletedKept {
+                        state.deletedUIDs.remove(state.deletedOrder.removeFirst())
+                    }
+                }
                 return
             }
             var versions = state.delivered[key] ?? []

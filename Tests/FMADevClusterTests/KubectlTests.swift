@@ -206,6 +206,39 @@ struct KubectlTests {
         }
     }
 
+    @Test("leases: create -f, get prints NAME HOLDER AGE, get -o yaml, describe; an invalid spec names its field")
+    func leases() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/lease.yaml"
+            try """
+                apiVersion: coordination.k8s.io/v1
+                kind: Lease
+                metadata:
+                  name: fma-controller
+                spec:
+                  holderIdentity: replica-a
+                  leaseDurationSeconds: 15
+                  renewTime: "2026-01-02T03:04:05.000000Z"
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await cluster.kubectl("create", "-f", file) == "lease.coordination.k8s.io/fma-controller created")
+            let table = try await cluster.kubectl("get", "lease").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(table.first == ["NAME", "HOLDER", "AGE"])
+            #expect(table.dropFirst().first?.prefix(2) == ["fma-controller", "replica-a"])
+            let yaml = try await cluster.kubectl("get", "leases", "-o", "yaml")
+            #expect(yaml.contains("holderIdentity: replica-a") && yaml.contains("leaseDurationSeconds: 15"))
+            let described = try await cluster.kubectl("describe", "lease", "fma-controller")
+            #expect(described.contains("Holder Identity:") && described.contains("replica-a"))
+            #expect(described.contains("Lease Duration Seconds:"))
+
+            try String(contentsOfFile: file, encoding: .utf8).replacing("leaseDurationSeconds: 15", with: "leaseDurationSeconds: 0")
+                .replacing("fma-controller", with: "broken").write(toFile: file, atomically: true, encoding: .utf8)
+            let invalid = try await cluster.run("create", "-f", file)
+            #expect(invalid.status != 0)
+            #expect(invalid.stderr.contains("spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"), "\(invalid.stderr)")
+        }
+    }
+
     @Test("exec, attach, port-forward and debug fail at once with a message saying what to do instead")
     func unservedPodSubresources() async throws {
         try await KubectlCluster.with { cluster in

@@ -76,6 +76,31 @@ struct SimulatorKubeletTests {
         #expect(KubeletWorker.seconds(-5) == .zero)
     }
 
+    @Test("each node has its Lease in kube-node-lease, held by the node, renewed, and gone with the node")
+    func nodeLeases() async throws {
+        try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in
+            func lease(_ node: String) -> Lease? {
+                (try? store.get(.lease, namespace: "kube-node-lease", name: node)).map(Lease.init(json:))
+            }
+            try await waitUntil("both node leases") { lease("node-1") != nil && lease("node-2") != nil }
+            let first = try #require(lease("node-1"))
+            let node = try store.get(.node, namespace: "", name: "node-1")
+            #expect(first.spec.holderIdentity == "node-1" && first.spec.leaseDurationSeconds == 40)
+            #expect(first.metadata.ownerReferences.first?.uid == node[path: ["metadata", "uid"]]?.string)
+            let renewedAt = try #require(first.spec.renewTime.flatMap(KubeMicroTime.date))
+
+            let leases = NodeLeases(store: store, nodeNames: ["node-1", "node-2"], logger: testLogger("fma.devcluster.leases"))
+            try await waitUntil("a later renewal") {
+                leases.renewAll()
+                return (lease("node-1")?.spec.renewTime.flatMap(KubeMicroTime.date) ?? .distantPast) > renewedAt
+            }
+            _ = try store.delete(.node, namespace: "", name: "node-2")
+            try await waitUntil("node-2's lease to go with it") { lease("node-2") == nil }
+            leases.renewAll()
+            #expect(lease("node-2") == nil)
+        }
+    }
+
     @Test("two pods on one node both listen on the same port, each on its own address")
     func samePortTwice() async throws {
         try await withSimulator(nodes: 1) { store, _ in

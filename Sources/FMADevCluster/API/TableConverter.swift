@@ -78,6 +78,10 @@ struct TableConverter: Sendable {
         case ("", "Service"): serviceColumns
         case ("", "Event"): eventColumns
         case ("apps", "ReplicaSet"): replicaSetColumns
+        case ("coordination.k8s.io", "Lease"):
+            [nameColumn, Column(name: "Holder", description: "The lease's current holder.") { object, _ in
+                .string(object[path: ["spec", "holderIdentity"]]?.string ?? "")
+            }, ageColumn]
         default: [nameColumn, ageColumn]
         }
     }

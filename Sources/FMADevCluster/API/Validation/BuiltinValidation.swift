@@ -3,7 +3,7 @@ import FMAKubeModel
 
 /// The checks Kubernetes makes on every object's metadata, and the basic ones on built-in
 /// kinds that fma-devcluster's clients could get wrong: names per kind, label keys and values,
-/// annotation keys; a Pod's containers; a ReplicaSet's replicas and selector.
+/// annotation keys; a Pod's containers; a ReplicaSet's replicas and selector; a Lease's spec.
 enum BuiltinValidation {
     /// `metadata`: the name as the kind requires (a DNS-1123 label for namespaces, a DNS-1035
     /// label for services, a DNS-1123 subdomain otherwise), labels and annotations.
@@ -66,6 +66,30 @@ enum BuiltinValidation {
                     if !names.insert(name).inserted { errors.duplicate("\(path).name", .string(name)) }
                 }
                 _ = errors.string(container["image"], "\(path).image", required: true)
+            }
+        }
+        return errors
+    }
+
+    /// A Lease's spec as `ValidateLeaseSpec` checks it, with each field's type: the holder a
+    /// string, a duration > 0, transitions ≥ 0, the times RFC 3339 (`metav1.MicroTime`).
+    static func lease(_ object: JSONObject) -> FieldErrors {
+        var errors = FieldErrors()
+        guard let spec = errors.object(object["spec"], "spec", required: false) else { return errors }
+        for field in ["holderIdentity", "strategy", "preferredHolder"] {
+            _ = errors.string(spec[field], "spec.\(field)", required: false)
+        }
+        if let duration = errors.integer(spec["leaseDurationSeconds"], "spec.leaseDurationSeconds", required: false, in: Int64.int32Min...Int64.int32Max),
+           duration <= 0 {
+            errors.invalid("spec.leaseDurationSeconds", .int(duration), "must be greater than 0")
+        }
+        if let transitions = errors.integer(spec["leaseTransitions"], "spec.leaseTransitions", required: false, in: Int64.int32Min...Int64.int32Max),
+           transitions < 0 {
+            errors.invalid("spec.leaseTransitions", .int(transitions), "must be greater than or equal to 0")
+        }
+        for field in ["acquireTime", "renewTime"] {
+            if let time = errors.string(spec[field], "spec.\(field)", required: false), KubeMicroTime.date(time) == nil {
+                errors.invalid("spec.\(field)", .string(time), "must be an RFC 3339 time, such as 2006-01-02T15:04:05.000000Z")
             }
         }
         return errors

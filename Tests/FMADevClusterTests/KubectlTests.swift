@@ -177,7 +177,7 @@ struct KubectlTests {
             #expect(try await cluster.kubectl("get", "cm", "opts", "-n", "team-a", "-o", "jsonpath={.data.mode} {.data.level}") == "fast 2")
             let service = try await cluster.run("create", "service", "clusterip", "web", "--tcp=80:8080")
             #expect(service.status != 0)
-            #expect(service.stderr.contains("supported by fma-devcluster only for DeleteOptions, Namespace and ConfigMap, not v1 Service"))
+            #expect(service.stderr.contains("supported by fma-devcluster only for DeleteOptions, Namespace, ConfigMap, Secret and ServiceAccount, not v1 Service"))
 
             let file = cluster.directory + "/drain.yaml"
             try """
@@ -236,6 +236,27 @@ struct KubectlTests {
             let invalid = try await cluster.run("create", "-f", file)
             #expect(invalid.status != 0)
             #expect(invalid.stderr.contains("spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"), "\(invalid.stderr)")
+        }
+    }
+
+    @Test("create secret generic and create serviceaccount (protobuf bodies); get and describe them")
+    func secretsAndServiceAccounts() async throws {
+        try await KubectlCluster.with { cluster in
+            #expect(try await cluster.kubectl("create", "secret", "generic", "creds", "--from-literal=user=admin", "--from-literal=password=s3cret")
+                == "secret/creds created")
+            #expect(try await cluster.kubectl("get", "secret", "creds", "-o", "jsonpath={.type} {.data.user}") == "Opaque YWRtaW4=")
+            let table = try await cluster.kubectl("get", "secrets").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(table.first == ["NAME", "TYPE", "DATA", "AGE"])
+            #expect(table.dropFirst().first?.prefix(3) == ["creds", "Opaque", "2"])
+            let described = try await cluster.kubectl("describe", "secret", "creds")
+            #expect(described.contains("Type:  Opaque") && described.contains("password:  6 bytes") && described.contains("user:"))
+            #expect(!described.contains("s3cret"))
+
+            #expect(try await cluster.kubectl("create", "serviceaccount", "robot") == "serviceaccount/robot created")
+            let accounts = try await cluster.kubectl("get", "sa").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(accounts.first == ["NAME", "SECRETS", "AGE"])
+            #expect(accounts.dropFirst().first?.prefix(2) == ["robot", "0"])
+            #expect(try await cluster.kubectl("describe", "serviceaccount", "robot").contains("Name:                robot"))
         }
     }
 

@@ -11,7 +11,7 @@ import Testing
 struct LeaseTests {
     @Test("create, get, list and renew a Lease; a stale update is 409")
     func lifecycle() async throws {
-        try await withLeaseClient { client in
+        try await withKubeClient { client in
             var lease = Lease(name: "fma-controller", namespace: "default")
             var spec = LeaseSpec()
             spec.holderIdentity = "replica-a"
@@ -40,7 +40,7 @@ struct LeaseTests {
 
     @Test("a Lease's spec is validated field by field: 422 naming the field and the value")
     func validation() async throws {
-        try await withLeaseClient { client in
+        try await withKubeClient { client in
             let cases: [(field: String, value: JSONValue, message: String)] = [
                 ("holderIdentity", 7, "spec.holderIdentity: Invalid value: 7: must be of type string"),
                 ("leaseDurationSeconds", "15", "spec.leaseDurationSeconds: Invalid value: \"15\": must be of type integer"),
@@ -65,20 +65,6 @@ struct LeaseTests {
             await #expect { try await client.create(lease) } throws: {
                 ($0 as? KubeError)?.message.contains("spec: Invalid value: \"holder\": must be of type object") == true
             }
-        }
-    }
-}
-
-/// An in-process fma-devcluster and a client configured from the kubeconfig it wrote.
-private func withLeaseClient(_ body: @Sendable (KubeClient) async throws -> Void) async throws {
-    try await withRunningDevCluster { _, endpoints in
-        let client = KubeClient(config: try KubeConfig.load(kubeconfig: endpoints.kubeconfigPath))
-        do {
-            try await body(client)
-            await client.shutdown()
-        } catch {
-            await client.shutdown()
-            throw error
         }
     }
 }

@@ -101,6 +101,53 @@ struct SimulatorKubeletTests {
         }
     }
 
+    @Test("env from secretKeyRef and configMapKeyRef; a missing key is CreateContainerConfigError until it exists")
+    func envFromSecretsAndConfigMaps() async throws {
+        try await withSimulator(nodes: 1, gpusPerNode: 0) { store, _ in
+            _ = try store.create(.secret, namespace: "default", ["metadata": ["name": "creds"], "stringData": ["token": "t-1"]])
+            _ = try store.create(.configMap, namespace: "default", ["metadata": ["name": "opts"], "data": ["mode": "fast"]])
+            func reference(_ kind: String, _ name: String, _ key: String, optional: Bool = false) -> JSONValue {
+                var reference: JSONObject = ["name": .string(name), "key": .string(key)]
+                if optional { reference["optional"] = true }
+                return .object([kind: .object(reference)])
+            }
+            var server = try #require(fakeVLLMContainer(probe: false).object)
+            server["env"] = [
+                ["name": "TOKEN", "valueFrom": reference("secretKeyRef", "creds", "token")],
+                ["name": "MODE", "valueFrom": reference("configMapKeyRef", "opts", "mode")],
+                ["name": "ABSENT", "valueFrom": reference("secretKeyRef", "nothing", "x", optional: true)],
+            ]
+            _ = try store.create(.pod, namespace: "default", podJSON("reader", containers: [.object(server)]))
+            let running = try await waitForPod(store, "reader", "Ready") { $0.isReady }
+            let podIP = try #require(running.status.podIP)
+            var report: (status: Int, body: String)?
+            try await waitUntil("the fake vLLM to answer") {
+                report = httpGet(host: podIP, port: 8000, path: "/fma/process")
+                return report?.status == 200
+            }
+            let env = try #require(try JSONValue(parsing: report?.body ?? "")["env"]?.object)
+            #expect(env["TOKEN"]?.string == "t-1")
+            #expect(env["MODE"]?.string == "fast")
+            #expect(env["ABSENT"] == nil)
+
+            let waiting: JSONValue = ["name": "main", "image": "registry.example/app:1",
+                                      "env": [["name": "LATE", "valueFrom": reference("secretKeyRef", "late", "key")]]]
+            _ = try store.create(.pod, namespace: "default", podJSON("blocked", containers: [waiting]))
+            let blocked = try await waitForPod(store, "blocked", "CreateContainerConfigError") {
+                $0.status.containerStatuses.first?.json[path: ["state", "waiting", "reason"]]?.string == "CreateContainerConfigError"
+            }
+            #expect(blocked.status.phase == "Pending")
+            #expect(blocked.status.containerStatuses.first?.json[path: ["state", "waiting", "message"]]?.string == "secret \"late\" not found")
+            _ = try store.create(.secret, namespace: "default", ["metadata": ["name": "late"], "stringData": ["other": "v"]])
+            try await waitForPod(store, "blocked", "the missing key named") {
+                $0.status.containerStatuses.first?.json[path: ["state", "waiting", "message"]]?.string == "couldn't find key key in Secret default/late"
+            }
+            _ = try store.patch(.secret, namespace: "default", name: "late", .merge(["stringData": ["key": "v"]]))
+            try await waitForPod(store, "blocked", "Running once the key exists") { $0.status.phase == "Running" }
+            #expect(store.events(about: "blocked", reason: "Failed").count == 2)
+        }
+    }
+
     @Test("two pods on one node both listen on the same port, each on its own address")
     func samePortTwice() async throws {
         try await withSimulator(nodes: 1) { store, _ in

@@ -12,6 +12,7 @@ extension Admission {
             case .pod: BuiltinValidation.pod
             case .replicaSet: BuiltinValidation.replicaSet
             case .lease: BuiltinValidation.lease
+            case .secret: BuiltinValidation.secret
             case .inferenceServerConfig: FMAValidation.inferenceServerConfig
             case .launcherConfig: FMAValidation.launcherConfig
             case .launcherPopulationPolicy: FMAValidation.launcherPopulationPolicy

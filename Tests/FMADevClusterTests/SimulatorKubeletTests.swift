@@ -76,6 +76,24 @@ struct SimulatorKubeletTests {
         #expect(KubeletWorker.seconds(-5) == .zero)
     }
 
+    @Test("nodes report every status.nodeInfo field a kubelet reports")
+    func nodeInfo() async throws {
+        try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in
+            let infos = try store.list(.node, namespace: nil).items.compactMap { $0[path: ["status", "nodeInfo"]]?.object }
+            #expect(infos.count == 2)
+            for info in infos {
+                for field in ["bootID", "kernelVersion", "kubeProxyVersion", "machineID", "osImage", "systemUUID", "architecture",
+                              "operatingSystem", "containerRuntimeVersion", "kubeletVersion"] {
+                    let value = info[field]?.string ?? ""
+                    #expect(!value.isEmpty, "nodeInfo.\(field)")
+                }
+                #expect(info["machineID"]?.string?.count == 32)
+                #expect(info["systemUUID"]?.string.flatMap(UUID.init(uuidString:)) != nil)
+            }
+            #expect(infos[0]["machineID"] != infos[1]["machineID"] && infos[0]["bootID"] == infos[1]["bootID"])
+        }
+    }
+
     @Test("each node has its Lease in kube-node-lease, held by the node, renewed, and gone with the node")
     func nodeLeases() async throws {
         try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in
@@ -179,7 +197,7 @@ struct SimulatorKubeletTests {
 
     @Test("container exits show in the status; Never ends Failed, Always restarts with backoff")
     func exits() async throws {
-        try await withSimulator { store, _ in
+        try await withSimulator { store, simulator in
             var never = podJSON("once", containers: [fakeVLLMContainer(port: 8001, extraArguments: ["--exit-after", "0.2", "--exit-code", "7"], probe: false)])
             never[path: ["spec", "restartPolicy"]] = "Never"
             _ = try store.create(.pod, namespace: "default", never)
@@ -189,6 +207,9 @@ struct SimulatorKubeletTests {
 
             _ = try store.create(.pod, namespace: "default", podJSON("again", containers: [fakeVLLMContainer(port: 8002, extraArguments: ["--exit-after", "0.2", "--exit-code", "5"], probe: false)]))
             let restarted = try await waitForPod(store, "again", "a restart") { ($0.status.containerStatuses.first?.restartCount ?? 0) >= 1 }
+            // The last run's log moved aside for `logs --previous`.
+            let log = simulator.logPath(namespace: "default", pod: "again", container: "server")
+            #expect(FileManager.default.fileExists(atPath: PodLogSource.previousPath(of: log)))
             let status = try #require(restarted.status.containerStatuses.first)
             #expect(status.json["lastState"]?["terminated"]?["exitCode"]?.int == 5)
             #expect(restarted.status.phase == "Running")

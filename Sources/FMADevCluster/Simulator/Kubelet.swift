@@ -256,6 +256,11 @@ final class KubeletWorker {
             if firstStart {
                 // A new pod of the same name starts with fresh logs.
                 try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(atPath: PodLogSource.previousPath(of: log))
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
+            } else {
+                // A restart: the last run's log is what `logs --previous` shows.
+                _ = rename(log, PodLogSource.previousPath(of: log))
                 _ = FileManager.default.createFile(atPath: log, contents: nil)
             }
             let pid: Int32

@@ -67,6 +67,8 @@ extension ResourceKind {
     public static let event = ResourceKind(group: "", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"])
     public static let service = ResourceKind(group: "", version: "v1", kind: "Service", plural: "services", namespaced: true, shortNames: ["svc"], subresources: ["status"], categories: ["all"])
     public static let replicaSet = ResourceKind(group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], subresources: ["status", "scale"], categories: ["all"])
+    public static let secret = ResourceKind(group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true)
+    public static let serviceAccount = ResourceKind(group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true, shortNames: ["sa"])
     public static let lease = ResourceKind(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true)
     public static let inferenceServerConfig = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "InferenceServerConfig", plural: "inferenceserverconfigs", namespaced: true, shortNames: ["isc"], subresources: ["status"])
     public static let launcherConfig = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "LauncherConfig", plural: "launcherconfigs", namespaced: true, shortNames: ["lcfg"], subresources: ["status"])
@@ -74,7 +76,7 @@ extension ResourceKind {
 
     /// Every kind fma-devcluster serves and the client has typed views for.
     public static let all: [ResourceKind] = [
-        .namespace, .pod, .configMap, .node, .event, .service, .replicaSet, .lease,
+        .namespace, .pod, .configMap, .secret, .serviceAccount, .node, .event, .service, .replicaSet, .lease,
         .inferenceServerConfig, .launcherConfig, .launcherPopulationPolicy,
     ]
 

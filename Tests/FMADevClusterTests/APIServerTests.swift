@@ -19,6 +19,7 @@ struct APIServerTests {
             let core = try #require(try await cluster.send(.get, "/api/v1").json)
             let coreNames = core["resources"]?.array?.compactMap { $0["name"]?.string } ?? []
             #expect(coreNames.contains("pods") && coreNames.contains("pods/status") && coreNames.contains("configmaps"))
+            #expect(coreNames.contains("secrets") && coreNames.contains("serviceaccounts"))
             let pods = core["resources"]?.array?.first { $0["name"]?.string == "pods" }
             #expect(pods?["shortNames"] == ["po"])
             #expect(pods?["namespaced"] == true)
@@ -26,7 +27,10 @@ struct APIServerTests {
 
             let groups = try #require(try await cluster.send(.get, "/apis").json)
             let groupNames = groups["groups"]?.array?.compactMap { $0["name"]?.string } ?? []
-            #expect(groupNames == ["apps", "fma.llm-d.ai"])
+            #expect(groupNames == ["apps", "coordination.k8s.io", "fma.llm-d.ai"])
+            let coordination = try #require(try await cluster.send(.get, "/apis/coordination.k8s.io/v1").json)
+            let leases = coordination["resources"]?.array?.first { $0["name"]?.string == "leases" }
+            #expect(leases?["kind"] == "Lease" && leases?["namespaced"] == true && leases?["singularName"] == "lease")
 
             let apps = try #require(try await cluster.send(.get, "/apis/apps/v1").json)
             let scale = apps["resources"]?.array?.first { $0["name"]?.string == "replicasets/scale" }

@@ -131,7 +131,7 @@ final class WatchReader: @unchecked Sendable {
 /// `pods/NAME/log` from the file the log source names.
 @Suite("API server: pod logs")
 struct APIPodLogTests {
-    @Test("a container's log whole, its last lines, followed as it grows; empty for a started container without one")
+    @Test("a container's log whole, its last lines, its previous run's, followed as it grows; empty for a started container without one")
     func podLog() async throws {
         try await withAPICluster { cluster in
             let file = cluster.endpoints.kubeconfigPath + ".log"
@@ -155,6 +155,22 @@ struct APIPodLogTests {
                                            contentType: "application/merge-patch+json").status == 200)
             let empty = try await cluster.send(.get, "\(path)?container=d")
             #expect(empty.status == 200 && empty.text.isEmpty)
+
+            // --previous: 400 as on a real API server until the container ran before; then that
+            // run's log, kept beside the current one.
+            let noPrevious = try await cluster.send(.get, "\(path)?container=c&previous=true")
+            #expect(noPrevious.status == 400)
+            #expect(noPrevious.message == "previous terminated container \"c\" in pod \"p\" not found")
+            try "before the restart\n".write(toFile: PodLogSource.previousPath(of: file), atomically: true, encoding: .utf8)
+            let restarted: JSONValue = ["status": ["containerStatuses": [
+                ["name": "c", "restartCount": 1, "state": ["running": ["startedAt": "2026-01-01T00:00:01Z"]],
+                 "lastState": ["terminated": ["exitCode": 1, "finishedAt": "2026-01-01T00:00:00Z"]]],
+                ["name": "d", "state": ["running": ["startedAt": "2026-01-01T00:00:00Z"]]],
+            ]]]
+            #expect(try await cluster.send(.patch, "/api/v1/namespaces/default/pods/p/status", raw: restarted.serializedString(),
+                                           contentType: "application/merge-patch+json").status == 200)
+            #expect(try await cluster.send(.get, "\(path)?container=c&previous=true").text == "before the restart\n")
+            #expect(try await cluster.send(.get, "\(path)?container=c").text == "one\ntwo\nthree\n")
 
             let follow = try await WatchReader(cluster, "\(path)?container=c&follow=true&tailLines=0")
             let handle = try #require(FileHandle(forWritingAtPath: file))

@@ -177,7 +177,7 @@ struct KubectlTests {
             #expect(try await cluster.kubectl("get", "cm", "opts", "-n", "team-a", "-o", "jsonpath={.data.mode} {.data.level}") == "fast 2")
             let service = try await cluster.run("create", "service", "clusterip", "web", "--tcp=80:8080")
             #expect(service.status != 0)
-            #expect(service.stderr.contains("supported by fma-devcluster only for DeleteOptions, Namespace and ConfigMap, not v1 Service"))
+            #expect(service.stderr.contains("supported by fma-devcluster only for DeleteOptions, Namespace, ConfigMap, Secret and ServiceAccount, not v1 Service"))
 
             let file = cluster.directory + "/drain.yaml"
             try """
@@ -203,6 +203,60 @@ struct KubectlTests {
             let drained = try await cluster.kubectl("drain", "node-a", "--ignore-daemonsets", "--force", "--grace-period=0", "--timeout=20s")
             #expect(drained.contains("pod/bound deleted") && drained.contains("node/node-a drained"))
             #expect(try await cluster.run("get", "pod", "bound").stderr.contains("NotFound"))
+        }
+    }
+
+    @Test("leases: create -f, get prints NAME HOLDER AGE, get -o yaml, describe; an invalid spec names its field")
+    func leases() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = cluster.directory + "/lease.yaml"
+            try """
+                apiVersion: coordination.k8s.io/v1
+                kind: Lease
+                metadata:
+                  name: fma-controller
+                spec:
+                  holderIdentity: replica-a
+                  leaseDurationSeconds: 15
+                  renewTime: "2026-01-02T03:04:05.000000Z"
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            #expect(try await cluster.kubectl("create", "-f", file) == "lease.coordination.k8s.io/fma-controller created")
+            let table = try await cluster.kubectl("get", "lease").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(table.first == ["NAME", "HOLDER", "AGE"])
+            #expect(table.dropFirst().first?.prefix(2) == ["fma-controller", "replica-a"])
+            let yaml = try await cluster.kubectl("get", "leases", "-o", "yaml")
+            #expect(yaml.contains("holderIdentity: replica-a") && yaml.contains("leaseDurationSeconds: 15"))
+            let described = try await cluster.kubectl("describe", "lease", "fma-controller")
+            #expect(described.contains("Holder Identity:") && described.contains("replica-a"))
+            #expect(described.contains("Lease Duration Seconds:"))
+
+            try String(contentsOfFile: file, encoding: .utf8).replacing("leaseDurationSeconds: 15", with: "leaseDurationSeconds: 0")
+                .replacing("fma-controller", with: "broken").write(toFile: file, atomically: true, encoding: .utf8)
+            let invalid = try await cluster.run("create", "-f", file)
+            #expect(invalid.status != 0)
+            #expect(invalid.stderr.contains("spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"), "\(invalid.stderr)")
+        }
+    }
+
+    @Test("create secret generic and create serviceaccount (protobuf bodies); get and describe them")
+    func secretsAndServiceAccounts() async throws {
+        try await KubectlCluster.with { cluster in
+            #expect(try await cluster.kubectl("create", "secret", "generic", "creds", "--from-literal=user=admin", "--from-literal=password=s3cret")
+                == "secret/creds created")
+            #expect(try await cluster.kubectl("get", "secret", "creds", "-o", "jsonpath={.type} {.data.user}") == "Opaque YWRtaW4=")
+            let table = try await cluster.kubectl("get", "secrets").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(table.first == ["NAME", "TYPE", "DATA", "AGE"])
+            #expect(table.dropFirst().first?.prefix(3) == ["creds", "Opaque", "2"])
+            let described = try await cluster.kubectl("describe", "secret", "creds")
+            #expect(described.contains("Type:  Opaque") && described.contains("password:  6 bytes") && described.contains("user:"))
+            #expect(!described.contains("s3cret"))
+
+            #expect(try await cluster.kubectl("create", "serviceaccount", "robot") == "serviceaccount/robot created")
+            let accounts = try await cluster.kubectl("get", "sa").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+            #expect(accounts.first == ["NAME", "SECRETS", "AGE"])
+            #expect(accounts.dropFirst().first?.prefix(2) == ["robot", "0"])
+            #expect(try await cluster.kubectl("describe", "serviceaccount", "robot").contains("Name:                robot"))
         }
     }
 

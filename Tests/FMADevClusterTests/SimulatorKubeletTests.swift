@@ -76,6 +76,96 @@ struct SimulatorKubeletTests {
         #expect(KubeletWorker.seconds(-5) == .zero)
     }
 
+    @Test("nodes report every status.nodeInfo field a kubelet reports")
+    func nodeInfo() async throws {
+        try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in
+            let infos = try store.list(.node, namespace: nil).items.compactMap { $0[path: ["status", "nodeInfo"]]?.object }
+            #expect(infos.count == 2)
+            for info in infos {
+                for field in ["bootID", "kernelVersion", "kubeProxyVersion", "machineID", "osImage", "systemUUID", "architecture",
+                              "operatingSystem", "containerRuntimeVersion", "kubeletVersion"] {
+                    let value = info[field]?.string ?? ""
+                    #expect(!value.isEmpty, "nodeInfo.\(field)")
+                }
+                #expect(info["machineID"]?.string?.count == 32)
+                #expect(info["systemUUID"]?.string.flatMap(UUID.init(uuidString:)) != nil)
+            }
+            #expect(infos[0]["machineID"] != infos[1]["machineID"] && infos[0]["bootID"] == infos[1]["bootID"])
+        }
+    }
+
+    @Test("each node has its Lease in kube-node-lease, held by the node, renewed, and gone with the node")
+    func nodeLeases() async throws {
+        try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in
+            func lease(_ node: String) -> Lease? {
+                (try? store.get(.lease, namespace: "kube-node-lease", name: node)).map(Lease.init(json:))
+            }
+            try await waitUntil("both node leases") { lease("node-1") != nil && lease("node-2") != nil }
+            let first = try #require(lease("node-1"))
+            let node = try store.get(.node, namespace: "", name: "node-1")
+            #expect(first.spec.holderIdentity == "node-1" && first.spec.leaseDurationSeconds == 40)
+            #expect(first.metadata.ownerReferences.first?.uid == node[path: ["metadata", "uid"]]?.string)
+            let renewedAt = try #require(first.spec.renewTime.flatMap(KubeMicroTime.date))
+
+            let leases = NodeLeases(store: store, nodeNames: ["node-1", "node-2"], logger: testLogger("fma.devcluster.leases"))
+            try await waitUntil("a later renewal") {
+                leases.renewAll()
+                return (lease("node-1")?.spec.renewTime.flatMap(KubeMicroTime.date) ?? .distantPast) > renewedAt
+            }
+            _ = try store.delete(.node, namespace: "", name: "node-2")
+            try await waitUntil("node-2's lease to go with it") { lease("node-2") == nil }
+            leases.renewAll()
+            #expect(lease("node-2") == nil)
+        }
+    }
+
+    @Test("env from secretKeyRef and configMapKeyRef; a missing key is CreateContainerConfigError until it exists")
+    func envFromSecretsAndConfigMaps() async throws {
+        try await withSimulator(nodes: 1, gpusPerNode: 0) { store, _ in
+            _ = try store.create(.secret, namespace: "default", ["metadata": ["name": "creds"], "stringData": ["token": "t-1"]])
+            _ = try store.create(.configMap, namespace: "default", ["metadata": ["name": "opts"], "data": ["mode": "fast"]])
+            func reference(_ kind: String, _ name: String, _ key: String, optional: Bool = false) -> JSONValue {
+                var reference: JSONObject = ["name": .string(name), "key": .string(key)]
+                if optional { reference["optional"] = true }
+                return .object([kind: .object(reference)])
+            }
+            var server = try #require(fakeVLLMContainer(probe: false).object)
+            server["env"] = [
+                ["name": "TOKEN", "valueFrom": reference("secretKeyRef", "creds", "token")],
+                ["name": "MODE", "valueFrom": reference("configMapKeyRef", "opts", "mode")],
+                ["name": "ABSENT", "valueFrom": reference("secretKeyRef", "nothing", "x", optional: true)],
+            ]
+            _ = try store.create(.pod, namespace: "default", podJSON("reader", containers: [.object(server)]))
+            let running = try await waitForPod(store, "reader", "Ready") { $0.isReady }
+            let podIP = try #require(running.status.podIP)
+            var report: (status: Int, body: String)?
+            try await waitUntil("the fake vLLM to answer") {
+                report = httpGet(host: podIP, port: 8000, path: "/fma/process")
+                return report?.status == 200
+            }
+            let env = try #require(try JSONValue(parsing: report?.body ?? "")["env"]?.object)
+            #expect(env["TOKEN"]?.string == "t-1")
+            #expect(env["MODE"]?.string == "fast")
+            #expect(env["ABSENT"] == nil)
+
+            let waiting: JSONValue = ["name": "main", "image": "registry.example/app:1",
+                                      "env": [["name": "LATE", "valueFrom": reference("secretKeyRef", "late", "key")]]]
+            _ = try store.create(.pod, namespace: "default", podJSON("blocked", containers: [waiting]))
+            let blocked = try await waitForPod(store, "blocked", "CreateContainerConfigError") {
+                $0.status.containerStatuses.first?.json[path: ["state", "waiting", "reason"]]?.string == "CreateContainerConfigError"
+            }
+            #expect(blocked.status.phase == "Pending")
+            #expect(blocked.status.containerStatuses.first?.json[path: ["state", "waiting", "message"]]?.string == "secret \"late\" not found")
+            _ = try store.create(.secret, namespace: "default", ["metadata": ["name": "late"], "stringData": ["other": "v"]])
+            try await waitForPod(store, "blocked", "the missing key named") {
+                $0.status.containerStatuses.first?.json[path: ["state", "waiting", "message"]]?.string == "couldn't find key key in Secret default/late"
+            }
+            _ = try store.patch(.secret, namespace: "default", name: "late", .merge(["stringData": ["key": "v"]]))
+            try await waitForPod(store, "blocked", "Running once the key exists") { $0.status.phase == "Running" }
+            #expect(store.events(about: "blocked", reason: "Failed").count == 2)
+        }
+    }
+
     @Test("two pods on one node both listen on the same port, each on its own address")
     func samePortTwice() async throws {
         try await withSimulator(nodes: 1) { store, _ in
@@ -107,7 +197,7 @@ struct SimulatorKubeletTests {
 
     @Test("container exits show in the status; Never ends Failed, Always restarts with backoff")
     func exits() async throws {
-        try await withSimulator { store, _ in
+        try await withSimulator { store, simulator in
             var never = podJSON("once", containers: [fakeVLLMContainer(port: 8001, extraArguments: ["--exit-after", "0.2", "--exit-code", "7"], probe: false)])
             never[path: ["spec", "restartPolicy"]] = "Never"
             _ = try store.create(.pod, namespace: "default", never)
@@ -117,6 +207,9 @@ struct SimulatorKubeletTests {
 
             _ = try store.create(.pod, namespace: "default", podJSON("again", containers: [fakeVLLMContainer(port: 8002, extraArguments: ["--exit-after", "0.2", "--exit-code", "5"], probe: false)]))
             let restarted = try await waitForPod(store, "again", "a restart") { ($0.status.containerStatuses.first?.restartCount ?? 0) >= 1 }
+            // The last run's log moved aside for `logs --previous`.
+            let log = simulator.logPath(namespace: "default", pod: "again", container: "server")
+            #expect(FileManager.default.fileExists(atPath: PodLogSource.previousPath(of: log)))
             let status = try #require(restarted.status.containerStatuses.first)
             #expect(status.json["lastState"]?["terminated"]?["exitCode"]?.int == 5)
             #expect(restarted.status.phase == "Running")

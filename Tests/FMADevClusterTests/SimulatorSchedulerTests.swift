@@ -104,14 +104,19 @@ struct SimulatorSchedulerTests {
             for index in 0..<1_000 {
                 _ = try store.create(.pod, namespace: "default", podJSON("p-\(index)", containers: [simulatedContainer(gpus: index % 2)]))
             }
-            let deadline = ContinuousClock.now + .seconds(120)
-            var running = 0
-            while running < 1_000, ContinuousClock.now < deadline {
-                try await Task.sleep(for: .milliseconds(100))
-                let page = try store.list(.pod, namespace: "default", fields: .equals("status.phase", "Running"), limit: 1)
-                running = (page.remainingItemCount ?? 0) + page.items.count
+            do {
+                try await waitUntil(timeout: .seconds(120), "1,000 pods Running") {
+                    let page = try store.list(.pod, namespace: "default", fields: .equals("status.phase", "Running"), limit: 1)
+                    return (page.remainingItemCount ?? 0) + page.items.count == 1_000
+                }
+            } catch {
+                // Say where the others are stuck: unbound (and why) or bound but not started.
+                let stuck = try store.list(.pod, namespace: "default").items.map(Pod.init(json:)).filter { $0.status.phase != "Running" }
+                let reasons = Dictionary(grouping: stuck) { pod in
+                    pod.spec.nodeName == nil ? "unbound: \(pod.status.condition("PodScheduled")?.message ?? "never tried")" : "bound, phase \(pod.status.phase ?? "none")"
+                }.mapValues(\.count)
+                Issue.record("\(error); \(stuck.count) pods not Running: \(reasons)")
             }
-            #expect(running == 1_000)
             // No node got more GPU pods than it has GPUs.
             let pods = try store.list(.pod, namespace: "default").items.map(Pod.init(json:))
             let gpuPods = pods.filter { (Int($0.metadata.name.dropFirst(2)) ?? 0) % 2 == 1 }
@@ -143,6 +148,59 @@ struct SimulatorSchedulerTests {
             #expect(info.gpuCapacity == expected)
             var resources = NodeResources(node: SimulatedNode(name: "odd", index: 1, gpus: info.gpuCapacity))
             #expect(resources.takeGPUs(1)?.count == (expected > 0 ? 1 : nil))
+        }
+    }
+
+    /// The scheduler's watch lags behind its own writes: the MODIFIED of its `PodScheduled=False`
+    /// write can arrive after it bound the pod. Such an event must neither bind the pod again
+    /// nor count its GPUs twice (which, in a burst, left GPU pods Pending forever on nodes
+    /// with free GPUs).
+    @Test("scheduler state: an event older than the scheduler's own binding changes nothing")
+    func stateIgnoresEventsOlderThanItsBinding() throws {
+        var state = SchedulerState()
+        let unbound = podJSON("p", containers: [simulatedContainer(gpus: 1)]).settingUID("u")
+        state.observe(pod: unbound, deleted: false)
+        #expect(state.schedule(retry: false).allSatisfy { if case .unschedulable = $0 { true } else { false } })
+        state.observe(node: SimulatedNode(name: "n1", index: 1, gpus: 2).object(cpu: "1", memory: "1Gi", maxPods: 10, now: "t"), deleted: false)
+        #expect(state.schedule(retry: true) == [.bind(namespace: "default", name: "p", uid: "u", node: "n1")])
+        #expect(state.gpusUsed(on: "n1") == 1)
+
+        var stale = unbound
+        stale[path: ["status", "conditions"]] = [["type": "PodScheduled", "status": "False", "reason": "Unschedulable"]]
+        state.observe(pod: stale, deleted: false)
+        #expect(state.schedule(retry: false).isEmpty)
+        #expect(state.schedule(retry: true).isEmpty)
+        var bound = unbound
+        bound[path: ["spec", "nodeName"]] = "n1"
+        state.observe(pod: bound, deleted: false)
+        #expect(state.gpusUsed(on: "n1") == 1)
+
+        state.observe(pod: podJSON("q", containers: [simulatedContainer(gpus: 1)]).settingUID("v"), deleted: false)
+        #expect(state.schedule(retry: false) == [.bind(namespace: "default", name: "q", uid: "v", node: "n1")])
+        #expect(state.pendingCount == 0)
+    }
+
+    /// The same through the real scheduler and store, with the events in the order a lagging
+    /// watch delivers them: the pod that needs the GPU left free must get it.
+    @Test("a late event about a bound pod does not strand the next pod")
+    func lateEventDoesNotStrandNextPod() async throws {
+        let store = ObjectStore()
+        let scheduler = Scheduler(store: store, logger: testLogger("fma.devcluster.scheduler"))
+        let node = try store.create(.node, namespace: "", SimulatedNode(name: "n1", index: 1, gpus: 2).object(cpu: "1", memory: "1Gi", maxPods: 10, now: "t"))
+        let first = try store.create(.pod, namespace: "default", podJSON("first", containers: [simulatedContainer(gpus: 1)]))
+        try await withThrowingDiscardingTaskGroup { group in
+            group.addTask { await scheduler.run() }
+            defer { scheduler.finish() }
+            scheduler.send(.pod(StoreEvent(type: .added, object: first)))
+            try await waitForPod(store, "first", "Unschedulable (no node yet)") { $0.status.condition("PodScheduled")?.reason == "Unschedulable" }
+            let unschedulableWrite = try store.get(.pod, namespace: "default", name: "first")
+            scheduler.send(.node(StoreEvent(type: .added, object: node)))
+            try await waitForPod(store, "first", "bound") { $0.spec.nodeName == "n1" }
+            scheduler.send(.pod(StoreEvent(type: .modified, object: unschedulableWrite)))
+            scheduler.send(.pod(StoreEvent(type: .modified, object: try store.get(.pod, namespace: "default", name: "first"))))
+            let second = try store.create(.pod, namespace: "default", podJSON("second", containers: [simulatedContainer(gpus: 1)]))
+            scheduler.send(.pod(StoreEvent(type: .added, object: second)))
+            try await waitForPod(store, "second", timeout: .seconds(10), "bound to the node's free GPU") { $0.spec.nodeName == "n1" }
         }
     }
 

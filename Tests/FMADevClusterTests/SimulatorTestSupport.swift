@@ -18,6 +18,7 @@ func withSimulator<T: Sendable>(
         var configuration = NodeSimulator.Configuration(
             nodes: nodes, gpusPerNode: gpusPerNode, binDirectory: binDirectory, pythonDirectory: repositoryRoot + "/python",
             stateDirectory: directory + "/state", shutdownGracePeriod: .seconds(5))
+        configuration.configurationRetryDelay = .milliseconds(200)
         // Simulators of tests running side by side get address blocks of their own.
         configuration.nodeIndexOffset = nextNodeIndexOffset.add(1100, ordering: .relaxed).oldValue
         // FMA_TEST_LOG=debug shows the simulator's log on stderr.

@@ -5,7 +5,7 @@ import Foundation
 import NIOCore
 
 /// `pods/NAME/log`: a container's output, whole or its last lines, or followed as it grows
-/// (`kubectl logs [-f] [--tail N] [-c CONTAINER]`).
+/// (`kubectl logs [-f] [--tail N] [-c CONTAINER] [--previous]`).
 extension KubeAPI {
     /// How often a followed log is checked for new output.
     static let logFollowInterval: Duration = .milliseconds(200)
@@ -26,11 +26,17 @@ extension KubeAPI {
             throw .badRequest("a container name must be specified for pod \(name), choose one of: [\(containers.joined(separator: " "))]")
         }
         let follow = try ListOptions.flag(request.query, "follow")
+        let previous = try ListOptions.flag(request.query, "previous")
         let tailLines = try Self.nonNegative(request.query, "tailLines")
         let limitBytes = try Self.nonNegative(request.query, "limitBytes")
+        if previous, !Self.hasPreviousRun(container, in: pod) {
+            throw .badRequest("previous terminated container \"\(container)\" in pod \"\(name)\" not found")
+        }
         // A container that started without a log file (a simulated one) has written nothing.
-        let path = logSource.path(namespace: namespace, pod: name, container: container).flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? ""
-        if path.isEmpty, !Self.hasStarted(container, in: pod) {
+        let current = logSource.path(namespace: namespace, pod: name, container: container)
+        let path = (previous ? current.map(PodLogSource.previousPath(of:)) : current)
+            .flatMap { FileManager.default.fileExists(atPath: $0) ? $0 : nil } ?? ""
+        if path.isEmpty, !previous, !Self.hasStarted(container, in: pod) {
             throw .badRequest("container \"\(container)\" in pod \"\(name)\" is waiting to start: it has no log yet")
         }
         let start = Self.startOffset(path: path, tailLines: tailLines)
@@ -55,6 +61,12 @@ extension KubeAPI {
                 try await Task.sleep(for: Self.logFollowInterval)
             }
         }
+    }
+
+    /// Whether the container's status has a `lastState.terminated`: a run before the current one.
+    static func hasPreviousRun(_ container: String, in pod: JSONObject) -> Bool {
+        let statuses = pod[path: ["status", "containerStatuses"]]?.array ?? []
+        return statuses.first(where: { $0["name"]?.string == container })?[path: ["lastState", "terminated"]]?.object != nil
     }
 
     /// Whether the pod's status shows the container running or terminated.

@@ -15,6 +15,12 @@ public final class PodLogSource: Sendable {
         self.locator.withLockedValue { $0 = locator }
     }
 
+    /// Where the log of the container's previous run is kept once it restarted (`--previous`):
+    /// beside the current one, `NAME.log` → `NAME.previous.log`.
+    public static func previousPath(of current: String) -> String {
+        (current.hasSuffix(".log") ? String(current.dropLast(4)) : current) + ".previous.log"
+    }
+
     func path(namespace: String, pod: String, container: String) -> String? {
         locator.withLockedValue { $0 }?(namespace, pod, container)
     }

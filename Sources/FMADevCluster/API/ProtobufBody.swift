@@ -4,7 +4,8 @@ import Foundation
 
 /// Request bodies in Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`),
 /// for the few kinds kubectl's typed commands send that way: `DeleteOptions` (`kubectl drain`),
-/// `Namespace` (`kubectl create namespace`) and `ConfigMap` (`kubectl create configmap`). The
+/// `Namespace` (`kubectl create namespace`), `ConfigMap` (`kubectl create configmap`), `Secret`
+/// (`kubectl create secret generic`) and `ServiceAccount` (`kubectl create serviceaccount`). The
 /// body is the `k8s\0` magic and a `runtime.Unknown` (type meta, then the object's bytes); it
 /// becomes the JSON object the rest of the server reads. Of the object metadata only name,
 /// generateName, namespace, resourceVersion, labels, annotations and finalizers are read (all
@@ -22,7 +23,7 @@ enum ProtobufBody {
             throw .badRequest("the protobuf body is malformed: \(error.message)")
         }
         guard var object = decoded.object else {
-            throw .unsupportedMediaType("the body's Content-Type \(mediaType) is supported by fma-devcluster only for DeleteOptions, Namespace and ConfigMap, not \(decoded.apiVersion) \(decoded.kind): send application/json (kubectl create -f FILE and apply -f FILE do)")
+            throw .unsupportedMediaType("the body's Content-Type \(mediaType) is supported by fma-devcluster only for DeleteOptions, Namespace, ConfigMap, Secret and ServiceAccount, not \(decoded.apiVersion) \(decoded.kind): send application/json (kubectl create -f FILE and apply -f FILE do)")
         }
         object["apiVersion"] = .string(decoded.apiVersion)
         object["kind"] = .string(decoded.kind)
@@ -51,6 +52,8 @@ enum ProtobufBody {
         case ("v1", "DeleteOptions"), ("meta.k8s.io/v1", "DeleteOptions"): return (apiVersion, kind, try deleteOptions(raw))
         case ("v1", "Namespace"): return (apiVersion, kind, try namespace(raw))
         case ("v1", "ConfigMap"): return (apiVersion, kind, try configMap(raw))
+        case ("v1", "Secret"): return (apiVersion, kind, try secret(raw))
+        case ("v1", "ServiceAccount"): return (apiVersion, kind, try serviceAccount(raw))
         default: return (apiVersion, kind, nil)
         }
     }
@@ -107,6 +110,63 @@ enum ProtobufBody {
         }
         if !data.isEmpty { object["data"] = .object(data) }
         if !binaryData.isEmpty { object["binaryData"] = .object(binaryData) }
+        return object
+    }
+
+    /// `data` (bytes, base64 in JSON), `type`, `stringData`, `immutable`.
+    private static func secret(_ bytes: ArraySlice<UInt8>) throws(ProtoReader.Malformed) -> JSONObject {
+        var object = JSONObject()
+        var data = JSONObject()
+        var stringData = JSONObject()
+        var reader = ProtoReader(bytes)
+        while let (field, value) = try reader.next() {
+            switch field {
+            case 1: object["metadata"] = .object(try objectMeta(try value.bytes()))
+            case 2:
+                let (key, entry) = try mapEntry(try value.bytes())
+                data[key] = .string(Data(entry).base64EncodedString())
+            case 3:
+                let type = try value.string()
+                if !type.isEmpty { object["type"] = .string(type) }
+            case 4:
+                let (key, entry) = try mapEntry(try value.bytes())
+                stringData[key] = .string(String(decoding: entry, as: UTF8.self))
+            case 5: object["immutable"] = .bool(try value.varint() != 0)
+            default: break
+            }
+        }
+        if !data.isEmpty { object["data"] = .object(data) }
+        if !stringData.isEmpty { object["stringData"] = .object(stringData) }
+        return object
+    }
+
+    /// `secrets` (ObjectReferences: kind 1, namespace 2, name 3, uid 4, apiVersion 5),
+    /// `imagePullSecrets` (names), `automountServiceAccountToken`.
+    private static func serviceAccount(_ bytes: ArraySlice<UInt8>) throws(ProtoReader.Malformed) -> JSONObject {
+        var object = JSONObject()
+        var secrets: [JSONValue] = []
+        var pullSecrets: [JSONValue] = []
+        var reader = ProtoReader(bytes)
+        while let (field, value) = try reader.next() {
+            switch field {
+            case 1: object["metadata"] = .object(try objectMeta(try value.bytes()))
+            case 2, 3:
+                var reference = JSONObject()
+                var inner = ProtoReader(try value.bytes())
+                while let (member, item) = try inner.next() {
+                    let names = field == 2 ? [1: "kind", 2: "namespace", 3: "name", 4: "uid", 5: "apiVersion", 6: "resourceVersion", 7: "fieldPath"] : [1: "name"]
+                    if let name = names[member] {
+                        let text = try item.string()
+                        if !text.isEmpty { reference[name] = .string(text) }
+                    }
+                }
+                if field == 2 { secrets.append(.object(reference)) } else { pullSecrets.append(.object(reference)) }
+            case 4: object["automountServiceAccountToken"] = .bool(try value.varint() != 0)
+            default: break
+            }
+        }
+        if !secrets.isEmpty { object["secrets"] = .array(secrets) }
+        if !pullSecrets.isEmpty { object["imagePullSecrets"] = .array(pullSecrets) }
         return object
     }
 

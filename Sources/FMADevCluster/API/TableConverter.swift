@@ -75,9 +75,23 @@ struct TableConverter: Sendable {
             [nameColumn, Column(name: "Data", type: "integer", description: "The number of keys.") { object, _ in
                 .int(Int64((object["data"]?.object?.count ?? 0) + (object["binaryData"]?.object?.count ?? 0)))
             }, ageColumn]
+        case ("", "Secret"):
+            [nameColumn, Column(name: "Type", description: "The secret's type.") { object, _ in
+                .string(object["type"]?.string ?? "Opaque")
+            }, Column(name: "Data", type: "integer", description: "The number of keys.") { object, _ in
+                .int(Int64(object["data"]?.object?.count ?? 0))
+            }, ageColumn]
+        case ("", "ServiceAccount"):
+            [nameColumn, Column(name: "Secrets", type: "integer", description: "The number of secrets.") { object, _ in
+                .int(Int64(object["secrets"]?.array?.count ?? 0))
+            }, ageColumn]
         case ("", "Service"): serviceColumns
         case ("", "Event"): eventColumns
         case ("apps", "ReplicaSet"): replicaSetColumns
+        case ("coordination.k8s.io", "Lease"):
+            [nameColumn, Column(name: "Holder", description: "The lease's current holder.") { object, _ in
+                .string(object[path: ["spec", "holderIdentity"]]?.string ?? "")
+            }, ageColumn]
         default: [nameColumn, ageColumn]
         }
     }

@@ -88,7 +88,9 @@ struct ContainerEnvironment: Sendable {
     /// Variables in order (later ones override earlier ones of the same name).
     private(set) var variables: [(String, String)] = []
 
-    init(container: Container, pod: PodFacts, gpuUUIDs: [String]) {
+    /// - Parameter references: reads `secretKeyRef` and `configMapKeyRef` values (nil: each such
+    ///   variable is empty).
+    init(container: Container, pod: PodFacts, gpuUUIDs: [String], references: EnvReferences? = nil) throws(EnvReferences.Missing) {
         set("NODE_NAME", pod.nodeName)
         set("POD_NAME", pod.name)
         set("POD_UID", pod.uid)
@@ -98,8 +100,17 @@ struct ContainerEnvironment: Sendable {
         for variable in container.env where !variable.name.isEmpty {
             if let path = variable.valueFrom?[path: ["fieldRef", "fieldPath"]]?.string {
                 set(variable.name, pod.field(path) ?? "")
-            } else if variable.valueFrom != nil {
-                set(variable.name, "")  // secrets, ConfigMaps and resource fields are not simulated
+            } else if let valueFrom = variable.valueFrom {
+                // Resource fields are not simulated: empty.
+                guard let references else {
+                    set(variable.name, "")
+                    continue
+                }
+                if let value = try references.value(valueFrom) {
+                    set(variable.name, value)
+                } else if valueFrom["resourceFieldRef"] != nil {
+                    set(variable.name, "")
+                }
             } else {
                 set(variable.name, expand(variable.value ?? ""))
             }

@@ -220,7 +220,14 @@ final class KubeletWorker {
     private func start(_ pod: KubeletPod, _ index: Int) {
         let spec = pod.containers[index].spec
         let uuids = pod.containers[index].gpus.map { MockGPUs.uuid(node: pod.node.name, index: $0) }
-        let environment = ContainerEnvironment(container: spec, pod: pod.facts, gpuUUIDs: uuids)
+        let environment: ContainerEnvironment
+        do {
+            environment = try ContainerEnvironment(container: spec, pod: pod.facts, gpuUUIDs: uuids,
+                                                   references: EnvReferences(store: store, namespace: pod.namespace))
+        } catch {
+            configurationMissing(pod, index, error.message)
+            return
+        }
         let argv = (spec.command + spec.args).map(environment.expand)
         let command = ContainerCommand.classify(argv, binDirectory: configuration.binDirectory, pythonDirectory: configuration.pythonDirectory, python: configuration.python)
         let now = Timestamp.now()
@@ -249,6 +256,11 @@ final class KubeletWorker {
             if firstStart {
                 // A new pod of the same name starts with fresh logs.
                 try? FileManager.default.createDirectory(atPath: (log as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try? FileManager.default.removeItem(atPath: PodLogSource.previousPath(of: log))
+                _ = FileManager.default.createFile(atPath: log, contents: nil)
+            } else {
+                // A restart: the last run's log is what `logs --previous` shows.
+                _ = rename(log, PodLogSource.previousPath(of: log))
                 _ = FileManager.default.createFile(atPath: log, contents: nil)
             }
             let pid: Int32
@@ -278,6 +290,28 @@ final class KubeletWorker {
             }
             logger.info("started container", metadata: ["pod": "\(pod.key)", "container": "\(spec.name)", "pid": "\(pid)", "ip": "\(pod.podIP ?? "")"])
             events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, reason: "Started", message: "Started container \(spec.name)", host: pod.node.name, fieldPath: "spec.containers{\(spec.name)}")
+        }
+    }
+
+    /// A Secret or ConfigMap (or key) the container's env names is missing: it waits with
+    /// CreateContainerConfigError, as a kubelet's container does, and is tried again every
+    /// `configurationRetryDelay` (the object may be created later). One event per message.
+    private func configurationMissing(_ pod: KubeletPod, _ index: Int, _ message: String) {
+        let reason = "CreateContainerConfigError"
+        let repeated = pod.containers[index].lifecycle.state == .waiting(reason: reason, message: message)
+        pod.containers[index].lifecycle.failedToCreate(reason: reason, message: message)
+        dirty.insert(pod.uid)
+        if !repeated {
+            let name = pod.containers[index].spec.name
+            events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, type: "Warning", reason: "Failed", message: "Error: \(message)", host: pod.node.name, fieldPath: "spec.containers{\(name)}")
+        }
+        let generation = pod.containers[index].lifecycle.generation
+        let uid = pod.uid
+        let continuation = kubelet.continuation
+        let delay = configuration.configurationRetryDelay
+        jobs.append {
+            try? await Task.sleep(for: delay)
+            continuation.yield(.restart(uid: uid, container: index, generation: generation))
         }
     }
 

@@ -31,6 +31,9 @@ extension NodeSimulator {
         public var maxRestartBackoff: Duration
         /// The longest the simulator waits for a container to stop when it is itself stopped.
         public var shutdownGracePeriod: Duration
+        /// How often a container whose env names a missing Secret or ConfigMap (key) is tried
+        /// again (CreateContainerConfigError).
+        public var configurationRetryDelay: Duration = .seconds(2)
 
         public init(
             nodes: Int = 1,

@@ -6,8 +6,9 @@ import FMAJSON
 import Foundation
 
 /// The nodes of fma-devcluster: creates N simulated nodes with M mock GPUs each, and runs
-/// the scheduler, one logical kubelet per node and the ReplicaSet controller against the
-/// store. One store watch each for pods, nodes and ReplicaSets feeds all of them.
+/// the scheduler, one logical kubelet per node (with its node's Lease in `kube-node-lease`) and
+/// the ReplicaSet controller against the store. One store watch each for pods, nodes and
+/// ReplicaSets feeds all of them.
 ///
 /// Containers whose command is one of this project's executables or `python3 -m` a module
 /// of the project's Python directory run as local processes, each pod on its own loopback
@@ -46,6 +47,7 @@ public struct NodeSimulator: Service {
         let scheduler = Scheduler(store: store, logger: logger)
         let kubelet = Kubelet(store: store, configuration: configuration, logger: logger)
         let replicaSets = ReplicaSetController(store: store, logger: logger)
+        let leases = NodeLeases(store: store, nodeNames: configuration.nodeNames, logger: logger)
         let (stop, stopContinuation) = AsyncStream<Void>.makeStream()
         logger.info("node simulator started", metadata: ["nodes": "\(configuration.nodeNames.count)", "gpusPerNode": "\(configuration.gpusPerNode)"])
         await withGracefulShutdownHandler {
@@ -70,6 +72,7 @@ public struct NodeSimulator: Service {
                     pumps.addTask {
                         await pump(.replicaSet) { replicaSets.send(.replicaSet($0)) }
                     }
+                    pumps.addTask { await leases.run() }
                     for await _ in stop {}
                     pumps.cancelAll()
                 }

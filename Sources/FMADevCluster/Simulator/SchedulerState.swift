@@ -79,6 +79,13 @@ struct SchedulerState: Sendable {
             }
             return
         }
+        // Unbound, yet this scheduler has bound it: the event is older than the binding (the
+        // watch delivers the scheduler's own writes after it acted on newer knowledge, e.g. the
+        // MODIFIED of a PodScheduled=False it wrote before a node freed up). kube-scheduler
+        // skips such "assumed" pods too; taking it for a new pending pod would bind it again,
+        // fail, and count its GPUs twice once the binding's event arrives — leaving pods
+        // Pending forever on nodes with free GPUs.
+        guard placements[uid] == nil else { return }
         let scheduler = json[path: ["spec", "schedulerName"]]?.string ?? ""
         guard meta.deletionTimestamp == nil, scheduler.isEmpty || scheduler == Self.schedulerName else {
             forget(uid)

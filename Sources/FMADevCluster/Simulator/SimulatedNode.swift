@@ -1,3 +1,4 @@
+import FMAAPI
 import FMAJSON
 import FMAKubeModel
 
@@ -19,6 +20,30 @@ struct SimulatedNode: Sendable, Hashable {
 
     /// The address of pod slot `slot` (1...254).
     func podAddress(slot: Int) -> String { addressPrefix + String(slot) }
+
+    /// Every field a kubelet reports in `status.nodeInfo` (clients' models require them all):
+    /// the host's kernel and OS image, ids derived from the node's name (stable across
+    /// restarts), a boot id new with each simulator run.
+    var nodeInfo: JSONObject {
+        func id(_ purpose: String) -> String {
+            MockGPUs.uuid(node: "\(purpose):\(name)", index: 0).dropFirst(4).lowercased()
+        }
+        return [
+            "machineID": .string(id("machine").replacing("-", with: "")),
+            "systemUUID": .string(id("system")),
+            "bootID": .string(Self.bootID),
+            "kernelVersion": .string(HostInfo.kernelVersion),
+            "osImage": .string(HostInfo.osImage),
+            "containerRuntimeVersion": "fma-devcluster://simulated",
+            "kubeletVersion": .string(Discovery.kubernetesVersion.git),
+            "kubeProxyVersion": .string(Discovery.kubernetesVersion.git),
+            "operatingSystem": "linux",
+            "architecture": "amd64",
+        ]
+    }
+
+    /// One boot per simulator process.
+    private static let bootID = Timestamp.uid()
 
     func object(cpu: String, memory: String, maxPods: Int, now: String) -> JSONObject {
         var labels: [String: String] = [
@@ -42,10 +67,7 @@ struct SimulatedNode: Sendable, Hashable {
             ["type": "InternalIP", "address": .string(address)],
             ["type": "Hostname", "address": .string(name)],
         ]
-        status.json["nodeInfo"] = [
-            "kubeletVersion": .string(Discovery.kubernetesVersion.git), "containerRuntimeVersion": "fma-devcluster://simulated",
-            "operatingSystem": "linux", "architecture": "amd64",
-        ]
+        status.json["nodeInfo"] = .object(nodeInfo)
         node.status = status
         return node.json
     }

@@ -1,8 +1,31 @@
 import FMAJSON
 import FMAKubeModel
+import Foundation
 
-/// Fields the API server fills in when an object is created, as a real cluster does.
+/// Fields the API server fills in when an object is created or written, as a real cluster does.
 enum Defaults {
+    /// On every create and update: a Secret's `stringData` goes into `data` (base64, over a
+    /// `data` value of the same key) and its `type` defaults to `Opaque`, as the API server
+    /// converts them. A `stringData` that is not all strings is left for admission to name.
+    static func applyOnWrite(_ kind: ResourceKind, _ object: inout JSONObject) {
+        guard kind == .secret else { return }
+        if object["type"] == nil || object["type"]?.isNull == true || object["type"]?.string == "" {
+            object["type"] = "Opaque"
+        }
+        guard let stringData = object["stringData"] else { return }
+        if stringData.isNull {
+            object["stringData"] = nil
+            return
+        }
+        guard let plain = stringData.stringMap, let members = stringData.object, plain.count == members.count else { return }
+        var data = object["data"]?.object ?? JSONObject()
+        for (key, value) in plain.sorted(by: { $0.key < $1.key }) {
+            data[key] = .string(Data(value.utf8).base64EncodedString())
+        }
+        object["data"] = .object(data)
+        object["stringData"] = nil
+    }
+
     static func applyOnCreate(_ kind: ResourceKind, _ object: inout JSONObject) {
         switch kind {
         case .pod:

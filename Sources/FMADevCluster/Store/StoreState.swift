@@ -140,6 +140,7 @@ struct StoreState: ~Copyable {
         meta.resourceVersion = ""
         object["metadata"] = .object(meta.json)
         Defaults.applyOnCreate(kind, &object)
+        Defaults.applyOnWrite(kind, &object)
         try admit(kind, object, old: nil)
         if dryRun { return object }
         resourceVersion += 1
@@ -199,6 +200,7 @@ struct StoreState: ~Copyable {
             throw KubeStatus.invalid(kind, name: name, causes: [("metadata.finalizers", "Forbidden: no new finalizers can be added if the object is being deleted")])
         }
         object["metadata"] = .object(meta.json)
+        Defaults.applyOnWrite(kind, &object)
         if Self.specChanged(old, object) {
             object[path: ["metadata", "generation"]] = .int(oldMeta.generation + 1)
         }

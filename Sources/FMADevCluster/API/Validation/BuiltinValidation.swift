@@ -1,9 +1,11 @@
 import FMAJSON
 import FMAKubeModel
+import Foundation
 
 /// The checks Kubernetes makes on every object's metadata, and the basic ones on built-in
 /// kinds that fma-devcluster's clients could get wrong: names per kind, label keys and values,
-/// annotation keys; a Pod's containers; a ReplicaSet's replicas and selector.
+/// annotation keys; a Pod's containers; a ReplicaSet's replicas and selector; a Lease's spec;
+/// a Secret's data.
 enum BuiltinValidation {
     /// `metadata`: the name as the kind requires (a DNS-1123 label for namespaces, a DNS-1035
     /// label for services, a DNS-1123 subdomain otherwise), labels and annotations.
@@ -66,6 +68,49 @@ enum BuiltinValidation {
                     if !names.insert(name).inserted { errors.duplicate("\(path).name", .string(name)) }
                 }
                 _ = errors.string(container["image"], "\(path).image", required: true)
+            }
+        }
+        return errors
+    }
+
+    /// A Lease's spec as `ValidateLeaseSpec` checks it, with each field's type: the holder a
+    /// string, a duration > 0, transitions ≥ 0, the times RFC 3339 (`metav1.MicroTime`).
+    static func lease(_ object: JSONObject) -> FieldErrors {
+        var errors = FieldErrors()
+        guard let spec = errors.object(object["spec"], "spec", required: false) else { return errors }
+        for field in ["holderIdentity", "strategy", "preferredHolder"] {
+            _ = errors.string(spec[field], "spec.\(field)", required: false)
+        }
+        if let duration = errors.integer(spec["leaseDurationSeconds"], "spec.leaseDurationSeconds", required: false, in: Int64.int32Min...Int64.int32Max),
+           duration <= 0 {
+            errors.invalid("spec.leaseDurationSeconds", .int(duration), "must be greater than 0")
+        }
+        if let transitions = errors.integer(spec["leaseTransitions"], "spec.leaseTransitions", required: false, in: Int64.int32Min...Int64.int32Max),
+           transitions < 0 {
+            errors.invalid("spec.leaseTransitions", .int(transitions), "must be greater than or equal to 0")
+        }
+        for field in ["acquireTime", "renewTime"] {
+            if let time = errors.string(spec[field], "spec.\(field)", required: false), KubeMicroTime.date(time) == nil {
+                errors.invalid("spec.\(field)", .string(time), "must be an RFC 3339 time, such as 2006-01-02T15:04:05.000000Z")
+            }
+        }
+        return errors
+    }
+
+    /// A Secret (after `stringData` was folded into `data`): a string type, and `data` keys
+    /// that are config keys with base64 values.
+    static func secret(_ object: JSONObject) -> FieldErrors {
+        var errors = FieldErrors()
+        _ = errors.string(object["type"], "type", required: false)
+        for field in ["data", "stringData"] {
+            guard let members = errors.object(object[field], field, required: false) else { continue }
+            for (key, value) in members {
+                let path = "\(field)[\(key)]"
+                if let problem = NameRules.configKey(key) { errors.invalid(field, .string(key), problem) }
+                guard let text = errors.string(value, path, required: false) else { continue }
+                if field == "data", Data(base64Encoded: text) == nil {
+                    errors.invalid(path, value, "must be base64-encoded (stringData takes plain text)")
+                }
             }
         }
         return errors

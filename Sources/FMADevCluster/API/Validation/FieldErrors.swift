@@ -115,4 +115,5 @@ struct FieldErrors {
 
 extension Int64 {
     static let int32Max = Int64(Int32.max)
+    static let int32Min = Int64(Int32.min)
 }

@@ -25,6 +25,21 @@ enum NameRules {
         return nil
     }
 
+    /// A key of a Secret's or ConfigMap's data: at most 253 of alphanumerics, '-', '_' and '.',
+    /// not `.` or `..`.
+    static func configKey(_ text: String) -> String? {
+        if text.isEmpty { return "must not be empty" }
+        if text.utf8.count > 253 { return "must be no more than 253 characters" }
+        if text == "." || text == ".." { return "must not be '\(text)'" }
+        let ok = text.utf8.allSatisfy { byte in
+            (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F || byte == 0x2E
+        }
+        guard ok else {
+            return "a valid config key must consist of alphanumeric characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used for validation is '[-._a-zA-Z0-9]+')"
+        }
+        return nil
+    }
+
     /// A DNS-1035 label: a DNS-1123 label that starts with a letter (service names).
     static func dns1035Label(_ text: String) -> String? {
         if let problem = dns1123Label(text) { return problem.replacing("RFC 1123", with: "RFC 1035") }

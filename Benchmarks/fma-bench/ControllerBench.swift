@@ -79,9 +79,10 @@ struct ControllerBench: AsyncParsableCommand {
             let instance = Self.milliseconds(matching.map(\.instance))
             let controller = Self.milliseconds(matching.map(\.controller))
             let created = Self.milliseconds(wall[path] ?? [])
-            var row = "| \(path) | \(matching.count) | " + Self.format(total.p50) + " | " + Self.format(total.p99) + " | "
-            row += Self.format(calls.p50) + " | " + Self.format(start.p50) + " | " + Self.format(instance.p50) + " | "
-            row += Self.format(controller.p50) + " | " + Self.format(controller.p99) + " | " + Self.format(created.p50) + " |"
+            let cells: [String] = [path, String(matching.count), Self.format(total.p50), Self.format(total.p99), Self.format(calls.p50),
+                                   Self.format(start.p50), Self.format(instance.p50), Self.format(controller.p50),
+                                   Self.format(controller.p99), Self.format(created.p50)]
+            let row = "| " + cells.joined(separator: " | ") + " |"
             print(row)
             if matching.count != all.count {
                 print("  (\(all.count - matching.count) of the \(path) runs were served another way: \(all.map(\.path)))")
@@ -91,8 +92,9 @@ struct ControllerBench: AsyncParsableCommand {
         if !sortedExits.isEmpty {
             let exitFigures = Self.milliseconds(sortedExits)
             print("")
-            print("instance exit (SIGKILL) → requester deletion seen by a watch: p50 " + Self.format(exitFigures.p50)
-                  + " ms, p99 " + Self.format(exitFigures.p99) + " ms (n=\(sortedExits.count))")
+            let p50 = Self.format(exitFigures.p50)
+            let p99 = Self.format(exitFigures.p99)
+            print("instance exit (SIGKILL) → requester deletion seen by a watch: p50 \(p50) ms, p99 \(p99) ms (n=\(sortedExits.count))")
         }
         print(String(format: "fma-controller RSS at the end: %.1f MiB", Double(BenchScratch.residentKiB(controller)) / 1024))
     }

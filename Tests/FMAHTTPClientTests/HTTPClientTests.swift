@@ -175,7 +175,7 @@ struct HTTPClientTests {
                 let start = ContinuousClock.now
                 task.cancel()
                 let result = await task.result
-                #expect(ContinuousClock.now - start < .seconds(2))
+                #expect(ContinuousClock.now - start < .seconds(10), "a cancelled send must end long before the 20 s transfer timeout")
                 #expect(throws: HTTPClientError.self) { try result.get() }
                 if case .failure(let error as HTTPClientError) = result { #expect(error.code == .cancelled) }
             }

@@ -102,7 +102,7 @@ struct HTTPStreamingTests {
             let socket = try RawFrameSocket(server.address)
             var received: [UInt8] = []
             try socket.send(bytes: Array("GET /forever HTTP/1.1\r\nHost: t\r\n\r\n".utf8))
-            _ = try await socket.readText(into: &received) { $0.contains("tick 0\n") }
+            _ = try await socket.readText(into: &received, timeout: .seconds(60)) { $0.contains("tick 0\n") }
             shutdown(socket.fd, Int32(SHUT_RDWR))
             let outcome = try await firstValue(of: outcomes, within: .seconds(10))
             #expect(outcome?.hasPrefix("write threw after") == true)

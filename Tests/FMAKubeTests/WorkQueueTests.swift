@@ -143,8 +143,8 @@ struct WorkQueueTests {
                 }
             }
             queue.add("k")
-            try await waitUntil(timeout: .seconds(10), "three attempts") { attempts.withLock { $0 } >= 3 }
-            try await waitUntil(timeout: .seconds(10), "the backoff to be forgotten") { queue.requeues("k") == 0 }
+            try await waitUntil(timeout: .seconds(60), "three attempts") { attempts.withLock { $0 } >= 3 }
+            try await waitUntil(timeout: .seconds(60), "the backoff to be forgotten") { queue.requeues("k") == 0 }
             queue.shutdown()
             try await group.waitForAll()
         }

@@ -43,10 +43,15 @@ func waitHealthy(port: Int, timeout: Duration = .seconds(30)) async throws {
 }
 
 func processReport(port: Int) async throws -> ProcessReport {
-    guard let answer = await httpGet(port: port, path: "/fma/process"), answer.status == 200 else {
-        throw TestSupportError("no process report from port \(port)")
+    // A loaded machine can keep the instance's server from answering one 2 s request: retry, bounded.
+    let deadline = ContinuousClock.now + .seconds(30)
+    while true {
+        if let answer = await httpGet(port: port, path: "/fma/process", timeout: .seconds(5)), answer.status == 200 {
+            return try JSONDecoder().decode(ProcessReport.self, from: Data(answer.body.utf8))
+        }
+        guard ContinuousClock.now < deadline else { throw TestSupportError("no process report from port \(port) within 30 s") }
+        try await Task.sleep(for: .milliseconds(100))
     }
-    return try JSONDecoder().decode(ProcessReport.self, from: Data(answer.body.utf8))
 }
 
 /// True while a process with this pid exists (zombies count as gone).

@@ -67,7 +67,7 @@ func curl(_ arguments: [String], directory: String) async throws -> CurlResult {
 extension RawFrameSocket {
     /// Reads (bounded, never blocking a thread) until `done` holds for everything read so far
     /// on this socket, or the peer closes; returns everything read.
-    func readText(into received: inout [UInt8], timeout: Duration = .seconds(10), until done: (String) -> Bool) async throws -> String {
+    func readText(into received: inout [UInt8], timeout: Duration = .seconds(60), until done: (String) -> Bool) async throws -> String {
         let deadline = ContinuousClock.now + timeout
         while !done(String(decoding: received, as: UTF8.self)) {
             guard ContinuousClock.now < deadline else {

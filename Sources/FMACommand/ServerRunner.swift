@@ -21,6 +21,18 @@ public enum ServerRunner {
     @discardableResult
     public static func bootstrapMetrics() -> PrometheusCollectorRegistry { registry }
 
+    /// A metrics endpoint serving the process's registry at `listen` (`tcp://host:port`), bound:
+    /// run the returned service in the process's `ServiceGroup`; the URL goes in its ready file.
+    public static func bindMetrics(listen: String, logger: Logger) async throws -> (MetricsServer, url: String) {
+        let registry = bootstrapMetrics()
+        let metrics = MetricsServer(address: try RPCAddress(parsing: listen), logger: logger) {
+            var bytes: [UInt8] = []
+            registry.emit(into: &bytes)
+            return String(decoding: bytes, as: UTF8.self)
+        }
+        return (metrics, try await metrics.bind())
+    }
+
     /// Serves `services` (plus `fma.v1.Health`) as `component` until SIGTERM or SIGINT, then
     /// drains and returns, so the process exits 0.
     ///
@@ -29,18 +41,12 @@ public enum ServerRunner {
     /// addresses, then `extraReadyLines`, then the metrics URL if `--metrics-listen` was given.
     public static func run(component: String, services: [any RPCService], options: ServerOptions, logger: Logger,
                            extraServices: [any Service] = [], extraReadyLines: [String] = []) async throws {
-        let registry = bootstrapMetrics()
-
         var configuration = try options.configuration()
         configuration.readyFileExtraLines.append(contentsOf: extraReadyLines)
         var lifecycle: [any Service] = []
         if let metricsListen = options.metricsListen {
-            let metrics = MetricsServer(address: try RPCAddress(parsing: metricsListen), logger: logger) {
-                var bytes: [UInt8] = []
-                registry.emit(into: &bytes)
-                return String(decoding: bytes, as: UTF8.self)
-            }
-            configuration.readyFileExtraLines.append(try await metrics.bind())
+            let (metrics, url) = try await bindMetrics(listen: metricsListen, logger: logger)
+            configuration.readyFileExtraLines.append(url)
             lifecycle.append(metrics)
         }
         var router = RPCRouter(services: services)

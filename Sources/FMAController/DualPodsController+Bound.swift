@@ -16,8 +16,7 @@ extension DualPodsController {
                 state.instance = try DesiredInstance(boundLauncher: provider)
                 state.labelsApplied = Self.routingApplied(provider, state.instance!)
             } catch {
-                try await writeRequesterState(requester, errors: [error.message], state: state, addFinalizer: addFinalizer)
-                return .done
+                return try await report(requester, [error.message], state: state, addFinalizer: addFinalizer)
             }
             assertDuality(state: &state, requester: requester.metadata.name, node: Self.providerNode(provider) ?? "")
         }
@@ -168,13 +167,14 @@ extension DualPodsController {
             state.readinessRelayed = ready
             if ready && !state.actuationReported {
                 state.actuationReported = true
-                reportActuation(requester, provider: podName, state: state, logger: logger)
+                await reportActuation(requester, provider: podName, state: state, logger: logger)
             }
         }
         return .done
     }
 
-    private func reportActuation(_ requester: Pod, provider: String, state: ServerState, logger: Logger) {
+    /// Metrics, the "inference server ready" log line (where the time went) and a Served Event.
+    private func reportActuation(_ requester: Pod, provider: String, state: ServerState, logger: Logger) async {
         let path = state.path
         let overhead = state.gpusKnownAt.map { Self.seconds(.now - $0) }
         if let overhead { metrics.actuationOverhead(seconds: overhead, path: path) }
@@ -195,8 +195,7 @@ extension DualPodsController {
             "controller_seconds": "\(controllerSeconds.map { String(format: "%.4f", $0) } ?? "")",
         ])
         let message = "\(path.rawValue.capitalized) start: instance \(state.instance?.id ?? "") in launcher \(provider) ready\(took)"
-        let recorder = self.recorder
-        Task { await recorder.record(requester, reason: DualPods.Reason.served, message: message) }
+        await recorder.record(requester, reason: DualPods.Reason.served, message: message)
     }
 
     /// Creates the instance; when it exists already (a retry after a lost answer), reads it.

@@ -11,18 +11,15 @@ extension DualPodsController {
                         state: inout ServerState, addFinalizer: Bool, logger: Logger) async throws -> Outcome {
         let lcName = isc.spec.launcherConfigName
         guard let config = launcherConfigs.cache.get("\(options.namespace)/\(lcName)") else {
-            try await writeRequesterState(requester, errors: [
+            return try await report(requester, [
                 "failed to get LauncherConfig \"\(lcName)\" (named by InferenceServerConfig \(isc.metadata.name)): not found in namespace \(options.namespace)",
             ], state: state, addFinalizer: addFinalizer)
-            return .done
         }
         let template: LauncherTemplate
         do {
             template = try LauncherTemplate(config)
         } catch {
-            try await writeRequesterState(requester, errors: ["failed to build launcher Pod from LauncherConfig \"\(lcName)\": \(error.message)"],
-                                          state: state, addFinalizer: addFinalizer)
-            return .done
+            return try await report(requester, ["failed to build launcher Pod from LauncherConfig \"\(lcName)\": \(error.message)"], state: state, addFinalizer: addFinalizer)
         }
         let (launcherPod, hash) = template.specialized(toNode: node)
         let candidates = launchers(withHash: hash).map { pod -> LauncherSelection.Candidate in
@@ -87,8 +84,7 @@ extension DualPodsController {
         let problems = RoutingMetadata.problems(labels: desired.labels, annotations: desired.podAnnotations,
                                                 podLabels: launcher.metadata.labels, podAnnotations: launcher.metadata.annotations)
         guard problems.isEmpty else {
-            try await writeRequesterState(requester, errors: problems, state: state, addFinalizer: false)
-            return .done
+            return try await report(requester, problems, state: state, addFinalizer: false)
         }
         let bound = try await updatePod(launcher) { pod in
             var meta = pod.metadata
@@ -119,8 +115,7 @@ extension DualPodsController {
         let problems = RoutingMetadata.problems(labels: desired.labels, annotations: desired.podAnnotations,
                                                 podLabels: pod.metadata.labels, podAnnotations: pod.metadata.annotations)
         guard problems.isEmpty else {
-            try await writeRequesterState(requester, errors: problems, state: state, addFinalizer: false)
-            return .done
+            return try await report(requester, problems, state: state, addFinalizer: false)
         }
         var launcher = pod
         var meta = launcher.metadata
@@ -137,11 +132,9 @@ extension DualPodsController {
         } catch {
             metrics.launcherCreate(seconds: Self.seconds(.now - start), namespace: options.namespace, launcherConfig: lcName, success: false)
             if error.isInvalid {
-                try await writeRequesterState(requester, errors: ["the desired launcher-based server-providing \(error.message)"], state: state, addFinalizer: false)
-                return .done
+                return try await report(requester, ["the desired launcher-based server-providing \(error.message)"], state: state, addFinalizer: false)
             }
-            try await writeRequesterState(requester, errors: ["failed to create launcher-based server-providing Pod: \(error.message)"], state: state, addFinalizer: false)
-            return .retry
+            return try await report(requester, ["failed to create launcher-based server-providing Pod: \(error.message)"], state: state, addFinalizer: false, then: .retry)
         }
         written.remember(created)
         state.neededNewLauncher = true
@@ -152,8 +145,7 @@ extension DualPodsController {
         state.sleeping = nil
         logger.info("created launcher Pod for a cold start", metadata: ["provider": "\(created.metadata.name)", "instance": "\(desired.id)"])
         assertDuality(state: &state, requester: requester.metadata.name, node: Self.providerNode(created) ?? "")
-        try await writeRequesterState(requester, errors: [], state: state, addFinalizer: false)
-        return .done
+        return try await report(requester, [], state: state, addFinalizer: false)
     }
 
     /// FMA's controller annotations on a launcher Pod bound for `desired`.

@@ -91,14 +91,12 @@ extension DualPodsController {
             return .done
         }
         guard requester.status.podIP?.isEmpty == false else {
-            try await writeRequesterState(requester, errors: ["no IP assigned yet"], state: state, addFinalizer: addFinalizer)
-            return .done
+            return try await report(requester, ["no IP assigned yet"], state: state, addFinalizer: addFinalizer)
         }
         if requester.metadata.annotations[DualPods.Annotation.inferenceServerConfig] == nil {
-            try await writeRequesterState(requester, errors: [
+            return try await report(requester, [
                 "direct mode (annotation \(DualPods.Annotation.serverPatch)) is not served by this controller yet; use \(DualPods.Annotation.inferenceServerConfig) with an InferenceServerConfig",
             ], state: state, addFinalizer: addFinalizer)
-            return .done
         }
 
         // The requester's GPUs, asked once.
@@ -109,12 +107,10 @@ extension DualPodsController {
                     try await requesters.accelerators(of: requester)
                 }
             } catch {
-                try await writeRequesterState(requester, errors: [error.message], state: state, addFinalizer: addFinalizer)
-                return .retry
+                return try await report(requester, [error.message], state: state, addFinalizer: addFinalizer, then: .retry)
             }
             guard !gpus.isEmpty else {
-                try await writeRequesterState(requester, errors: ["the assigned set of GPUs is empty"], state: state, addFinalizer: addFinalizer)
-                return .done
+                return try await report(requester, ["the assigned set of GPUs is empty"], state: state, addFinalizer: addFinalizer)
             }
             state.gpuUUIDs = gpus
             state.gpusKnownAt = .now
@@ -131,21 +127,18 @@ extension DualPodsController {
         }
         let iscName = requester.metadata.annotations[DualPods.Annotation.inferenceServerConfig] ?? ""
         guard !iscName.isEmpty else {
-            try await writeRequesterState(requester, errors: ["empty value for annotation \"\(DualPods.Annotation.inferenceServerConfig)\""], state: state, addFinalizer: addFinalizer)
-            return .done
+            return try await report(requester, ["empty value for annotation \"\(DualPods.Annotation.inferenceServerConfig)\""], state: state, addFinalizer: addFinalizer)
         }
         guard let isc = iscs.cache.get("\(options.namespace)/\(iscName)") else {
-            try await writeRequesterState(requester, errors: [
+            return try await report(requester, [
                 "failed to get InferenceServerConfig \"\(iscName)\": not found in namespace \(options.namespace); create it or fix the annotation \(DualPods.Annotation.inferenceServerConfig)",
             ], state: state, addFinalizer: addFinalizer)
-            return .done
         }
         let desired: DesiredInstance
         do {
             desired = try DesiredInstance(isc: isc, gpuUUIDs: state.gpuUUIDs ?? [])
         } catch {
-            try await writeRequesterState(requester, errors: ["failed to configure inference server: \(error.message)"], state: state, addFinalizer: addFinalizer)
-            return .done
+            return try await report(requester, ["failed to configure inference server: \(error.message)"], state: state, addFinalizer: addFinalizer)
         }
 
         if nodes.cache.get(node)?.spec.unschedulable == true {

@@ -44,6 +44,14 @@ extension DualPodsController {
         }
     }
 
+    /// Writes `errors` to the requester's status annotation (see `writeRequesterState`) and
+    /// ends this pass with `outcome`.
+    func report(_ requester: Pod, _ errors: [String], state: ServerState, addFinalizer: Bool,
+                then outcome: Outcome = .done) async throws(KubeError) -> Outcome {
+        try await writeRequesterState(requester, errors: errors, state: state, addFinalizer: addFinalizer)
+        return outcome
+    }
+
     /// The requester's status annotation, accelerators, finalizer and `dual`/`instance` labels
     /// (FMA's ensureReqState); no write when nothing differs.
     func writeRequesterState(_ requester: Pod, errors: [String], state: ServerState, addFinalizer: Bool) async throws(KubeError) {

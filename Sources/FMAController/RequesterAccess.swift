@@ -21,7 +21,7 @@ final class RequesterAccess: Sendable {
     /// The requester's GPU UUIDs, in the order it reports them.
     func accelerators(of pod: Pod) async throws(ControllerError) -> [String] {
         guard let ip = pod.status.podIP, !ip.isEmpty else { throw ControllerError("no IP assigned yet") }
-        if let client = rpc(for: pod) {
+        if let client = await rpc(for: pod) {
             do {
                 return try await client.accelerators()
             } catch {
@@ -47,7 +47,7 @@ final class RequesterAccess: Sendable {
     /// Relays readiness: `SetReady` over RPC, else `POST /v1/become-ready|unready`.
     func setReady(_ ready: Bool, on pod: Pod) async throws(ControllerError) {
         guard let ip = pod.status.podIP, !ip.isEmpty else { throw ControllerError("no IP assigned yet") }
-        if let client = rpc(for: pod) {
+        if let client = await rpc(for: pod) {
             do {
                 try await client.setReady(ready)
                 return
@@ -82,7 +82,7 @@ final class RequesterAccess: Sendable {
         for client in all { await client.close() }
     }
 
-    private func rpc(for pod: Pod) -> RequesterClient? {
+    private func rpc(for pod: Pod) async -> RequesterClient? {
         guard let address = Endpoints.rpcAddress(of: pod) else { return nil }
         let uid = pod.metadata.uid
         let (client, stale): (RPCClient, RPCClient?) = clients.withLockedValue { clients in
@@ -91,7 +91,7 @@ final class RequesterAccess: Sendable {
             let old = clients.updateValue((address, client), forKey: uid)?.1
             return (client, old)
         }
-        if let stale { Task { await stale.close() } }
+        await stale?.close()
         return RequesterClient(client)
     }
 }

@@ -137,12 +137,8 @@ struct ControllerCommand: AsyncParsableCommand {
         var services: [any Service] = [ControllerService(controller)]
         var readyLines = ["synced"]
         if let address = metricsListen ?? metricsPort.map({ "tcp://0.0.0.0:\($0)" }) {
-            let metrics = MetricsServer(address: try RPCAddress(parsing: address), logger: logger) {
-                var bytes: [UInt8] = []
-                registry.emit(into: &bytes)
-                return String(decoding: bytes, as: UTF8.self)
-            }
-            readyLines.append(try await metrics.bind())
+            let (metrics, url) = try await ServerRunner.bindMetrics(listen: address, logger: logger)
+            readyLines.append(url)
             services.append(metrics)
         }
         if let readyFile {

@@ -102,7 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try LogSetup.bootstrap(component: "fma-devcluster", level: logLevel)
-        let registry = ServerRunner.bootstrapMetrics()
+        ServerRunner.bootstrapMetrics()
         let (host, port) = try listenAddress()
         var configuration = DevCluster.Configuration(stateDirectory: stateDir)
         configuration.api = APIServer.Configuration(host: host, port: port)
@@ -120,12 +120,8 @@ struct ServeCommand: AsyncParsableCommand {
         var services = cluster.services
         var readyLines = [endpoints.url, endpoints.kubeconfigPath]
         if let metricsListen {
-            let metrics = MetricsServer(address: try RPCAddress(parsing: metricsListen), logger: logger) {
-                var bytes: [UInt8] = []
-                registry.emit(into: &bytes)
-                return String(decoding: bytes, as: UTF8.self)
-            }
-            readyLines.append(try await metrics.bind())
+            let (metrics, url) = try await ServerRunner.bindMetrics(listen: metricsListen, logger: logger)
+            readyLines.append(url)
             services.append(metrics)
         }
         if let readyFile {

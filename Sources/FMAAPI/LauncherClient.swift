@@ -34,8 +34,9 @@ public struct LauncherClient: Sendable {
         return try await rpc.unary("\(Self.service)/DeleteInstance", request, timeout: timeout)
     }
 
-    public func deleteAll(gracePeriodSeconds: Double = 0) async throws(RPCError) -> Fma_V1_DeleteAllInstancesResponse {
-        try await rpc.unary("\(Self.service)/DeleteAllInstances", Fma_V1_DeleteAllInstancesRequest.with { $0.gracePeriodSeconds = gracePeriodSeconds })
+    public func deleteAll(gracePeriodSeconds: Double = 0, timeout: Duration? = nil) async throws(RPCError) -> Fma_V1_DeleteAllInstancesResponse {
+        try await rpc.unary("\(Self.service)/DeleteAllInstances", Fma_V1_DeleteAllInstancesRequest.with { $0.gracePeriodSeconds = gracePeriodSeconds },
+                            timeout: timeout)
     }
 
     public func sleep(_ id: String, level: UInt32 = 1) async throws(RPCError) -> Fma_V1_Instance {

@@ -11,14 +11,14 @@ public struct ClientOptions: ParsableArguments {
     public var tokenFile: String?
 
     @Option(help: "Seconds to wait for the answer.")
-    public var timeout: Double = 10
+    public var timeout = Seconds(10)
 
     @Option(name: [.customShort("o"), .customLong("output")], help: "text or json.")
     public var output: Output = .text
 
     public init() {}
 
-    public var timeoutDuration: Duration { .milliseconds(Int64(timeout * 1000)) }
+    public var timeoutDuration: Duration { timeout.duration }
 
     public func makeClient(address: String) throws -> RPCClient {
         let parsed: RPCAddress

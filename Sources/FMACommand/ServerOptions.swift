@@ -32,7 +32,7 @@ public struct ServerOptions: ParsableArguments {
     public var maxFrameBytes: Int = 4 * 1024 * 1024
 
     @Option(name: .customLong("drain-timeout"), help: "Seconds that shutdown waits for calls in flight before cancelling them.")
-    public var drainTimeout: Double = 30
+    public var drainTimeout = Seconds(30)
 
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     public var logLevel: String = "info"
@@ -49,7 +49,6 @@ public struct ServerOptions: ParsableArguments {
         if let metricsListen {
             do { _ = try RPCAddress(parsing: metricsListen) } catch { throw ValidationError("--metrics-listen: \(error)") }
         }
-        guard drainTimeout >= 0 else { throw ValidationError("--drain-timeout must not be negative") }
         _ = try LogSetup.level(named: logLevel)
     }
 
@@ -61,7 +60,7 @@ public struct ServerOptions: ParsableArguments {
         configuration.insecure = insecure
         configuration.readyFile = readyFile
         configuration.maxFrameBytes = maxFrameBytes
-        configuration.drainTimeout = .milliseconds(Int64(drainTimeout * 1000))
+        configuration.drainTimeout = drainTimeout.duration
         try configuration.validate()
         return configuration
     }

@@ -32,6 +32,10 @@ public struct HTTPRouter: Sendable {
 
     private(set) var routes: [Route] = []
 
+    /// Runs before the handler of every matched route; what it throws (an `HTTPError`) is the
+    /// answer instead. For checks every route shares: authentication, Host, Content-Type.
+    public var admission: (@Sendable (HTTPRequest) throws -> Void)?
+
     public init() {}
 
     /// Adds a route. A malformed pattern, or one that repeats a route's method and shape, is a

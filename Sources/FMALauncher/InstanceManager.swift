@@ -56,7 +56,7 @@ actor InstanceManager {
         guard live < configuration.maxInstances else {
             throw RPCError(.resourceExhausted, "this launcher already runs \(live) instances, its --max-instances")
         }
-        if let port = spec.port, let other = instances.values.first(where: { $0.isLive && $0.spec.port == port }) {
+        if let port = spec.port, port != 0, let other = instances.values.first(where: { $0.isLive && $0.spec.port == port }) {
             throw RPCError(.failedPrecondition, "instance '\(other.spec.id)' already uses --port \(port)", details: ["field": "options"])
         }
         var env = spec.env
@@ -146,7 +146,7 @@ actor InstanceManager {
 
     private func record(_ id: String) throws(RPCError) -> InstanceRecord {
         guard let record = instances[id] else {
-            throw RPCError(.notFound, "instance '\(id)' not found", details: ["field": "id"])
+            throw RPCError(.notFound, "instance \(RPCError.quote(id)) not found", details: ["field": "id"])
         }
         return record
     }
@@ -306,6 +306,10 @@ actor InstanceManager {
     func watch(since: UInt64?) throws(RPCError) -> AsyncThrowingStream<Fma_V1_InstanceEvent, any Error> {
         let backlog: [Fma_V1_InstanceEvent]
         if let since {
+            guard since <= revision else {
+                throw RPCError(.outOfRange, "revision \(since) is ahead of this launcher's revision \(revision) (a watch from another launcher, or from before its state was lost?); list the instances and watch from the list's revision",
+                               details: ["field": "since", "current": "\(revision)"])
+            }
             guard let retained = ring.events(after: since, current: revision) else {
                 let oldest = ring.ordered.first.map { "\($0.revision - 1)" } ?? "\(revision)"
                 throw RPCError(.outOfRange, "revision \(since) is no longer retained (the oldest watch can resume after \(oldest)); list the instances and watch from the list's revision",

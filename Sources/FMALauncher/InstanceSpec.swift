@@ -34,12 +34,13 @@ struct InstanceSpec: Sendable, Codable, Equatable {
         }
         for (name, _) in request.envVars {
             guard Self.isEnvironmentName(name) else {
-                throw .invalidArgument(field: "env_vars", "environment variable name '\(name)' is invalid: use letters, digits and '_', not starting with a digit")
+                throw .invalidArgument(field: "env_vars", "environment variable name \(RPCError.quote(name)) is invalid: use letters, digits and '_', not starting with a digit")
             }
         }
         for uuid in request.gpuUuids where uuid.isEmpty {
             throw .invalidArgument(field: "gpu_uuids", "a GPU UUID is empty")
         }
+        try Self.checkSize(request, options: options)
         self.id = id
         self.options = options
         self.optionsString = request.optionsString
@@ -48,10 +49,39 @@ struct InstanceSpec: Sendable, Codable, Equatable {
         self.annotations = request.annotations
     }
 
+    /// The most a create may carry in options, environment, GPU UUIDs and annotations together:
+    /// each record is journaled and answered in every list, so none may make those too large.
+    static let maxRequestBytes = 64 * 1024
+
+    /// The request's size limit, and the bytes no process argument, environment or key may hold.
+    static func checkSize(_ request: Fma_V1_CreateInstanceRequest, options: [String]) throws(RPCError) {
+        var total = request.optionsString.utf8.count + request.gpuUuids.reduce(0) { $0 + $1.utf8.count }
+        for option in options {
+            total += option.utf8.count
+            guard !option.utf8.contains(0) else {
+                throw .invalidArgument(field: "options", "option \(RPCError.quote(option)) holds a NUL byte, which no process argument can")
+            }
+        }
+        for (name, value) in request.envVars {
+            total += name.utf8.count + value.utf8.count
+            guard !value.utf8.contains(0) else {
+                throw .invalidArgument(field: "env_vars", "the value of environment variable \(name) holds a NUL byte, which no environment can")
+            }
+        }
+        for (key, value) in request.annotations {
+            total += key.utf8.count + value.utf8.count
+            guard !key.isEmpty else { throw .invalidArgument(field: "annotations", "an annotation key is empty") }
+        }
+        guard total <= maxRequestBytes else {
+            throw .invalidArgument(field: "options", "the instance's options, environment, GPU UUIDs and annotations total \(total) bytes, "
+                                   + "more than the \(maxRequestBytes) a launcher keeps for one instance")
+        }
+    }
+
     static func validate(id: String) throws(RPCError) {
         let bytes = Array(id.utf8)
         guard !bytes.isEmpty, bytes.count <= 128 else {
-            throw .invalidArgument(field: "id", "instance id '\(id)' must be 1 to 128 characters long")
+            throw .invalidArgument(field: "id", "instance id \(RPCError.quote(id)) must be 1 to 128 characters long")
         }
         func allowed(_ byte: UInt8, first: Bool) -> Bool {
             switch byte {
@@ -64,7 +94,7 @@ struct InstanceSpec: Sendable, Codable, Equatable {
             }
         }
         for (offset, byte) in bytes.enumerated() where !allowed(byte, first: offset == 0) {
-            throw .invalidArgument(field: "id", "instance id '\(id)' has a character that is not allowed at position \(offset + 1): use \(idPattern)")
+            throw .invalidArgument(field: "id", "instance id \(RPCError.quote(id)) has a character that is not allowed at position \(offset + 1): use \(idPattern)")
         }
     }
 

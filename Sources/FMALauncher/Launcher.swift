@@ -69,8 +69,12 @@ public final class Launcher: Sendable {
     /// The RPC service to serve.
     public var service: any RPCService { LauncherService(manager: manager, logs: LogReader()) }
 
-    /// FMA's REST API over the same instances (`--rest-port`).
-    public var restRouter: HTTPRouter { LauncherRESTAPI(manager: manager, logs: LogReader()).router }
+    /// FMA's REST API over the same instances (`--rest-port`), admitting what `access` allows.
+    public func restRouter(access: RESTAccess) -> HTTPRouter {
+        var router = LauncherRESTAPI(manager: manager, logs: LogReader()).router
+        router.admission = { request in try access.check(request) }
+        return router
+    }
 
     /// Asks the zygote to exit; instances keep running (a new launcher adopts them).
     public func shutdown() {

@@ -65,9 +65,10 @@ struct LauncherService: RPCService {
     }
 
     static func grace(_ seconds: Double) throws(RPCError) -> Duration? {
-        guard seconds >= 0, seconds.isFinite else {
-            throw .invalidArgument(field: "grace_period_seconds", "grace_period_seconds \(seconds) must be zero (the default) or positive")
+        guard let duration = AcceptedSeconds.duration(seconds) else {
+            throw .invalidArgument(field: "grace_period_seconds",
+                                   "grace_period_seconds \(seconds) must be zero (the launcher's default) or \(AcceptedSeconds.requirement)")
         }
-        return seconds == 0 ? nil : .milliseconds(Int64(seconds * 1000))
+        return seconds == 0 ? nil : duration
     }
 }

@@ -145,8 +145,7 @@ public final class RPCClient: Sendable {
             frame.metadata["authorization"] = token.authorizationValue
         }
         if let timeout {
-            let (seconds, attoseconds) = timeout.components
-            frame.timeoutMs = UInt64(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+            frame.timeoutMs = Self.milliseconds(timeout)
         }
         frame.initialCredit = credit
         do {
@@ -248,5 +247,14 @@ public final class RPCClient: Sendable {
             return RPCError(.unavailable, "cannot connect to \(address): \(error)", cause: error)
         }
         return RPCError(.unavailable, "\(method ?? "the call") failed: \(error)", cause: error)
+    }
+}
+
+extension RPCClient {
+    /// A call's timeout as the frame's `timeout_ms`: at least 1, at most AcceptedSeconds' limit.
+    static func milliseconds(_ timeout: Duration) -> UInt64 {
+        guard timeout < .seconds(AcceptedSeconds.limit) else { return AcceptedSeconds.limitMilliseconds }
+        let (seconds, attoseconds) = timeout.components
+        return UInt64(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
     }
 }

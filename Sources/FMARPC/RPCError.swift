@@ -35,4 +35,11 @@ public struct RPCError: Error, Sendable, CustomStringConvertible {
     public static func invalidArgument(field: String, _ message: String) -> RPCError {
         RPCError(.invalidArgument, message, details: ["field": field])
     }
+
+    /// A value from a request, quoted for an error message: whole when short, else its first
+    /// `limit` characters and its size, so an error never echoes a huge input back.
+    public static func quote(_ value: some StringProtocol, limit: Int = 64) -> String {
+        guard value.count > limit else { return "'\(value)'" }
+        return "'\(value.prefix(limit))…' (\(value.utf8.count) bytes)"
+    }
 }

@@ -146,13 +146,13 @@ public final class RPCServer: Service, Sendable {
         switch address {
         case .unix(let path):
             try UnixSocketFile.prepare(path)
-            let channel: any Channel
-            do {
-                channel = try await bootstrap.bind(unixDomainSocketPath: path).get()
-            } catch {
-                throw RPCError(.unavailable, "cannot listen on \(address): \(error)", cause: error)
+            let channel = try await UnixSocketFile.bindPrivately(path, mode: 0o660) { bindPath in
+                do {
+                    return try await bootstrap.bind(unixDomainSocketPath: bindPath).get()
+                } catch {
+                    throw RPCError(.unavailable, "cannot listen on \(address): \(error)", cause: error)
+                }
             }
-            try UnixSocketFile.setMode(path, 0o660)
             return (channel, address)
         case .tcp(let host, let port):
             let channel: any Channel

@@ -75,7 +75,7 @@ struct ServeCommand: AsyncParsableCommand {
     var gpuInventories = false
 
     @Option(help: "Seconds between BOOKMARK events on watches that allow them.")
-    var bookmarkInterval: Double = 30
+    var bookmarkInterval = Seconds(30)
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
@@ -87,7 +87,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard (0...1000).contains(nodes) else { throw ValidationError("--nodes \(nodes) is not a node count from 0 to 1000") }
         guard (0...64).contains(gpusPerNode) else { throw ValidationError("--gpus-per-node \(gpusPerNode) is not a GPU count from 0 to 64") }
-        guard bookmarkInterval > 0, bookmarkInterval <= 3600 else { throw ValidationError("--bookmark-interval must be between 0 and 3600 seconds") }
+        guard bookmarkInterval.value > 0, bookmarkInterval.value <= 3600 else { throw ValidationError("--bookmark-interval must be between 0 and 3600 seconds") }
     }
 
     /// `--listen` (`HOST:PORT` or `[IPv6]:PORT`), read as the TCP address every fma server takes.
@@ -106,7 +106,7 @@ struct ServeCommand: AsyncParsableCommand {
         let (host, port) = try listenAddress()
         var configuration = DevCluster.Configuration(stateDirectory: stateDir)
         configuration.api = APIServer.Configuration(host: host, port: port)
-        configuration.bookmarkInterval = .milliseconds(Int64(bookmarkInterval * 1000))
+        configuration.bookmarkInterval = bookmarkInterval.duration
         let cluster = try DevCluster(configuration: configuration, logger: logger)
         if nodes > 0 {
             var simulator = NodeSimulator.Configuration(nodes: nodes, gpusPerNode: gpusPerNode, stateDirectory: "\(stateDir)/simulator")

@@ -59,13 +59,13 @@ struct ServeCommand: AsyncParsableCommand {
     var eventHistory: Int = 1000
 
     @Option(help: "Default seconds between SIGTERM and SIGKILL when deleting an instance.")
-    var gracePeriod: Double = 10
+    var gracePeriod = Seconds(10)
 
     @Option(help: "Seconds an instance's /sleep and /wake_up may take (large models take minutes).")
-    var sleepTimeout: Double = 600
+    var sleepTimeout = Seconds(600)
 
     @Option(help: "Seconds for other calls to an instance's admin API (/is_sleeping).")
-    var adminTimeout: Double = 30
+    var adminTimeout = Seconds(30)
 
     @Option(help: "Mock this many GPUs (UUIDs as fma-gpu-inventory --mock derives them for --node-name) instead of asking the GPU inventory.")
     var mockGpus: Int?
@@ -76,11 +76,21 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The node name for mock GPU UUIDs (default: $NODE_NAME, else the host name).")
     var nodeName: String?
 
-    @Option(help: "Also serve FMA's launcher REST API (paths /v2/vllm/instances…) on this TCP port (0: a free one). No authentication: bind it where only the controller reaches.")
+    @Option(help: "Also serve FMA's launcher REST API (paths /v2/vllm/instances…) on this TCP port (0: a free one).")
     var restPort: Int?
 
-    @Option(help: "The address the REST API listens on (FMA's controller needs 0.0.0.0 in a cluster).")
+    @Option(help: """
+        The address the REST API listens on. On a loopback address it answers only requests whose \
+        Host names a loopback address; on any other (FMA's controller needs the Pod's address in a \
+        cluster) it needs --rest-token-file or --rest-insecure.
+        """)
     var restHost: String = "127.0.0.1"
+
+    @Option(help: ArgumentHelp("A file holding the bearer token every REST request must carry (Authorization: Bearer …).", valueName: "file"))
+    var restTokenFile: String?
+
+    @Flag(help: "Serve the REST API on a non-loopback --rest-host without a token (FMA's controller sends none): only where nothing but the controller can reach it.")
+    var restInsecure = false
 
     @Option(help: ArgumentHelp("The address the launcher calls instances' admin APIs (/sleep, /wake_up, /is_sleeping) on (default: $POD_IP when set, else 127.0.0.1).", valueName: "host"))
     var instanceHost: String?
@@ -91,9 +101,14 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxInstances > 0 else { throw ValidationError("--max-instances must be positive") }
         guard eventHistory > 0 else { throw ValidationError("--event-history must be positive") }
-        guard gracePeriod >= 0 else { throw ValidationError("--grace-period must not be negative") }
-        guard sleepTimeout > 0, adminTimeout > 0 else { throw ValidationError("--sleep-timeout and --admin-timeout must be positive") }
+        guard sleepTimeout.value > 0, adminTimeout.value > 0 else { throw ValidationError("--sleep-timeout and --admin-timeout must be positive") }
         if let mockGpus, mockGpus < 0 { throw ValidationError("--mock-gpus must not be negative") }
+        if restPort != nil, !RESTAccess.isLoopback(host: restHost), restTokenFile == nil, !restInsecure {
+            throw ValidationError("""
+                --rest-host \(restHost) can be reached from other machines: give --rest-token-file FILE (clients send it as \
+                Authorization: Bearer …), or --rest-insecure where only the controller can reach that address
+                """)
+        }
     }
 
     func run() async throws {
@@ -121,7 +136,7 @@ struct ServeCommand: AsyncParsableCommand {
             configuration.adminHost = host
         }
         configuration.eventHistory = eventHistory
-        configuration.defaultGracePeriod = .milliseconds(Int64(gracePeriod * 1000))
+        configuration.defaultGracePeriod = gracePeriod.duration
 
         let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
         let translator: any GPUTranslator
@@ -134,13 +149,14 @@ struct ServeCommand: AsyncParsableCommand {
                 throw ValidationError("--gpu-inventory: \(error)")
             }
         }
-        let launcher = try Launcher(configuration: configuration, translator: translator, admin: HTTPInstanceAdmin(sleepTimeout: .milliseconds(Int64(sleepTimeout * 1000)), timeout: .milliseconds(Int64(adminTimeout * 1000))), logger: logger)
+        let launcher = try Launcher(configuration: configuration, translator: translator, admin: HTTPInstanceAdmin(sleepTimeout: sleepTimeout.duration, timeout: adminTimeout.duration), logger: logger)
         try await launcher.start()
         defer { launcher.shutdown() }
         var extraServices: [any Service] = []
         var readyLines: [String] = []
         if let restPort {
-            let rest = HTTPServer(address: .tcp(host: restHost, port: restPort), router: launcher.restRouter, logger: logger)
+            let access = RESTAccess(listenHost: restHost, token: try restTokenFile.flatMap { try TokenSource.load(file: $0) })
+            let rest = HTTPServer(address: .tcp(host: restHost, port: restPort), router: launcher.restRouter(access: access), logger: logger)
             readyLines.append(HTTPServer.url(try await rest.bind()))
             extraServices.append(rest)
         }

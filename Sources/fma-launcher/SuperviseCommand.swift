@@ -1,5 +1,6 @@
 import ArgumentParser
 import CFMAProcess
+import FMACommand
 import FMALauncher
 import Foundation
 
@@ -25,15 +26,14 @@ struct SuperviseCommand: ParsableCommand {
     var stateDir: String = "/tmp/fma-launcher"
 
     @Option(help: "Seconds before restarting a server that died.")
-    var restartDelay: Double = 0.5
+    var restartDelay = Seconds(0.5)
 
-    @Argument(parsing: .captureForPassthrough, help: "The server's arguments, after --, e.g. -- serve --listen unix:/run/fma/launcher.sock")
+    @Argument(parsing: .postTerminator, help: "The server's arguments, after --, e.g. -- serve --listen unix:/run/fma/launcher.sock")
     var command: [String] = []
 
     func validate() throws {
         let arguments = command.first == "--" ? Array(command.dropFirst()) : command
         guard !arguments.isEmpty else { throw ValidationError("give the server's arguments after --, e.g. -- serve --listen unix:/run/fma/launcher.sock") }
-        guard restartDelay >= 0 else { throw ValidationError("--restart-delay must not be negative") }
     }
 
     func run() throws {
@@ -51,7 +51,7 @@ struct SuperviseCommand: ParsableCommand {
         let signalPipe = ([SIGTERM, SIGINT, SIGCHLD] as [Int32]).withUnsafeBufferPointer { fma_signal_pipe($0.baseAddress, Int32($0.count)) }
         guard signalPipe >= 0 else { throw ValidationError("cannot set up signal handling: \(String(cString: strerror(errno)))") }
 
-        var delay = restartDelay
+        var delay = restartDelay.value
         state.server = try Self.spawn(executable, arguments)
         var started = Date()
         while true {
@@ -79,7 +79,7 @@ struct SuperviseCommand: ParsableCommand {
                     throw ExitCode(status & 0x7f == 0 ? (status >> 8) & 0xff : 0)
                 }
                 // Back off while the server keeps dying right after it starts.
-                delay = Date().timeIntervalSince(started) > 30 ? restartDelay : min(max(delay * 2, restartDelay), 10)
+                delay = Date().timeIntervalSince(started) > 30 ? restartDelay.value : min(max(delay * 2, restartDelay.value), 10)
                 FileHandle.standardError.write(Data("fma-launcher supervise: the server (pid \(pid)) ended with status \(status); restarting in \(delay) s\n".utf8))
                 Thread.sleep(forTimeInterval: delay)
                 state.server = try Self.spawn(executable, arguments)

@@ -47,7 +47,7 @@ struct LauncherCommand: AsyncParsableCommand {
         @Option(name: .customLong("annotation"), help: ArgumentHelp("KEY=VALUE kept with the instance (repeatable).", valueName: "KEY=VALUE"))
         var annotations: [String] = []
         @Flag(help: "Wait until the instance answers /health.") var wait = false
-        @Option(help: "Seconds --wait waits at most.") var waitTimeout: Double = 600
+        @Option(help: "Seconds --wait waits at most.") var waitTimeout = Seconds(600)
         @Argument(parsing: .postTerminator, help: "The server's options.") var options: [String] = []
 
         func run() async throws {
@@ -65,7 +65,7 @@ struct LauncherCommand: AsyncParsableCommand {
                 throw CallFailure.exit(error)
             }
             try Output.instance(instance, format: target.client.output)
-            if wait { try await Self.waitHealthy(instance, timeout: waitTimeout) }
+            if wait { try await Self.waitHealthy(instance, timeout: waitTimeout.duration) }
         }
 
         static func pairs(_ entries: [String], _ option: String) throws -> [String: String] {
@@ -91,7 +91,7 @@ struct LauncherCommand: AsyncParsableCommand {
             return host
         }
 
-        static func waitHealthy(_ instance: Fma_V1_Instance, timeout: Double) async throws {
+        static func waitHealthy(_ instance: Fma_V1_Instance, timeout: Duration) async throws {
             guard instance.port > 0 else {
                 throw ValidationError("--wait needs the instance to have a --port option")
             }
@@ -99,7 +99,7 @@ struct LauncherCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             var lastReport = started
             FileHandle.standardError.write(Data("waiting for \(instance.id) to answer http://\(host):\(instance.port)/health".utf8))
-            while ContinuousClock.now - started < .milliseconds(Int64(timeout * 1000)) {
+            while ContinuousClock.now - started < timeout {
                 if LoopbackProbe.isHealthy(port: Int(instance.port), host: host) {
                     let elapsed = ContinuousClock.now - started
                     FileHandle.standardError.write(Data("\nhealthy after \(elapsed)\n".utf8))
@@ -146,15 +146,31 @@ struct LauncherCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop an instance (SIGTERM, then SIGKILL after the grace period) and forget it.")
+        static let configuration = CommandConfiguration(
+            abstract: "Stop an instance, or --all of them (SIGTERM, then SIGKILL after the grace period), and forget it.")
         @OptionGroup var target: Target
-        @Argument(help: "The instance id.") var id: String
-        @Option(help: "Seconds between SIGTERM and SIGKILL (default: the launcher's).") var grace: Double = 0
+        @Argument(help: "The instance id (or --all).") var id: String?
+        @Flag(help: "Delete every instance of the launcher.") var all = false
+        @Option(help: "Seconds between SIGTERM and SIGKILL (default: the launcher's --grace-period).") var grace: Seconds?
+
+        func validate() throws {
+            guard (id != nil) != all else { throw ValidationError("give an instance id or --all (not both)") }
+        }
 
         func run() async throws {
+            let launcher = try target.launcher()
+            let timeout = (grace?.duration ?? .zero) + .seconds(60)
             do {
-                let instance = try await target.launcher().delete(id, gracePeriodSeconds: grace, timeout: .seconds(Int64(grace) + 60))
-                try Output.instance(instance, format: target.client.output)
+                if let id {
+                    let instance = try await launcher.delete(id, gracePeriodSeconds: grace?.value ?? 0, timeout: timeout)
+                    try Output.instance(instance, format: target.client.output)
+                    return
+                }
+                let deleted = try await launcher.deleteAll(gracePeriodSeconds: grace?.value ?? 0, timeout: timeout)
+                switch target.client.output {
+                case .json: print(try deleted.jsonString())
+                case .text: Output.table(deleted.instances, revision: nil)
+                }
             } catch let error as RPCError {
                 throw CallFailure.exit(error)
             }

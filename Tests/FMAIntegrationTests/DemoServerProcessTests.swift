@@ -46,6 +46,33 @@ struct DemoServerProcessTests {
         }
     }
 
+    @Test("under umask 000 the socket file never appears with a mode other than 0660")
+    func socketModeFromTheFirstMoment() async throws {
+        try await withTemporaryDirectory { dir in
+            for round in 0..<8 {
+                let path = dir + "/r\(round).sock"
+                let ready = dir + "/r\(round).ready"
+                let server = try ChildProcess("/bin/sh", ["-c", "umask 000; exec \"$0\" \"$@\"", binDirectory + "/fma-demo",
+                                                          "--listen", "unix:\(path)", "--ready-file", ready], directory: dir)
+                defer { server.stop() }
+                var modes: Set<mode_t> = []
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !FileManager.default.fileExists(atPath: ready) {
+                    var info = stat()
+                    if lstat(path, &info) == 0 { modes.insert(info.st_mode & 0o7777) }
+                    guard ContinuousClock.now < deadline else { throw TestSupportError("fma-demo did not get ready within 30 s") }
+                    await Task.yield()
+                }
+                var info = stat()
+                #expect(lstat(path, &info) == 0)
+                modes.insert(info.st_mode & 0o7777)
+                #expect(modes == [0o660], "round \(round): modes seen \(modes.map { String($0, radix: 8) })")
+            }
+            let leftovers = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasPrefix(".fma-socket-") }
+            #expect(leftovers.isEmpty)
+        }
+    }
+
     @Test("a client sending garbage is cut off; a second client's stream is undisturbed")
     func garbageClientIsolated() async throws {
         try await withTemporaryDirectory { dir in

@@ -16,10 +16,11 @@ struct LauncherRESTTests {
     }
 
     /// Runs curl against the launcher's REST base URL.
-    static func curl(_ base: String, _ method: String, _ path: String, body: String? = nil, headers: [String] = [], directory: String, maxTime: Int = 10) async throws -> Answer {
+    static func curl(_ base: String, _ method: String, _ path: String, body: String? = nil, contentType: String = "application/json",
+                     headers: [String] = [], directory: String, maxTime: Int = 10) async throws -> Answer {
         var arguments = ["-s", "-S", "-X", method, "-D", directory + "/headers", "-o", directory + "/body", "-w", "%{http_code}", "--max-time", "\(maxTime)"]
         for header in headers { arguments += ["-H", header] }
-        if let body { arguments += ["-H", "Content-Type: application/json", "--data-binary", body] }
+        if let body { arguments += ["-H", "Content-Type: \(contentType)", "--data-binary", body] }
         arguments.append(base + path)
         let result = try await runCommand("/usr/bin/curl", arguments, directory: directory, timeout: .seconds(Int64(maxTime) + 10))
         return Answer(status: Int(result.stdout) ?? 0,
@@ -31,6 +32,45 @@ struct LauncherRESTTests {
         let ready = try FileManager.default.contentsOfDirectory(atPath: launcher.directory).first { $0.hasPrefix("launcher-ready-") }
         let lines = try String(contentsOfFile: launcher.directory + "/" + #require(ready), encoding: .utf8).split(separator: "\n")
         return String(try #require(lines.first { $0.hasPrefix("http://") }))
+    }
+
+    @Test("cross-site requests are refused: a body that is not JSON, a foreign Host; nothing is created")
+    func crossSite() async throws {
+        try await withLauncher(["--rest-port", "0"]) { launcher, client in
+            let base = try Self.restBase(launcher)
+            let dir = launcher.directory
+            let body = #"{"options": "--host 127.0.0.1 --port \#(try freePort())"}"#
+            let form = try await Self.curl(base, "POST", "/v2/vllm/instances", body: body, contentType: "text/plain", directory: dir)
+            #expect(form.status == 415)
+            #expect(form.body.contains("application/json"))
+            let rebound = try await Self.curl(base, "POST", "/v2/vllm/instances", body: body, headers: ["Host: attacker.example:8001"], directory: dir)
+            #expect(rebound.status == 403)
+            #expect(rebound.body.contains("attacker.example"))
+            #expect(try await Self.curl(base, "GET", "/v2/vllm/instances", headers: ["Host: attacker.example"], directory: dir).status == 403)
+            #expect(try await client.list().instances.isEmpty)
+            // The same request, same-origin and JSON, is served.
+            #expect(try await Self.curl(base, "POST", "/v2/vllm/instances", body: body, headers: ["Host: localhost"], directory: dir).status == 201)
+        }
+    }
+
+    @Test("with --rest-token-file every request needs the bearer token; a non-loopback --rest-host needs a token or --rest-insecure")
+    func token() async throws {
+        try await withTemporaryDirectory { dir in
+            try "rest-secret\n".write(toFile: dir + "/rest-token", atomically: true, encoding: .utf8)
+            let refused = try await runCommand(binDirectory + "/fma-launcher", ["serve", "--listen", "unix:\(dir)/l.sock", "--state-dir", dir + "/state",
+                                                                              "--mock-gpus", "1", "--rest-port", "0", "--rest-host", "0.0.0.0"], directory: dir)
+            #expect(refused.termination.exitCode == 64)
+            #expect(refused.stderr.contains("--rest-token-file"))
+        }
+        try await withTemporaryDirectory { scratch in
+            try "rest-secret\n".write(toFile: scratch + "/rest-token", atomically: true, encoding: .utf8)
+            try await withLauncher(["--rest-port", "0", "--rest-token-file", scratch + "/rest-token"]) { launcher, _ in
+                let base = try Self.restBase(launcher)
+                #expect(try await Self.curl(base, "GET", "/v2/vllm/instances", directory: scratch).status == 401)
+                #expect(try await Self.curl(base, "GET", "/v2/vllm/instances", headers: ["Authorization: Bearer wrong"], directory: scratch).status == 401)
+                #expect(try await Self.curl(base, "GET", "/v2/vllm/instances", headers: ["Authorization: Bearer rest-secret"], directory: scratch).status == 200)
+            }
+        }
     }
 
     @Test("index, health, create (POST and PUT), get, list with and without detail, delete, delete all")

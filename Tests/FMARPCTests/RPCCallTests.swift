@@ -123,6 +123,28 @@ struct RPCCallTests {
         }
     }
 
+    @Test("the largest timeout_ms and initial_credit a frame can carry are served, not trapped on")
+    func largestFrameNumbers() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withInProcessServer(listen: [.unix(path: dir + "/s.sock")]) { addresses in
+                let socket = try RawFrameSocket(addresses[0])
+                var frame = RawFrameSocket.request(1, DemoService.echo, payload: try Fma_V1_EchoRequest.with { $0.text = "far" }.serializedBytes(),
+                                                   credit: .max)
+                frame.request.timeoutMs = .max
+                try socket.send(frame)
+                var ended: Fma_V1_CallStatus?
+                while ended == nil, let next = try await socket.receive() {
+                    if case .status(let status) = next.body { ended = status }
+                }
+                #expect(ended?.code == .ok)
+                // A client asked for the longest timeout sends the largest one the server accepts.
+                let rpc = RPCClient(address: addresses[0])
+                defer { Task { await rpc.close() } }
+                #expect(try await DemoClient(rpc).echo("still here", timeout: .seconds(Int64.max)).text == "still here")
+            }
+        }
+    }
+
     @Test("cancelling the calling task cancels the call on the server")
     func cancellation() async throws {
         try await withTemporaryDirectory { dir in

@@ -163,8 +163,10 @@ struct HTTPConnection: Sendable {
                                       body: pending.body, pathParameters: parameters,
                                       peer: peer.remoteAddress.map { "\($0)" } ?? "")
             let handler = route.handler
+            let admission = router.admission
             let response: HTTPResponse?
             do {
+                try admission?(request)
                 (response, _) = try await events.run(until: [.closed]) { try await handler(request) }
             } catch {
                 response = self.response(for: error, route: route.pattern, logger: logger)

@@ -83,8 +83,11 @@ final class ServerConnection: @unchecked Sendable {
         var call = Call(method: request.method, credit: request.initialCredit == 0 ? nil : request.initialCredit, started: now)
         var deadline: ContinuousClock.Instant?
         if request.timeoutMs > 0 {
-            let timeout = TimeAmount.milliseconds(Int64(clamping: request.timeoutMs))
-            deadline = ContinuousClock.now.advanced(by: .milliseconds(Int64(clamping: request.timeoutMs)))
+            // A deadline past AcceptedSeconds.limit is as good as none, and larger values would
+            // overflow the clocks' arithmetic.
+            let milliseconds = Int64(min(request.timeoutMs, AcceptedSeconds.limitMilliseconds))
+            let timeout = TimeAmount.milliseconds(milliseconds)
+            deadline = ContinuousClock.now.advanced(by: .milliseconds(milliseconds))
             call.deadline = eventLoop.scheduleTask(in: timeout) { [self] in
                 end(id, RPCError(.deadlineExceeded, "the deadline of \(request.timeoutMs) ms passed"))
             }

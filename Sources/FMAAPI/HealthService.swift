@@ -11,12 +11,15 @@ public struct HealthService: RPCService {
     public var version: String
     /// The services the server serves, Health included.
     public var services: [String]
+    /// Why the server cannot do its work now (NOT_SERVING with this message), or nil.
+    public var problem: (@Sendable () -> String?)?
     private let started = ContinuousClock.now
 
-    public init(component: String, version: String = FMAVersion.current, services: [String]) {
+    public init(component: String, version: String = FMAVersion.current, services: [String], problem: (@Sendable () -> String?)? = nil) {
         self.component = component
         self.version = version
         self.services = Array(Set(services + [Self.serviceName])).sorted()
+        self.problem = problem
     }
 
     public func register(in router: inout RPCRouter) {
@@ -31,8 +34,10 @@ public struct HealthService: RPCService {
                            details: ["field": "service"])
         }
         let elapsed = ContinuousClock.now - started
+        let problem = self.problem?()
         return .with {
-            $0.status = .serving
+            $0.status = problem == nil ? .serving : .notServing
+            $0.message = problem ?? ""
             $0.component = component
             $0.version = version
             $0.uptimeMs = UInt64(max(0, elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))

@@ -39,8 +39,10 @@ public enum ServerRunner {
     /// `extraServices` (e.g. HTTP servers, bound beforehand) run in the same `ServiceGroup`, so
     /// they shut down on the same signal (before the RPC server). The ready file lists the RPC
     /// addresses, then `extraReadyLines`, then the metrics URL if `--metrics-listen` was given.
+    /// While `healthProblem` returns a reason, Health answers NOT_SERVING with it.
     public static func run(component: String, services: [any RPCService], options: ServerOptions, logger: Logger,
-                           extraServices: [any Service] = [], extraReadyLines: [String] = []) async throws {
+                           extraServices: [any Service] = [], extraReadyLines: [String] = [],
+                           healthProblem: (@Sendable () -> String?)? = nil) async throws {
         var configuration = try options.configuration()
         configuration.readyFileExtraLines.append(contentsOf: extraReadyLines)
         var lifecycle: [any Service] = []
@@ -50,7 +52,7 @@ public enum ServerRunner {
             lifecycle.append(metrics)
         }
         var router = RPCRouter(services: services)
-        router.add(HealthService(component: component, services: router.serviceNames))
+        router.add(HealthService(component: component, services: router.serviceNames, problem: healthProblem))
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
         lifecycle.insert(server, at: 0)
         lifecycle.append(contentsOf: extraServices)

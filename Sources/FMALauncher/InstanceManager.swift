@@ -13,6 +13,7 @@ actor InstanceManager {
     private let translator: any GPUTranslator
     private let admin: any InstanceAdmin
     private let journal: Journal
+    let journalHealth = JournalHealth()
     private let logger: Logger
 
     private var instances: [String: InstanceRecord] = [:] {
@@ -28,7 +29,7 @@ actor InstanceManager {
     private var ring: EventRing
     private var watchers: [UInt64: AsyncThrowingStream<Fma_V1_InstanceEvent, any Error>.Continuation] = [:]
     private var nextWatcherID: UInt64 = 0
-    private var deleteWaiters: [String: [CheckedContinuation<Fma_V1_Instance, Never>]] = [:]
+    private var deleteWaiters: [String: [CheckedContinuation<Result<Fma_V1_Instance, RPCError>, Never>]] = [:]
     /// The list at the current revision (full, and encoded full and ids-only), made once per
     /// change rather than once per call: List is what pollers and readiness probes call.
     private var cachedList: Fma_V1_ListInstancesResponse?
@@ -77,6 +78,14 @@ actor InstanceManager {
             spec: spec, phase: .starting, effectiveEnv: env,
             createdUnixMs: Int64(Date().timeIntervalSince1970 * 1000), logPath: logPath,
             spawnMode: configuration.spawnMode.rawValue)
+        // The intent is on disk before the process exists.
+        do {
+            try saveJournal()
+        } catch {
+            instances.removeValue(forKey: spec.id)
+            try? FileManager.default.removeItem(atPath: logPath)
+            throw error
+        }
 
         let pid: Int32
         do {
@@ -93,8 +102,16 @@ actor InstanceManager {
         record.pid = pid
         record.startTicks = ProcessStartTime.ticks(of: pid) ?? 0
         record.phase = .running
+        do {
+            record = try publish(.created, record)
+        } catch {
+            // Not recorded, so not acknowledged: the process goes.
+            kill(-pid, SIGKILL)
+            instances.removeValue(forKey: spec.id)
+            try? saveJournal()
+            throw error
+        }
         idsByPID[pid] = spec.id
-        record = publish(.created, record)
         logger.info("instance created", metadata: ["instance": "\(spec.id)", "pid": "\(pid)", "revision": "\(record.revision)"])
         if let exit = earlyExits.removeValue(forKey: pid) {
             processExited(pid: pid, exit: exit)
@@ -161,7 +178,7 @@ actor InstanceManager {
         case .starting:
             throw RPCError(.failedPrecondition, "instance '\(id)' is still starting; delete it once CreateInstance has returned")
         case .stopped:
-            return finishDelete(id)
+            return try finishDelete(id).get()
         case .running, .stopping:
             if case .running = record.phase {
                 record.phase = .stopping
@@ -174,9 +191,9 @@ actor InstanceManager {
                     await self?.escalate(id, pid: pid)
                 }
             }
-            return await withCheckedContinuation { continuation in
+            return try await withCheckedContinuation { continuation in
                 deleteWaiters[id, default: []].append(continuation)
-            }
+            }.get()
         }
     }
 
@@ -198,16 +215,24 @@ actor InstanceManager {
         kill(-pid, SIGKILL)
     }
 
-    /// Removes a stopped instance: DELETED event, log file gone, waiters answered.
-    private func finishDelete(_ id: String) -> Fma_V1_Instance {
-        guard var record = instances.removeValue(forKey: id) else { return Fma_V1_Instance() }
-        idsByPID.removeValue(forKey: record.pid)
-        record = publish(.deleted, record, store: false)
-        try? FileManager.default.removeItem(atPath: record.logPath)
-        let final = record.proto
-        for waiter in deleteWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: final) }
-        logger.info("instance deleted", metadata: ["instance": "\(id)", "revision": "\(record.revision)"])
-        return final
+    /// Removes a stopped instance: DELETED event, log file gone, waiters answered. When the
+    /// journal cannot record the removal, the instance stays, stopped, and the delete fails.
+    @discardableResult
+    private func finishDelete(_ id: String) -> Result<Fma_V1_Instance, RPCError> {
+        guard let stopped = instances[id] else { return .success(Fma_V1_Instance()) }
+        let result: Result<Fma_V1_Instance, RPCError>
+        do {
+            let record = try publish(.deleted, stopped, remove: true)
+            idsByPID.removeValue(forKey: record.pid)
+            try? FileManager.default.removeItem(atPath: record.logPath)
+            logger.info("instance deleted", metadata: ["instance": "\(id)", "revision": "\(record.revision)"])
+            result = .success(record.proto)
+        } catch {
+            logger.error("instance stopped, but its removal is not journaled; it stays, stopped", metadata: ["instance": "\(id)"])
+            result = .failure(error)
+        }
+        for waiter in deleteWaiters.removeValue(forKey: id) ?? [] { waiter.resume(returning: result) }
+        return result
     }
 
     // MARK: - Exits
@@ -225,9 +250,9 @@ actor InstanceManager {
         if stopping {
             // Whatever else is left in its process group goes too.
             kill(-pid, SIGKILL)
-            _ = finishDelete(id)
+            finishDelete(id)
         } else {
-            _ = publish(.stopped, record)
+            publish(fact: .stopped, record)
             logger.warning("instance exited", metadata: ["instance": "\(id)", "pid": "\(pid)", "exit": "\(exit.summary)"])
         }
     }
@@ -275,18 +300,38 @@ actor InstanceManager {
         guard record.sleeping != sleeping || record.sleepLevel != level else { return record.proto }
         record.sleeping = sleeping
         record.sleepLevel = level
-        return publish(sleeping ? .sleeping : .awake, record).proto
+        return try publish(sleeping ? .sleeping : .awake, record).proto
     }
 
     // MARK: - Events
 
-    /// Bumps the revision, stamps the record, records and fans out the event, saves the journal.
-    @discardableResult
-    private func publish(_ type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord, store: Bool = true) -> InstanceRecord {
+    /// A change a call asked for: journaled first (at the next revision, the record stamped with
+    /// it, stored or `remove`d), then made and fanned out. When the journal cannot be written
+    /// nothing changes and the call fails with UNAVAILABLE.
+    private func publish(_ type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord, remove: Bool = false) throws(RPCError) -> InstanceRecord {
         var record = record
-        revision += 1
-        record.revision = revision
-        if store { instances[record.spec.id] = record }
+        record.revision = revision + 1
+        var table = instances
+        if remove { table.removeValue(forKey: record.spec.id) } else { table[record.spec.id] = record }
+        try saveJournal(table, revision: record.revision)
+        commit(type, record, table: table)
+        return record
+    }
+
+    /// A fact (an instance exited, or was found dead at start): made and fanned out whatever the
+    /// journal says; a failed write only shows in Health until a later write succeeds.
+    private func publish(fact type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord) {
+        var record = record
+        record.revision = revision + 1
+        var table = instances
+        table[record.spec.id] = record
+        try? saveJournal(table, revision: record.revision)
+        commit(type, record, table: table)
+    }
+
+    private func commit(_ type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord, table: [String: InstanceRecord]) {
+        revision = record.revision
+        instances = table
         var event = Fma_V1_InstanceEvent()
         event.type = type
         event.revision = revision
@@ -298,8 +343,6 @@ actor InstanceManager {
                 watchers.removeValue(forKey: id)
             }
         }
-        saveJournal()
-        return record
     }
 
     /// A stream of events: CREATED for every instance then live events, or the events after `since`.
@@ -341,11 +384,17 @@ actor InstanceManager {
 
     // MARK: - Journal and re-adoption
 
-    private func saveJournal() {
+    /// Writes `table` (default: the current one) to the journal; a failure is UNAVAILABLE,
+    /// logged, counted and reported by Health until a write succeeds.
+    private func saveJournal(_ table: [String: InstanceRecord]? = nil, revision: UInt64? = nil) throws(RPCError) {
         do {
-            try journal.save(.init(revision: revision, instances: Array(instances.values)))
+            try journal.save(.init(revision: revision ?? self.revision, instances: Array((table ?? instances).values)))
+            journalHealth.succeeded()
         } catch {
-            logger.error("cannot save the journal", metadata: ["error": "\(error)"])
+            let reason = (error as? RPCError)?.message ?? "\(error)"
+            journalHealth.failed(reason)
+            logger.error("cannot save the journal", metadata: ["path": "\(configuration.journalPath)", "error": "\(reason)"])
+            throw RPCError(.unavailable, "the change was not made: the launcher's journal cannot be written (\(reason)), so it could not remember it across a restart")
         }
     }
 
@@ -381,12 +430,12 @@ actor InstanceManager {
                     let exit = exitRecords.take(pid: record.pid) ?? .unknown
                     record.phase = .stopped(exit)
                     instances[record.spec.id] = record
-                    publish(.stopped, record)
+                    publish(fact: .stopped, record)
                     logger.warning("instance ended while the launcher was down", metadata: ["instance": "\(record.spec.id)", "pid": "\(record.pid)", "exit": "\(exit.summary)"])
                 }
             }
         }
-        saveJournal()
+        try? saveJournal()
         return adopted
     }
 }

@@ -66,6 +66,9 @@ public final class Launcher: Sendable {
         try await zygote?.ensureReady()
     }
 
+    /// Whether the journal can be written (Health reports NOT_SERVING while it cannot).
+    public var journalHealth: JournalHealth { manager.journalHealth }
+
     /// The RPC service to serve.
     public var service: any RPCService { LauncherService(manager: manager, logs: LogReader()) }
 

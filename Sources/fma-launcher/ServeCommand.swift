@@ -161,7 +161,8 @@ struct ServeCommand: AsyncParsableCommand {
             extraServices.append(rest)
         }
         try await ServerRunner.run(component: "fma-launcher", services: [launcher.service], options: server, logger: logger,
-                                   extraServices: extraServices, extraReadyLines: readyLines)
+                                   extraServices: extraServices, extraReadyLines: readyLines,
+                                   healthProblem: { [journal = launcher.journalHealth] in journal.problem })
     }
 
     /// fma's Python code next to the executable: `<repo>/python` for a build tree.

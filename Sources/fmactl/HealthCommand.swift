@@ -41,6 +41,7 @@ struct HealthCommand: AsyncParsableCommand {
             print(try response.jsonString())
         case .text:
             print("\(response.status.name) component=\(response.component) version=\(response.version) uptime_ms=\(response.uptimeMs) services=\(response.services.joined(separator: ","))")
+            if !response.message.isEmpty { print("message: \(response.message)") }
         }
         if response.status != .serving { throw ExitCode(1) }
     }

@@ -96,3 +96,33 @@ struct LauncherCreateLimitsTests {
         }
     }
 }
+
+@Suite("fma-launcher: nothing acknowledged that was not journaled")
+struct LauncherJournalFailureTests {
+    @Test("with the journal unwritable, changes fail with UNAVAILABLE, Health is NOT_SERVING, and a restart shows only what was stored")
+    func unwritableJournal() async throws {
+        try await withLauncher { launcher, client in
+            let health = HealthClient(RPCClient(address: launcher.address))
+            _ = try await client.create(.fake(id: "kept", port: try freePort()))
+            let blocker = launcher.stateDirectory + "/instances.json.tmp"
+            try FileManager.default.createDirectory(atPath: blocker, withIntermediateDirectories: false)
+
+            let refused = await #expect(throws: RPCError.self) { _ = try await client.create(.fake(id: "unrecorded", port: try freePort())) }
+            #expect(refused?.code == .unavailable)
+            #expect(refused?.message.contains("journal") == true)
+            let sick = try await health.check()
+            #expect(sick.status == .notServing)
+            #expect(sick.message.contains("journal"), "\(sick.message)")
+            let notDeleted = await #expect(throws: RPCError.self) { _ = try await client.delete("kept", gracePeriodSeconds: 1) }
+            #expect(notDeleted?.code == .unavailable)
+            #expect(try await client.list().instances.map(\.id) == ["kept"], "the refused create left nothing; the refused delete kept its record")
+
+            try FileManager.default.removeItem(atPath: blocker)
+            _ = try await client.delete("kept")
+            #expect(try await health.check().status == .serving)
+            #expect(try await client.list().instances.isEmpty)
+            try await launcher.killAndRestart()
+            #expect(try await launcher.client().list().instances.isEmpty, "a restart shows exactly what was acknowledged")
+        }
+    }
+}

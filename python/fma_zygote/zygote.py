@@ -90,8 +90,9 @@ class Channel:
         return commands
 
 
-def run_child(fork: launcher_pb2.ZygoteFork) -> None:
-    """In the forked child: isolate, redirect, run the entry point, exit. Never returns."""
+def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
+    """In the forked child: isolate (then say so on `isolated`), redirect, run the entry point,
+    exit. Never returns."""
     status = 1
     try:
         os.setsid()
@@ -104,6 +105,8 @@ def run_child(fork: launcher_pb2.ZygoteFork) -> None:
             except (OSError, ValueError):
                 pass
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
+        os.write(isolated, b"i")
+        os.close(isolated)
 
         log = os.open(fork.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
@@ -155,14 +158,26 @@ class Zygote:
         os.set_blocking(self.wakeup_write, False)
 
     def fork(self, command: launcher_pb2.ZygoteFork) -> None:
+        # The child says when it has its own session and default signals: only then is the
+        # fork reported, so a SIGTERM the launcher sends to the new process group at once
+        # (a delete right after the create) can neither miss the group nor be ignored.
+        isolated_read, isolated_write = os.pipe()
         try:
             pid = os.fork()
         except OSError as error:
+            os.close(isolated_read)
+            os.close(isolated_write)
             self.channel.send(launcher_pb2.ZygoteEvent(fork_failed=launcher_pb2.ZygoteForkFailed(
                 instance_id=command.instance_id, error=f"fork failed: {error}")))
             return
         if pid == 0:
-            run_child(command)
+            os.close(isolated_read)
+            run_child(command, isolated_write)
+        os.close(isolated_write)
+        try:
+            os.read(isolated_read, 1)  # b"" when the child died first: report it all the same
+        finally:
+            os.close(isolated_read)
         self.channel.send(launcher_pb2.ZygoteEvent(forked=launcher_pb2.ZygoteForked(
             instance_id=command.instance_id, pid=pid)))
 

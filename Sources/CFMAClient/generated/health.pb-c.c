@@ -167,7 +167,7 @@ const ProtobufCEnumDescriptor fma__v1__health_check_response__serving_status__de
   fma__v1__health_check_response__serving_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor fma__v1__health_check_response__field_descriptors[5] =
+static const ProtobufCFieldDescriptor fma__v1__health_check_response__field_descriptors[6] =
 {
   {
     "status",
@@ -229,9 +229,22 @@ static const ProtobufCFieldDescriptor fma__v1__health_check_response__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "message",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__HealthCheckResponse, message),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fma__v1__health_check_response__field_indices_by_name[] = {
   1,   /* field[1] = component */
+  5,   /* field[5] = message */
   4,   /* field[4] = services */
   0,   /* field[0] = status */
   3,   /* field[3] = uptime_ms */
@@ -240,7 +253,7 @@ static const unsigned fma__v1__health_check_response__field_indices_by_name[] = 
 static const ProtobufCIntRange fma__v1__health_check_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor fma__v1__health_check_response__descriptor =
 {
@@ -250,7 +263,7 @@ const ProtobufCMessageDescriptor fma__v1__health_check_response__descriptor =
   "Fma__V1__HealthCheckResponse",
   "fma.v1",
   sizeof(Fma__V1__HealthCheckResponse),
-  5,
+  6,
   fma__v1__health_check_response__field_descriptors,
   fma__v1__health_check_response__field_indices_by_name,
   1,  fma__v1__health_check_response__number_ranges,

@@ -54,6 +54,9 @@ public nonisolated struct Fma_V1_HealthCheckResponse: Sendable {
   /// The services this server serves, e.g. ["fma.v1.Demo", "fma.v1.Health"].
   public var services: [String] = []
 
+  /// Why the status is NOT_SERVING (e.g. the launcher's journal cannot be written); empty otherwise.
+  public var message: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum ServingStatus: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -139,7 +142,7 @@ nonisolated extension Fma_V1_HealthCheckRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthCheckResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}component\0\u{1}version\0\u{3}uptime_ms\0\u{1}services\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}component\0\u{1}version\0\u{3}uptime_ms\0\u{1}services\0\u{1}message\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -152,6 +155,7 @@ nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftPr
       case 3: try { try decoder.decodeSingularStringField(value: &self.version) }()
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.uptimeMs) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.services) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.message) }()
       default: break
       }
     }
@@ -173,6 +177,9 @@ nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftPr
     if !self.services.isEmpty {
       try visitor.visitRepeatedStringField(value: self.services, fieldNumber: 5)
     }
+    if !self.message.isEmpty {
+      try visitor.visitSingularStringField(value: self.message, fieldNumber: 6)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -182,6 +189,7 @@ nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.version != rhs.version {return false}
     if lhs.uptimeMs != rhs.uptimeMs {return false}
     if lhs.services != rhs.services {return false}
+    if lhs.message != rhs.message {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

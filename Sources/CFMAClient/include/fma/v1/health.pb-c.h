@@ -68,10 +68,14 @@ struct  Fma__V1__HealthCheckResponse
    */
   size_t n_services;
   char **services;
+  /*
+   * Why the status is NOT_SERVING (e.g. the launcher's journal cannot be written); empty otherwise.
+   */
+  char *message;
 };
 #define FMA__V1__HEALTH_CHECK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fma__v1__health_check_response__descriptor) \
-    , FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /* Fma__V1__HealthCheckRequest methods */

@@ -8,24 +8,24 @@ import Logging
 /// An actor: calls that wait (a fork, a stop's grace period, an admin call) suspend without
 /// holding up others — a delete never blocks the API.
 actor InstanceManager {
-    private let configuration: LauncherConfiguration
+    let configuration: LauncherConfiguration
     private let spawner: InstanceSpawner
     private let translator: any GPUTranslator
     private let admin: any InstanceAdmin
-    private let journal: Journal
+    let journal: Journal
     let journalHealth = JournalHealth()
-    private let logger: Logger
+    let logger: Logger
 
-    private var instances: [String: InstanceRecord] = [:] {
+    var instances: [String: InstanceRecord] = [:] {
         didSet {
             cachedList = nil
             cachedEncoded = [:]
         }
     }
-    private var idsByPID: [Int32: String] = [:]
+    var idsByPID: [Int32: String] = [:]
     /// Exits reported before the spawn call returned the pid.
     private var earlyExits: [Int32: ExitRecord] = [:]
-    private var revision: UInt64 = 0
+    var revision: UInt64 = 0
     private var ring: EventRing
     private var watchers: [UInt64: AsyncThrowingStream<Fma_V1_InstanceEvent, any Error>.Continuation] = [:]
     private var nextWatcherID: UInt64 = 0
@@ -320,7 +320,7 @@ actor InstanceManager {
 
     /// A fact (an instance exited, or was found dead at start): made and fanned out whatever the
     /// journal says; a failed write only shows in Health until a later write succeeds.
-    private func publish(fact type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord) {
+    func publish(fact type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord) {
         var record = record
         record.revision = revision + 1
         var table = instances
@@ -382,11 +382,11 @@ actor InstanceManager {
         watchers.removeValue(forKey: id)
     }
 
-    // MARK: - Journal and re-adoption
+    // MARK: - Journal
 
     /// Writes `table` (default: the current one) to the journal; a failure is UNAVAILABLE,
     /// logged, counted and reported by Health until a write succeeds.
-    private func saveJournal(_ table: [String: InstanceRecord]? = nil, revision: UInt64? = nil) throws(RPCError) {
+    func saveJournal(_ table: [String: InstanceRecord]? = nil, revision: UInt64? = nil) throws(RPCError) {
         do {
             try journal.save(.init(revision: revision ?? self.revision, instances: Array((table ?? instances).values)))
             journalHealth.succeeded()
@@ -396,46 +396,5 @@ actor InstanceManager {
             logger.error("cannot save the journal", metadata: ["path": "\(configuration.journalPath)", "error": "\(reason)"])
             throw RPCError(.unavailable, "the change was not made: the launcher's journal cannot be written (\(reason)), so it could not remember it across a restart")
         }
-    }
-
-    /// Takes over the instances a previous launcher left running; reports the ones that died.
-    /// Returns the pids to watch for exit.
-    func recover(exitRecords: ExitRecords) -> [Int32] {
-        let contents: Journal.Contents?
-        do {
-            contents = try journal.load()
-        } catch {
-            logger.error("cannot read the journal; starting empty", metadata: ["path": "\(configuration.journalPath)", "error": "\(error)"])
-            return []
-        }
-        guard let contents else { return [] }
-        revision = contents.revision
-        var adopted: [Int32] = []
-        for var record in contents.instances {
-            switch record.phase {
-            case .starting:
-                continue
-            case .stopped:
-                instances[record.spec.id] = record
-            case .running, .stopping:
-                if record.pid > 0, ProcessStartTime.isRunning(record.pid),
-                   ProcessStartTime.ticks(of: record.pid) == record.startTicks {
-                    record.phase = .running
-                    record.adopted = true
-                    instances[record.spec.id] = record
-                    idsByPID[record.pid] = record.spec.id
-                    adopted.append(record.pid)
-                    logger.info("adopted running instance", metadata: ["instance": "\(record.spec.id)", "pid": "\(record.pid)"])
-                } else {
-                    let exit = exitRecords.take(pid: record.pid) ?? .unknown
-                    record.phase = .stopped(exit)
-                    instances[record.spec.id] = record
-                    publish(fact: .stopped, record)
-                    logger.warning("instance ended while the launcher was down", metadata: ["instance": "\(record.spec.id)", "pid": "\(record.pid)", "exit": "\(exit.summary)"])
-                }
-            }
-        }
-        try? saveJournal()
-        return adopted
     }
 }

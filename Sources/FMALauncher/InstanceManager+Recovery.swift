@@ -1,0 +1,88 @@
+import FMARPC
+import Foundation
+
+/// Re-adoption: what a restarted launcher takes over from the journal and from the processes
+/// its predecessor left.
+extension InstanceManager {
+    /// Takes over the instances a previous launcher left running; reports the ones that died.
+    /// Returns the pids to watch for exit.
+    func recover(exitRecords: ExitRecords) -> [Int32] {
+        let contents: Journal.Contents?
+        do {
+            contents = try journal.load()
+        } catch {
+            logger.error("cannot read the journal; starting empty", metadata: ["path": "\(configuration.journalPath)", "error": "\(error)"])
+            return []
+        }
+        guard let contents else { return [] }
+        revision = contents.revision
+        var adopted: [Int32] = []
+        var starting: [String: InstanceRecord] = [:]
+        for var record in contents.instances {
+            switch record.phase {
+            case .starting:
+                starting[record.spec.id] = record
+            case .stopped:
+                instances[record.spec.id] = record
+            case .running, .stopping:
+                if record.pid > 0, ProcessStartTime.isRunning(record.pid),
+                   ProcessStartTime.ticks(of: record.pid) == record.startTicks {
+                    record.phase = .running
+                    record.adopted = true
+                    instances[record.spec.id] = record
+                    idsByPID[record.pid] = record.spec.id
+                    adopted.append(record.pid)
+                    logger.info("adopted running instance", metadata: ["instance": "\(record.spec.id)", "pid": "\(record.pid)"])
+                } else {
+                    let exit = exitRecords.take(pid: record.pid) ?? .unknown
+                    record.phase = .stopped(exit)
+                    instances[record.spec.id] = record
+                    publish(fact: .stopped, record)
+                    logger.warning("instance ended while the launcher was down", metadata: ["instance": "\(record.spec.id)", "pid": "\(record.pid)", "exit": "\(exit.summary)"])
+                }
+            }
+        }
+        adopted += settleUnrecordedProcesses(starting: starting)
+        try? saveJournal()
+        return adopted
+    }
+
+    /// After the journal: every process a previous launcher started (`InstanceProcessScan`) is
+    /// either part of an instance the journal describes, or the instance of a create that was
+    /// journaled as starting but never answered (adopted now), or unknown — stopped (SIGTERM
+    /// to its process group, SIGKILL after the grace period), so none holds a port or a GPU
+    /// unseen. Returns the pids adopted.
+    private func settleUnrecordedProcesses(starting: [String: InstanceRecord]) -> [Int32] {
+        var adopted: [Int32] = []
+        var stopping: Set<Int32> = []
+        for process in InstanceProcessScan.scan(logDirectory: configuration.logDirectory) {
+            if let record = instances[process.id], record.isLive, record.pid == process.session { continue }
+            if var record = starting[process.id], instances[process.id] == nil, process.isSessionLeader {
+                record.pid = process.pid
+                record.startTicks = process.startTicks
+                record.phase = .running
+                record.adopted = true
+                idsByPID[process.pid] = process.id
+                publish(fact: .created, record)
+                adopted.append(process.pid)
+                logger.info("adopted an instance whose create was never answered", metadata: ["instance": "\(process.id)", "pid": "\(process.pid)"])
+                continue
+            }
+            guard stopping.insert(process.processGroup).inserted else { continue }
+            logger.warning("stopping a process no journal record describes", metadata: [
+                "instance_log": "\(process.id)", "pid": "\(process.pid)", "process_group": "\(process.processGroup)",
+            ])
+            let group = process.processGroup
+            // The group's leader as it is now: a later process reusing its pid is left alone.
+            let leaderTicks = ProcessStartTime.ticks(of: group)
+            kill(-group, SIGTERM)
+            let grace = configuration.defaultGracePeriod
+            Task {
+                try? await Task.sleep(for: grace)
+                guard ProcessStartTime.ticks(of: group) == nil || ProcessStartTime.ticks(of: group) == leaderTicks else { return }
+                kill(-group, SIGKILL)
+            }
+        }
+        return adopted
+    }
+}

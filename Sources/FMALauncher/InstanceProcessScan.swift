@@ -1,0 +1,50 @@
+import Foundation
+
+/// A process writing to one of this launcher's instance logs: its standard output is
+/// STATE/logs/ID.log. Every instance process has that marker from its first moments (the zygote's
+/// child and an exec-mode child both redirect there before running the server), and so does
+/// everything it starts, so a restarted launcher finds all the processes its predecessor made,
+/// recorded in the journal or not.
+struct InstanceProcess: Sendable, Equatable {
+    var pid: Int32
+    /// The instance id its log is named after.
+    var id: String
+    var processGroup: Int32
+    var session: Int32
+    var startTicks: UInt64
+
+    /// The instance's own process (each instance runs in a session of its own).
+    var isSessionLeader: Bool { session == pid }
+}
+
+enum InstanceProcessScan {
+    /// The live (not zombie) processes whose standard output is a log in `logDirectory`.
+    static func scan(logDirectory: String) -> [InstanceProcess] {
+        let directory = URL(fileURLWithPath: logDirectory).resolvingSymlinksInPath().path + "/"
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let me = getpid()
+        var found: [InstanceProcess] = []
+        for entry in entries {
+            guard let pid = Int32(entry), pid != me,
+                  let target = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/fd/1"),
+                  target.hasPrefix(directory) else { continue }
+            var name = String(target.dropFirst(directory.count))
+            if name.hasSuffix(" (deleted)") { name.removeLast(" (deleted)".count) }
+            guard name.hasSuffix(".log"), let stat = status(of: pid) else { continue }
+            name.removeLast(".log".count)
+            found.append(InstanceProcess(pid: pid, id: name, processGroup: stat.group, session: stat.session, startTicks: stat.startTicks))
+        }
+        return found.sorted { $0.pid < $1.pid }
+    }
+
+    /// Process group, session and start time from /proc/PID/stat; nil for a zombie or a gone process.
+    private static func status(of pid: Int32) -> (group: Int32, session: Int32, startTicks: UInt64)? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // After the name: state (3), ppid (4), pgrp (5), session (6), … starttime (22).
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 19, fields[0] != "Z", fields[0] != "X",
+              let group = Int32(fields[2]), let session = Int32(fields[3]), let ticks = UInt64(fields[19]) else { return nil }
+        return (group, session, ticks)
+    }
+}

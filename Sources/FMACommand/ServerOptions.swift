@@ -31,6 +31,13 @@ public struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("max-frame-bytes"), help: "The largest frame accepted, checked before reading it.")
     public var maxFrameBytes: Int = 4 * 1024 * 1024
 
+    @Option(name: .customLong("frame-timeout"), help: "Seconds a frame may take from its first byte to its last; a slower connection is closed with DEADLINE_EXCEEDED.")
+    public var frameTimeout = Seconds(30)
+
+    @Option(name: .customLong("max-buffered-frame-bytes"),
+            help: "The most bytes of incomplete frames held over all connections (a quarter of it for connections that have made no authenticated call); past it a connection is closed with RESOURCE_EXHAUSTED.")
+    public var maxBufferedFrameBytes: Int = 64 * 1024 * 1024
+
     @Option(name: .customLong("drain-timeout"), help: "Seconds that shutdown waits for calls in flight before cancelling them.")
     public var drainTimeout = Seconds(30)
 
@@ -61,6 +68,9 @@ public struct ServerOptions: ParsableArguments {
         configuration.readyFile = readyFile
         configuration.maxFrameBytes = maxFrameBytes
         configuration.drainTimeout = drainTimeout.duration
+        configuration.frameTimeout = frameTimeout.duration
+        configuration.maxBufferedFrameBytes = maxBufferedFrameBytes
+        configuration.maxUnauthenticatedBufferedFrameBytes = max(maxFrameBytes, maxBufferedFrameBytes / 4)
         try configuration.validate()
         return configuration
     }

@@ -47,6 +47,12 @@ extension InstanceManager {
         return adopted
     }
 
+    /// A second look, a moment after the start: a process forked just before the previous
+    /// launcher died may have put its standard output on its log only after the first scan.
+    func sweepUnrecordedProcesses() {
+        _ = settleUnrecordedProcesses(starting: [:])
+    }
+
     /// After the journal: every process a previous launcher started (`InstanceProcessScan`) is
     /// either part of an instance the journal describes, or the instance of a create that was
     /// journaled as starting but never answered (adopted now), or unknown — stopped (SIGTERM
@@ -57,6 +63,8 @@ extension InstanceManager {
         var stopping: Set<Int32> = []
         for process in InstanceProcessScan.scan(logDirectory: configuration.logDirectory) {
             if let record = instances[process.id], record.isLive, record.pid == process.session { continue }
+            // A create of this launcher's, forked and not yet answered.
+            if let record = instances[process.id], case .starting = record.phase { continue }
             if var record = starting[process.id], instances[process.id] == nil, process.isSessionLeader {
                 record.pid = process.pid
                 record.startTicks = process.startTicks

@@ -63,6 +63,10 @@ public final class Launcher: Sendable {
             }
             if !watching { await manager.processExited(pid: pid, exit: records.take(pid: pid) ?? .unknown) }
         }
+        Task { [manager] in
+            try? await Task.sleep(for: .seconds(1))
+            await manager.sweepUnrecordedProcesses()
+        }
         try await zygote?.ensureReady()
     }
 

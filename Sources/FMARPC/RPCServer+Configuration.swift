@@ -14,6 +14,13 @@ extension RPCServer {
         public var maxFrameBytes: Int = FrameCodec.defaultMaxFrameBytes
         /// The most calls open at once on one connection.
         public var maxCallsPerConnection: Int = 1024
+        /// How long a frame may take from its first byte to its last before the connection is
+        /// closed (a slow or half-open peer holds no buffer for long).
+        public var frameTimeout: Duration = .seconds(30)
+        /// The most bytes of partial frames the server holds over all its connections, and the
+        /// part of it connections may use before their first authenticated call.
+        public var maxBufferedFrameBytes: Int = 64 * 1024 * 1024
+        public var maxUnauthenticatedBufferedFrameBytes: Int = 16 * 1024 * 1024
         /// How long shutdown waits for calls in flight before cancelling them.
         public var drainTimeout: Duration = .seconds(30)
         /// Written (atomically) with the bound addresses, one a line, once every listener is up.
@@ -37,6 +44,12 @@ extension RPCServer {
             }
             guard maxFrameBytes >= 64 else {
                 throw RPCError(.invalidArgument, "--max-frame-bytes \(maxFrameBytes) is too small (at least 64)")
+            }
+            guard maxBufferedFrameBytes >= maxFrameBytes, maxUnauthenticatedBufferedFrameBytes >= maxFrameBytes else {
+                throw RPCError(.invalidArgument, "--max-buffered-frame-bytes \(maxBufferedFrameBytes) must hold at least one frame of --max-frame-bytes \(maxFrameBytes)")
+            }
+            guard frameTimeout > .zero else {
+                throw RPCError(.invalidArgument, "--frame-timeout must be positive")
             }
         }
     }

@@ -34,7 +34,9 @@ public final class RPCServer: Service, Sendable {
         self.group = eventLoopGroup
         self.shared = ServerShared(router: router, maxCallsPerConnection: configuration.maxCallsPerConnection,
                                    maxResponsePayload: FrameCodec.maxResponsePayload(maxFrameBytes: configuration.maxFrameBytes),
-                                   logger: logger, metrics: RPCServerMetrics())
+                                   logger: logger, metrics: RPCServerMetrics(),
+                                   partialFrames: PartialFrameBudget(limit: configuration.maxBufferedFrameBytes,
+                                                                     unauthenticatedLimit: configuration.maxUnauthenticatedBufferedFrameBytes))
     }
 
     /// The addresses the listeners are bound to (port 0 resolved), once they are.
@@ -130,16 +132,26 @@ public final class RPCServer: Service, Sendable {
         let registry = self.registry
         let maxFrameBytes = configuration.maxFrameBytes
         let token = address.isTCP ? configuration.token : nil
+        let frameTimeout = TimeAmount(configuration.frameTimeout)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        AcceptBackoffHandler(), AcceptFailureLog(logger: shared.logger, listener: "\(address)"))
+                }
+            }
             .childChannelOption(.maxMessagesPerRead, value: 16)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    let admission = ConnectionAdmission(authenticated: token == nil)
                     try channel.pipeline.syncOperations.addHandlers(
+                        FrameGuard(budget: shared.partialFrames, admission: admission, frameTimeout: frameTimeout,
+                                   maxFrameBytes: maxFrameBytes) { reason in shared.metrics.connectionLimited(reason: reason) },
                         ByteToMessageHandler(FrameDecoder(maxFrameBytes: maxFrameBytes)),
                         MessageToByteHandler(FrameEncoder()),
-                        ServerConnectionHandler(shared: shared, registry: registry, requiresToken: token, listener: address)
+                        ServerConnectionHandler(shared: shared, registry: registry, requiresToken: token, admission: admission, listener: address)
                     )
                 }
             }

@@ -7,6 +7,8 @@ public struct RPCServerMetrics: Sendable {
     private let connections = Gauge(label: "fma_rpc_open_connections")
     private let accepted = Counter(label: "fma_rpc_connections_total")
     private let connectionErrors = Counter(label: "fma_rpc_connection_errors_total")
+    private let frameTimeouts = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "frame_timeout")])
+    private let frameBudget = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "partial_frame_budget")])
     /// Metric handles by label values: making one goes through the metrics factory's own
     /// locks and tables, which costs more than the call being counted.
     private let perCall = NIOLockedValueBox<[CallKey: (Counter, Timer)]>([:])
@@ -29,6 +31,11 @@ public struct RPCServerMetrics: Sendable {
         }
         counter.increment()
         timer.recordNanoseconds(Int64(seconds * 1e9))
+    }
+
+    /// A connection closed by FrameGuard: `frame_timeout` or `partial_frame_budget`.
+    func connectionLimited(reason: String) {
+        (reason == "frame_timeout" ? frameTimeouts : frameBudget).increment()
     }
 
     func connectionOpened(open: Int) {

@@ -73,6 +73,37 @@ struct DemoServerProcessTests {
         }
     }
 
+    @Test("at the descriptor limit the server logs the failure once and serves again once descriptors are free")
+    func descriptorLimit() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/d.sock"
+            let ready = dir + "/ready"
+            let server = try ChildProcess("/bin/bash", ["-c", Self.withoutInheritedDescriptors + "ulimit -n 64; exec \"$0\" \"$@\"", binDirectory + "/fma-demo",
+                                                      "--listen", "unix:\(path)", "--ready-file", ready], directory: dir)
+            defer { server.stop() }
+            try await waitUntil(timeout: .seconds(30), "fma-demo's ready file") { FileManager.default.fileExists(atPath: ready) }
+            var sockets: [RawFrameSocket] = []
+            for _ in 0..<100 { if let socket = try? RawFrameSocket(.unix(path: path)) { sockets.append(socket) } }
+            try await waitUntil(timeout: .seconds(30), "the accept failure in the log") { server.stderr.contains("cannot accept connections") }
+            sockets.removeAll()
+            let rpc = RPCClient(address: .unix(path: path))
+            defer { Task { await rpc.close() } }
+            var answered = false
+            let deadline = ContinuousClock.now + .seconds(30)
+            while !answered && ContinuousClock.now < deadline {
+                answered = (try? await HealthClient(rpc).check(timeout: .seconds(2)))?.status == .serving
+                if !answered { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            #expect(answered, "the server serves again once descriptors are free")
+            let failures = server.stderr.components(separatedBy: "cannot accept connections").count - 1
+            #expect(failures == 1, "logged once, not once per attempt")
+        }
+    }
+
+    /// Shell code closing every descriptor above 2 the test process let the shell inherit, so a
+    /// low descriptor limit applies to the server's own descriptors only.
+    static let withoutInheritedDescriptors = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; if [ "$n" -gt 2 ]; then eval "exec $n>&-" 2>/dev/null; fi; done; "#
+
     @Test("a client sending garbage is cut off; a second client's stream is undisturbed")
     func garbageClientIsolated() async throws {
         try await withTemporaryDirectory { dir in

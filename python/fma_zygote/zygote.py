@@ -91,8 +91,8 @@ class Channel:
 
 
 def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
-    """In the forked child: isolate (then say so on `isolated`), redirect, run the entry point,
-    exit. Never returns."""
+    """In the forked child: isolate and redirect (then say so on `isolated`, closed with the
+    other descriptors), run the entry point, exit. Never returns."""
     status = 1
     try:
         os.setsid()
@@ -105,14 +105,15 @@ def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
             except (OSError, ValueError):
                 pass
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
-        os.write(isolated, b"i")
-        os.close(isolated)
 
+        # Standard output on the instance's log is also the mark a restarted launcher finds
+        # the process by: it is in place before the fork is reported.
         log = os.open(fork.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         null = os.open(os.devnull, os.O_RDONLY)
         os.dup2(null, 0)
         os.dup2(log, 1)
         os.dup2(log, 2)
+        os.write(isolated, b"i")
         for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
             if fd > 2:
                 try:

@@ -25,6 +25,7 @@ final class ServerConnection: @unchecked Sendable {
     let peer: String
     private let shared: ServerShared
     private let requiresToken: BearerToken?
+    private let admission: ConnectionAdmission
     private var logger: Logger
     private var calls: [UInt64: Call] = [:]
     private var draining = false
@@ -32,7 +33,8 @@ final class ServerConnection: @unchecked Sendable {
     private var closed = false
     private let executor: EventLoopTaskExecutor
 
-    init(channel: any Channel, peer: String, shared: ServerShared, requiresToken: BearerToken?) {
+    init(channel: any Channel, peer: String, shared: ServerShared, requiresToken: BearerToken?, admission: ConnectionAdmission) {
+        self.admission = admission
         self.channel = channel
         self.eventLoop = channel.eventLoop
         self.peer = peer
@@ -136,6 +138,7 @@ final class ServerConnection: @unchecked Sendable {
             guard token.authorizes(offered) else {
                 return RPCError(.unauthenticated, "invalid bearer token")
             }
+            admission.authenticated = true
         }
         if calls.count >= shared.maxCallsPerConnection {
             return RPCError(.resourceExhausted, "too many open calls on this connection (limit \(shared.maxCallsPerConnection))")

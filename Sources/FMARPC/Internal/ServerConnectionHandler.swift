@@ -9,13 +9,15 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let shared: ServerShared
     private let registry: ConnectionRegistry
     private let requiresToken: BearerToken?
+    private let admission: ConnectionAdmission
     private let listener: RPCAddress
     private var connection: ServerConnection?
 
-    init(shared: ServerShared, registry: ConnectionRegistry, requiresToken: BearerToken?, listener: RPCAddress) {
+    init(shared: ServerShared, registry: ConnectionRegistry, requiresToken: BearerToken?, admission: ConnectionAdmission, listener: RPCAddress) {
         self.shared = shared
         self.registry = registry
         self.requiresToken = requiresToken
+        self.admission = admission
         self.listener = listener
     }
 
@@ -25,7 +27,7 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         case .unix(let path): peer = "unix:\(path)"
         case .tcp: peer = context.channel.remoteAddress.map { "\($0)" } ?? "tcp:unknown"
         }
-        let connection = ServerConnection(channel: context.channel, peer: peer, shared: shared, requiresToken: requiresToken)
+        let connection = ServerConnection(channel: context.channel, peer: peer, shared: shared, requiresToken: requiresToken, admission: admission)
         self.connection = connection
         let open = registry.add(connection)
         shared.metrics.connectionOpened(open: open)
@@ -46,6 +48,9 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         shared.metrics.connectionError()
         if let wire = error as? WireError {
             connection?.connectionError(RPCError(wire.statusCode, wire.description))
+        } else if let limit = error as? RPCError {
+            // FrameGuard: a frame too slow, or too many bytes of partial frames.
+            connection?.connectionError(limit)
         } else {
             shared.logger.info("connection failed", metadata: ["peer": "\(connection?.peer ?? "?")", "error": "\(error)"])
             context.close(promise: nil)

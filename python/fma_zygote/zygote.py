@@ -20,8 +20,10 @@ there is no polling) and sends ``ZygoteExited`` with the exit code or the signal
 from __future__ import annotations
 
 import argparse
+import builtins
 import gc
 import importlib
+import importlib.util
 import os
 import runpy
 import selectors
@@ -90,6 +92,37 @@ class Channel:
         return commands
 
 
+_entry_code: dict = {}
+
+
+def entry_code(name: str):
+    """The spec and code object `runpy.run_module(name)` would run (a package's ``__main__``),
+    compiled once here in the zygote, so that no child compiles its source again (without .pyc
+    files, as under PYTHONDONTWRITEBYTECODE=1, each would). (None, None) when it cannot be
+    found or loaded this way; the child then leaves it to runpy, which reports why."""
+    if name not in _entry_code:
+        try:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.submodule_search_locations is not None:
+                spec = importlib.util.find_spec(name + ".__main__")
+            code = spec.loader.get_code(spec.name) if spec is not None and spec.loader is not None else None
+            _entry_code[name] = (spec, code) if code is not None else (None, None)
+        except BaseException:  # noqa: BLE001 — runpy in the child says what is wrong
+            _entry_code[name] = (None, None)
+    return _entry_code[name]
+
+
+def run_as_main(spec, code) -> None:
+    """Runs `code` as the ``__main__`` module, as runpy.run_module(..., alter_sys=True) does."""
+    main = type(sys)("__main__")
+    main.__dict__.update(__name__="__main__", __file__=spec.origin, __cached__=None, __loader__=spec.loader,
+                         __package__=spec.parent, __spec__=spec, __builtins__=builtins)
+    sys.modules["__main__"] = main
+    if spec.origin:
+        sys.argv[0] = spec.origin
+    exec(code, main.__dict__)  # noqa: S102 — the entry point the operator configured
+
+
 def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
     """In the forked child: isolate and redirect (then say so on `isolated`, closed with the
     other descriptors), run the entry point, exit. Never returns."""
@@ -129,7 +162,11 @@ def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
         os.environ.update(fork.env)
         sys.argv = list(fork.argv) or [fork.entrypoint]
         try:
-            runpy.run_module(fork.entrypoint, run_name="__main__", alter_sys=True)
+            spec, code = entry_code(fork.entrypoint)
+            if code is not None:
+                run_as_main(spec, code)
+            else:
+                runpy.run_module(fork.entrypoint, run_name="__main__", alter_sys=True)
             status = 0
         except SystemExit as exit_request:
             code = exit_request.code
@@ -162,6 +199,7 @@ class Zygote:
         # The child says when it has its own session and default signals: only then is the
         # fork reported, so a SIGTERM the launcher sends to the new process group at once
         # (a delete right after the create) can neither miss the group nor be ignored.
+        entry_code(command.entrypoint)  # compiled once, before the first fork that runs it
         isolated_read, isolated_write = os.pipe()
         try:
             pid = os.fork()

@@ -78,15 +78,22 @@ public final class ControllerMetrics: Sendable {
         }
     }
 
-    func queueAdd(node: String) {
+    func queueAdd(node: String, depth: Int) {
         registry.makeCounter(descriptor: Self.descriptor("fma_dpc_innerqueue_adds_total", "Keys added to the work queue, by node."), labels: [("node", node)]).increment()
+        queueDepth(node: node, depth)
+    }
+
+    /// Keys of `node` added and not yet being processed.
+    func queueDepth(node: String, _ depth: Int) {
+        registry.makeGauge(descriptor: Self.descriptor("fma_dpc_innerqueue_depth", "Keys waiting in the work queue, by node."), labels: [("node", node)]).set(Double(depth))
     }
 
     func queueRetry(node: String) {
         registry.makeCounter(descriptor: Self.descriptor("fma_dpc_innerqueue_retries_total", "Retries scheduled, by node."), labels: [("node", node)]).increment()
     }
 
-    func queueWait(node: String, seconds: Double) {
+    func queueWait(node: String, seconds: Double, depth: Int) {
+        queueDepth(node: node, depth)
         registry.makeValueHistogram(descriptor: Self.descriptor("fma_dpc_innerqueue_queue_duration_seconds", "Time from a key's add to the start of its processing, by node."), labels: [("node", node)], buckets: Self.queueBuckets).record(seconds)
     }
 

@@ -55,7 +55,7 @@ public final class DualPodsController: Sendable {
     let states = NIOLockedValueBox<[String: ServerState]>([:])
     /// Pods this controller wrote, until the informer delivers the same resourceVersion.
     let written = WrittenObjects()
-    let enqueuedAt = NIOLockedValueBox<[WorkKey: ContinuousClock.Instant]>([:])
+    let pending = NIOLockedValueBox(PendingKeys())
     private let http: HTTPClient
     private let syncedCallback = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
 
@@ -155,20 +155,17 @@ public final class DualPodsController: Sendable {
     }
 
     func enqueue(_ key: WorkKey) {
-        let isNew = enqueuedAt.withLockedValue { added in
-            guard added[key] == nil else { return false }
-            added[key] = .now
-            return true
+        if let depth = pending.withLockedValue({ $0.add(key, at: .now) }) {
+            metrics.queueAdd(node: key.node, depth: depth)
         }
-        if isNew { metrics.queueAdd(node: key.node) }
         queue.add(key)
     }
 
     private func process(_ key: WorkKey) async {
         guard gate.enter(key) else { return }
         let started = ContinuousClock.now
-        if let added = enqueuedAt.withLockedValue({ $0.removeValue(forKey: key) }) {
-            metrics.queueWait(node: key.node, seconds: Self.seconds(started - added))
+        if let (added, depth) = pending.withLockedValue({ $0.start(key) }) {
+            metrics.queueWait(node: key.node, seconds: Self.seconds(started - added), depth: depth)
         }
         let outcome: Outcome
         do {

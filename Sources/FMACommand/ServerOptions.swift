@@ -38,6 +38,10 @@ public struct ServerOptions: ParsableArguments {
             help: "The most bytes of incomplete frames held over all connections (a quarter of it for connections that have made no authenticated call); past it a connection is closed with RESOURCE_EXHAUSTED.")
     public var maxBufferedFrameBytes: Int = 64 * 1024 * 1024
 
+    @Option(name: .customLong("max-connection-idle"),
+            help: "Close a connection with no open call that has sent nothing for this many seconds (default: never).")
+    public var maxConnectionIdle: Seconds?
+
     @Option(name: .customLong("drain-timeout"), help: "Seconds that shutdown waits for calls in flight before cancelling them.")
     public var drainTimeout = Seconds(30)
 
@@ -69,6 +73,7 @@ public struct ServerOptions: ParsableArguments {
         configuration.maxFrameBytes = maxFrameBytes
         configuration.drainTimeout = drainTimeout.duration
         configuration.frameTimeout = frameTimeout.duration
+        configuration.maxConnectionIdle = maxConnectionIdle.map(\.duration)
         configuration.maxBufferedFrameBytes = maxBufferedFrameBytes
         configuration.maxUnauthenticatedBufferedFrameBytes = max(maxFrameBytes, maxBufferedFrameBytes / 4)
         try configuration.validate()

@@ -21,6 +21,8 @@ extension RPCServer {
         /// part of it connections may use before their first authenticated call.
         public var maxBufferedFrameBytes: Int = 64 * 1024 * 1024
         public var maxUnauthenticatedBufferedFrameBytes: Int = 16 * 1024 * 1024
+        /// Close a connection with no call open and no frame received for this long (nil: never).
+        public var maxConnectionIdle: Duration?
         /// How long shutdown waits for calls in flight before cancelling them.
         public var drainTimeout: Duration = .seconds(30)
         /// Written (atomically) with the bound addresses, one a line, once every listener is up.
@@ -47,6 +49,9 @@ extension RPCServer {
             }
             guard maxBufferedFrameBytes >= maxFrameBytes, maxUnauthenticatedBufferedFrameBytes >= maxFrameBytes else {
                 throw RPCError(.invalidArgument, "--max-buffered-frame-bytes \(maxBufferedFrameBytes) must hold at least one frame of --max-frame-bytes \(maxFrameBytes)")
+            }
+            if let maxConnectionIdle, maxConnectionIdle <= .zero {
+                throw RPCError(.invalidArgument, "--max-connection-idle must be positive")
             }
             guard frameTimeout > .zero else {
                 throw RPCError(.invalidArgument, "--frame-timeout must be positive")

@@ -34,7 +34,7 @@ public final class RPCServer: Service, Sendable {
         self.group = eventLoopGroup
         self.shared = ServerShared(router: router, maxCallsPerConnection: configuration.maxCallsPerConnection,
                                    maxResponsePayload: FrameCodec.maxResponsePayload(maxFrameBytes: configuration.maxFrameBytes),
-                                   logger: logger, metrics: RPCServerMetrics(),
+                                   logger: logger, metrics: RPCServerMetrics(), maxConnectionIdle: configuration.maxConnectionIdle,
                                    partialFrames: PartialFrameBudget(limit: configuration.maxBufferedFrameBytes,
                                                                      unauthenticatedLimit: configuration.maxUnauthenticatedBufferedFrameBytes))
     }

@@ -9,6 +9,7 @@ public struct RPCServerMetrics: Sendable {
     private let connectionErrors = Counter(label: "fma_rpc_connection_errors_total")
     private let frameTimeouts = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "frame_timeout")])
     private let frameBudget = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "partial_frame_budget")])
+    private let idleClosed = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "idle")])
     /// Metric handles by label values: making one goes through the metrics factory's own
     /// locks and tables, which costs more than the call being counted.
     private let perCall = NIOLockedValueBox<[CallKey: (Counter, Timer)]>([:])
@@ -33,9 +34,13 @@ public struct RPCServerMetrics: Sendable {
         timer.recordNanoseconds(Int64(seconds * 1e9))
     }
 
-    /// A connection closed by FrameGuard: `frame_timeout` or `partial_frame_budget`.
+    /// A connection closed for a limit: `frame_timeout`, `partial_frame_budget` or `idle`.
     func connectionLimited(reason: String) {
-        (reason == "frame_timeout" ? frameTimeouts : frameBudget).increment()
+        switch reason {
+        case "frame_timeout": frameTimeouts.increment()
+        case "idle": idleClosed.increment()
+        default: frameBudget.increment()
+        }
     }
 
     func connectionOpened(open: Int) {

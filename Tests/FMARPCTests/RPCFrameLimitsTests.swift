@@ -33,6 +33,25 @@ struct RPCFrameLimitsTests {
         }
     }
 
+    @Test("with --max-connection-idle a connection that does nothing is closed with UNAVAILABLE; a client reconnects")
+    func idleConnection() async throws {
+        try await withTemporaryDirectory { dir in
+            try await withInProcessServer(listen: [.unix(path: dir + "/s.sock")], configure: { $0.maxConnectionIdle = .milliseconds(300) }) { addresses in
+                let idle = try RawFrameSocket(addresses[0])
+                let status = try #require(try await idle.receive(timeout: .seconds(20)))
+                guard case .status(let ended) = status.body else { Issue.record("expected a status frame, got \(status)"); return }
+                #expect(ended.code == .unavailable)
+                #expect(ended.message.contains("--max-connection-idle"))
+                #expect(try await idle.receive(timeout: .seconds(20)) == nil, "the connection is closed")
+                // A call that outlasts the idle time keeps its connection; the next call after a close reconnects.
+                let rpc = RPCClient(address: addresses[0])
+                defer { Task { await rpc.close() } }
+                #expect(try await DemoClient(rpc).echo("slow", delayMs: 800).text == "slow")
+                #expect(try await DemoClient(rpc).echo("again").text == "again")
+            }
+        }
+    }
+
     @Test("partial frames past the budget for unauthenticated connections are RESOURCE_EXHAUSTED; authenticated connections still work")
     func partialFrameBudget() async throws {
         let token = BearerToken("frame-budget-token")!

@@ -253,6 +253,17 @@ final class ServerConnection: @unchecked Sendable {
 
     // MARK: - Connection lifetime
 
+    /// Idle past --max-connection-idle: say so on call id 0 (UNAVAILABLE, so a client simply
+    /// reconnects), then close.
+    func closeIdle(seconds: Double) {
+        logger.debug("closing an idle connection", metadata: ["idle_seconds": "\(seconds)"])
+        var frame = Fma_V1_Frame()
+        frame.status = RPCError(.unavailable, "closing this connection: idle for \(seconds) s (--max-connection-idle)").status
+        if !closed {
+            channel.writeAndFlush(frame).whenComplete { [channel] _ in channel.close(promise: nil) }
+        }
+    }
+
     /// A protocol violation: tell the client why on call id 0, then close.
     func connectionError(_ error: RPCError) {
         logger.warning("closing connection", metadata: ["reason": "\(error.message)", "code": "\(error.code.name)"])

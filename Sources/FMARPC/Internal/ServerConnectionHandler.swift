@@ -12,6 +12,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     private let admission: ConnectionAdmission
     private let listener: RPCAddress
     private var connection: ServerConnection?
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: RepeatedTask?
 
     init(shared: ServerShared, registry: ConnectionRegistry, requiresToken: BearerToken?, admission: ConnectionAdmission, listener: RPCAddress) {
         self.shared = shared
@@ -32,11 +34,30 @@ final class ServerConnectionHandler: ChannelInboundHandler {
         let open = registry.add(connection)
         shared.metrics.connectionOpened(open: open)
         shared.logger.debug("connection opened", metadata: ["peer": "\(peer)", "listener": "\(listener)"])
+        if let idle = shared.maxConnectionIdle { watchIdle(TimeAmount(idle), context: context) }
         context.fireChannelActive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
         connection?.receive(unwrapInboundIn(data))
+    }
+
+    /// Closes the connection once it has had no open call and received no frame for `idle`.
+    private func watchIdle(_ idle: TimeAmount, context: ChannelHandlerContext) {
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let period = TimeAmount.nanoseconds(max(idle.nanoseconds / 4, 1_000_000))
+        idleCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { _ in
+            let handler = bound.value
+            guard let connection = handler.connection else { return }
+            if connection.openCalls > 0 {
+                handler.lastActivity = .now()
+            } else if NIODeadline.now() - handler.lastActivity >= idle {
+                handler.idleCheck?.cancel()
+                handler.shared.metrics.connectionLimited(reason: "idle")
+                connection.closeIdle(seconds: Double(idle.nanoseconds) / 1e9)
+            }
+        }
     }
 
     func channelWritabilityChanged(context: ChannelHandlerContext) {
@@ -58,6 +79,8 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
         if let connection {
             connection.closedByPeer()
             let open = registry.remove(connection)

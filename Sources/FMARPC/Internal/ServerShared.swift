@@ -8,6 +8,8 @@ struct ServerShared: Sendable {
     let maxResponsePayload: Int
     let logger: Logger
     let metrics: RPCServerMetrics
+    /// Close connections idle this long (no open call, no frame received); nil: never.
+    let maxConnectionIdle: Duration?
     /// Bytes of partial frames held, over all connections.
     let partialFrames: PartialFrameBudget
     /// Fires when the server starts draining.

@@ -14,17 +14,22 @@ struct RPCFrameLimitsTests {
         withUnsafeBytes(of: length.bigEndian) { Array($0) } + [UInt8](repeating: 0x0a, count: body)
     }
 
+    /// Expects a status frame with `code` whose message mentions `words`, then the close.
+    static func expectClosed(_ socket: RawFrameSocket, _ code: Fma_V1_StatusCode, mentioning words: String) async throws {
+        let frame = try #require(try await socket.receive(timeout: .seconds(20)))
+        guard case .status(let ended) = frame.body else { Issue.record("expected a status frame, got \(frame)"); return }
+        #expect(ended.code == code)
+        #expect(ended.message.contains(words), "\(ended.message)")
+        #expect(try await socket.receive(timeout: .seconds(20)) == nil, "the connection is closed")
+    }
+
     @Test("a frame not complete within --frame-timeout closes the connection with DEADLINE_EXCEEDED; other clients go on")
     func frameTimeout() async throws {
         try await withTemporaryDirectory { dir in
             try await withInProcessServer(listen: [.unix(path: dir + "/s.sock")], configure: { $0.frameTimeout = .milliseconds(300) }) { addresses in
                 let slow = try RawFrameSocket(addresses[0])
                 try slow.send(bytes: Self.partialFrame(length: 1000, body: 10))
-                let status = try #require(try await slow.receive(timeout: .seconds(20)))
-                guard case .status(let ended) = status.body else { Issue.record("expected a status frame, got \(status)"); return }
-                #expect(ended.code == .deadlineExceeded)
-                #expect(ended.message.contains("--frame-timeout"))
-                #expect(try await slow.receive(timeout: .seconds(20)) == nil, "the connection is closed")
+                try await Self.expectClosed(slow, .deadlineExceeded, mentioning: "--frame-timeout")
                 // A well-behaved client is not affected, and whole frames sent slowly apart are fine.
                 let rpc = RPCClient(address: addresses[0])
                 defer { Task { await rpc.close() } }
@@ -38,11 +43,7 @@ struct RPCFrameLimitsTests {
         try await withTemporaryDirectory { dir in
             try await withInProcessServer(listen: [.unix(path: dir + "/s.sock")], configure: { $0.maxConnectionIdle = .milliseconds(300) }) { addresses in
                 let idle = try RawFrameSocket(addresses[0])
-                let status = try #require(try await idle.receive(timeout: .seconds(20)))
-                guard case .status(let ended) = status.body else { Issue.record("expected a status frame, got \(status)"); return }
-                #expect(ended.code == .unavailable)
-                #expect(ended.message.contains("--max-connection-idle"))
-                #expect(try await idle.receive(timeout: .seconds(20)) == nil, "the connection is closed")
+                try await Self.expectClosed(idle, .unavailable, mentioning: "--max-connection-idle")
                 // A call that outlasts the idle time keeps its connection; the next call after a close reconnects.
                 let rpc = RPCClient(address: addresses[0])
                 defer { Task { await rpc.close() } }
@@ -69,10 +70,7 @@ struct RPCFrameLimitsTests {
             #expect(try await first.staysSilent(for: .milliseconds(200)), "one partial frame within the budget is waited for")
             let second = try RawFrameSocket(addresses[0])
             try second.send(bytes: Self.partialFrame(length: 900_000, body: 100))
-            let refused = try #require(try await second.receive(timeout: .seconds(20)))
-            guard case .status(let ended) = refused.body else { Issue.record("expected a status frame, got \(refused)"); return }
-            #expect(ended.code == .resourceExhausted)
-            #expect(ended.message.contains("partial frames"))
+            try await Self.expectClosed(second, .resourceExhausted, mentioning: "partial frames")
             // The authenticated connection's large call is served meanwhile.
             let big = String(repeating: "x", count: 600_000)
             #expect(try await DemoClient(rpc).echo(big).text.count == big.count)

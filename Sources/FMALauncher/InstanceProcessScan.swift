@@ -30,21 +30,10 @@ enum InstanceProcessScan {
                   target.hasPrefix(directory) else { continue }
             var name = String(target.dropFirst(directory.count))
             if name.hasSuffix(" (deleted)") { name.removeLast(" (deleted)".count) }
-            guard name.hasSuffix(".log"), let stat = status(of: pid) else { continue }
+            guard name.hasSuffix(".log"), let stat = ProcessStat(pid: pid), stat.isRunning else { continue }
             name.removeLast(".log".count)
-            found.append(InstanceProcess(pid: pid, id: name, processGroup: stat.group, session: stat.session, startTicks: stat.startTicks))
+            found.append(InstanceProcess(pid: pid, id: name, processGroup: stat.processGroup, session: stat.session, startTicks: stat.startTicks))
         }
         return found.sorted { $0.pid < $1.pid }
-    }
-
-    /// Process group, session and start time from /proc/PID/stat; nil for a zombie or a gone process.
-    private static func status(of pid: Int32) -> (group: Int32, session: Int32, startTicks: UInt64)? {
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return nil }
-        // After the name: state (3), ppid (4), pgrp (5), session (6), … starttime (22).
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, fields[0] != "Z", fields[0] != "X",
-              let group = Int32(fields[2]), let session = Int32(fields[3]), let ticks = UInt64(fields[19]) else { return nil }
-        return (group, session, ticks)
     }
 }

@@ -88,15 +88,8 @@ struct ControllerCluster: Sendable {
 
     func applyISC(name: String, port: Int, launcherConfig: String = "lc", options: String = "--model fake/m",
                   labels: [String: String] = ["llm-d.ai/inference-serving": "true"]) async throws {
-        var isc = InferenceServerConfig(name: name, namespace: namespace)
-        var spec = InferenceServerConfigSpec()
-        spec.launcherConfigName = launcherConfig
-        var config = ModelServerConfig()
-        config.port = port
-        config.options = options
-        config.labels = labels
-        spec.modelServerConfig = config
-        isc.spec = spec
+        var isc = ConfigurationTests.isc(name, port: port, options: options, labels: labels)
+        isc.spec.launcherConfigName = launcherConfig
         _ = try await client.create(isc)
     }
 

@@ -85,7 +85,7 @@ struct HTTPClientTests {
                 #expect(error?.code == .timeout)
                 #expect(error?.curlCode == 28)
                 #expect(error?.message.contains(server.url("/hang")) == true, "\(String(describing: error))")
-                #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(5), "took \(elapsed)")
+                #expect(elapsed >= .milliseconds(250) && elapsed < .seconds(30), "took \(elapsed); with no timeout of its own the request would hang")
             }
         }
     }

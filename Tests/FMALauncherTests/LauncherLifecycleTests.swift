@@ -125,7 +125,7 @@ struct LauncherLifecycleTests {
             #expect(deleted.exit.signal == SIGKILL)
             #expect(took >= .milliseconds(450), "the grace period was waited out")
             #expect(!isAlive(created.pid))
-            try await waitUntil(timeout: .seconds(5), "the grandchild to die") { !isAlive(grandchild) }
+            try await waitUntil("the grandchild to die") { !isAlive(grandchild) }
         }
     }
 
@@ -135,8 +135,8 @@ struct LauncherLifecycleTests {
             let port = try freePort()
             _ = try await client.create(.fake(id: "brief", port: port))
             let started = ContinuousClock.now
-            let deleted = try await client.delete("brief", gracePeriodSeconds: 10)
-            #expect(ContinuousClock.now - started < .seconds(5), "SIGTERM works at once: the child does not inherit a handler that swallows it")
+            let deleted = try await client.delete("brief", gracePeriodSeconds: 60)
+            #expect(ContinuousClock.now - started < .seconds(30), "SIGTERM works at once: the child does not inherit a handler that swallows it")
             #expect(deleted.exit.signal == SIGTERM)
         }
     }

@@ -289,7 +289,7 @@ def test_deadline_exceeded_cancels_the_call(fake_server) -> None:
             client.health(timeout=0.3)
         elapsed = time.monotonic() - started
         assert caught.value.code == StatusCode.DEADLINE_EXCEEDED
-        assert 0.25 <= elapsed < 3
+        assert 0.25 <= elapsed < 30  # without the deadline the call would hang
         assert client.health(timeout=5) == SERVING  # the connection still works
     assert cancels[0].call_id == 1 and cancels[0].WhichOneof("body") == "cancel"
 

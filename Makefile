@@ -45,7 +45,7 @@ check-generated:
 proto: setup
 	scripts/gen-proto.sh
 
-## run: set up, build and start the one-machine default (today: the demo service)
+## run: set up, build and start the one-machine default (fma-devcluster, fma-controller, the examples)
 run: setup build
 	scripts/run.sh
 
@@ -55,6 +55,7 @@ bench: setup build-release
 	$(RELEASE_BIN)/fma-bench launcher
 	$(RELEASE_BIN)/fma-bench kube
 	$(RELEASE_BIN)/fma-bench controller
+	$(RELEASE_BIN)/fma-bench scale
 
 ## lint: warnings are errors (Package.swift); also check C and Python sources compile cleanly
 lint: setup

@@ -257,6 +257,8 @@ let package = Package(
         .executableTarget(
             name: "fma-bench",
             dependencies: ["FMACommand", "FMAAPI", "FMARPC", "FMAWire", "FMAKube", "FMAKubeModel", "FMAJSON",
+                           "FMAHTTPClient", "FMAHTTPServer", "FMAGPUInventory", "CFMAProcess",
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"),
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

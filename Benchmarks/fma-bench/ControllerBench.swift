@@ -49,14 +49,12 @@ struct ControllerBench: AsyncParsableCommand {
         try await BenchScratch.waitForFile(directory + "/cluster.ready", what: "fma-devcluster", seconds: 60)
         let kubeconfig = directory + "/cluster/kubeconfig"
         let log = directory + "/controller.log"
-        let controllerArguments = [
-            "-c", "exec \"$0\" \"$@\" 2>" + log, BenchScratch.sibling("fma-controller"),
+        let controller = try BenchScratch.spawn(BenchScratch.sibling("fma-controller"), [
             "--namespace", "default", "--kubeconfig", kubeconfig, "--token-file", directory + "/token",
             "--leader-elect=false", "--ready-file", directory + "/controller.ready",
-        ]
-        let controller = try BenchScratch.spawn("/bin/sh", controllerArguments)
+        ], log: log)
         defer { BenchScratch.stop(controller) }
-        try await BenchScratch.waitForFile(directory + "/controller.ready", what: "fma-controller", seconds: 60)
+        try await BenchScratch.waitForFile(directory + "/controller.ready", what: "fma-controller", seconds: 60, process: controller)
         let client = KubeClient(config: try KubeConfig.load(kubeconfig: kubeconfig))
         let bench = ControllerActuations(client: client, directory: directory, token: token, runs: runs)
         let cores = ProcessInfo.processInfo.activeProcessorCount

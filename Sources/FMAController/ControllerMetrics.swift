@@ -95,10 +95,13 @@ public final class ControllerMetrics: Sendable {
     func queueWait(node: String, seconds: Double, depth: Int) {
         queueDepth(node: node, depth)
         registry.makeValueHistogram(descriptor: Self.descriptor("fma_dpc_innerqueue_queue_duration_seconds", "Time from a key's add to the start of its processing, by node."), labels: [("node", node)], buckets: Self.queueBuckets).record(seconds)
+        registry.makeValueHistogram(descriptor: Self.descriptor("fma_controller_queue_wait_seconds", "Time from a key's add to the start of its processing, all nodes together (finer buckets than fma_dpc_innerqueue_queue_duration_seconds)."), labels: [], buckets: Self.overheadBuckets).record(seconds)
     }
 
+    /// FMA's per-node work duration (FMA's buckets), and ours over all nodes in fine buckets.
     func work(node: String, seconds: Double) {
         registry.makeValueHistogram(descriptor: Self.descriptor("fma_dpc_innerqueue_work_duration_seconds", "Time processing one key, by node."), labels: [("node", node)], buckets: Self.queueBuckets).record(seconds)
+        registry.makeValueHistogram(descriptor: Self.descriptor("fma_controller_reconcile_seconds", "Time processing one key, all nodes together (finer buckets than fma_dpc_innerqueue_work_duration_seconds)."), labels: [], buckets: Self.overheadBuckets).record(seconds)
     }
 
     /// Ours: keys waiting in the work queue.

@@ -169,6 +169,10 @@ extension DualPodsController {
                 state.actuationReported = true
                 await reportActuation(requester, provider: podName, state: state, logger: logger)
             }
+            // Served: nothing more to ask the stub until something changes, so its connection
+            // is closed (a new one is made on demand); a controller serving thousands of
+            // requesters holds no descriptor for each.
+            if ready { await requesters.forget(uid: requester.metadata.uid) }
         }
         return .done
     }

@@ -178,7 +178,9 @@ public final class DualPodsController: Sendable {
             logger.warning("reconcile failed; retrying after backoff", metadata: ["key": "\(key)", "error": "\(error)", "requeues": "\(queue.requeues(key))"])
             outcome = .retry
         }
-        metrics.work(node: key.node, seconds: Self.seconds(.now - started))
+        let seconds = Self.seconds(.now - started)
+        metrics.work(node: key.node, seconds: seconds)
+        logger.debug("reconciled", metadata: ["key": "\(key)", "ms": "\(String(format: "%.1f", seconds * 1000))", "outcome": "\(outcome)"])
         switch outcome {
         case .done:
             queue.forget(key)

@@ -67,7 +67,7 @@ final class RequesterAccess: Sendable {
         }
     }
 
-    /// Closes the connection kept for a requester that is gone.
+    /// Closes the connection kept for a requester (gone, or served); a later call reconnects.
     func forget(uid: String) async {
         let entry = clients.withLockedValue { $0.removeValue(forKey: uid) }
         await entry?.1.close()

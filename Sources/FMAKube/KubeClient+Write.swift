@@ -18,6 +18,18 @@ extension KubeClient {
         return T(json: try await send(.post, kind.collectionPath(namespace: ns), body: .object(object.json)))
     }
 
+    /// Assigns the unassigned Pod `name` to `node` through its `binding` subresource, as a
+    /// scheduler does (a Pod's `spec.nodeName` cannot be changed by an update).
+    public func bind(pod name: String, namespace: String? = nil, node: String) async throws(KubeError) {
+        let kind = ResourceKind.pod
+        let path = kind.objectPath(namespace: self.namespace(namespace, for: kind), name: percentEncoded(name), subresource: "binding")
+        let binding: JSONObject = [
+            "apiVersion": "v1", "kind": "Binding", "metadata": ["name": .string(name)],
+            "target": ["apiVersion": "v1", "kind": "Node", "name": .string(node)],
+        ]
+        _ = try await send(.post, path, body: .object(binding))
+    }
+
     /// Replaces `object` (PUT). Its `metadata.resourceVersion` makes the write conditional: if
     /// the object changed since it was read, the server answers 409 (`isConflict`) and nothing
     /// is written. Status changes are ignored by kinds with a status subresource: use

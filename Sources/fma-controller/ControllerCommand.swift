@@ -57,6 +57,12 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(name: [.long, .customLong("num-workers")], help: "Workers reconciling at once (one node's work is never split across two).")
     var workers: Int = 2
 
+    @Option(name: .customLong("kube-api-qps"), help: ArgumentHelp("Requests per second the controller may send the API server (a token bucket; bursts up to --kube-api-burst).", valueName: "qps"))
+    var kubeAPIQPS: Double = 50
+
+    @Option(name: .customLong("kube-api-burst"), help: ArgumentHelp("Requests the controller may send the API server at once before --kube-api-qps paces it.", valueName: "n"))
+    var kubeAPIBurst: Int = 100
+
     @Option(name: .customLong("token-file"), help: ArgumentHelp("A file holding the bearer token of launchers' and requesters' fma RPC (default: $FMA_TOKEN).", valueName: "file"))
     var tokenFile: String?
 
@@ -96,6 +102,8 @@ struct ControllerCommand: AsyncParsableCommand {
     func validate() throws {
         guard (1...256).contains(workers) else { throw ValidationError("--workers \(workers) is not from 1 to 256") }
         guard (2...3600).contains(leaseDuration) else { throw ValidationError("--lease-duration \(leaseDuration) is not from 2 to 3600 seconds") }
+        guard kubeAPIQPS > 0, kubeAPIQPS <= 100_000 else { throw ValidationError("--kube-api-qps \(kubeAPIQPS) is not from above 0 to 100000") }
+        guard (1...100_000).contains(kubeAPIBurst) else { throw ValidationError("--kube-api-burst \(kubeAPIBurst) is not from 1 to 100000") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port \(metricsPort) is not a port") }
         if metricsListen != nil && metricsPort != nil { throw ValidationError("give --metrics-listen or --metrics-port, not both") }
     }
@@ -106,6 +114,7 @@ struct ControllerCommand: AsyncParsableCommand {
             throw ExitCode(1)
         }
         let logger = try LogSetup.bootstrap(component: "fma-controller", level: logLevel)
+        logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
         let registry = ServerRunner.bootstrapMetrics()
         let config: KubeConfig
         do {
@@ -116,6 +125,8 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         var kubeOptions = KubeClient.Options()
         kubeOptions.userAgent = DualPods.controllerName
+        kubeOptions.qps = kubeAPIQPS
+        kubeOptions.burst = kubeAPIBurst
         let client = KubeClient(config: config, options: kubeOptions, logger: logger)
         var options = DualPodsController.Options(namespace: namespace)
         options.workers = workers

@@ -102,6 +102,7 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try LogSetup.bootstrap(component: "fma-devcluster", level: logLevel)
+        logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
         ServerRunner.bootstrapMetrics()
         let (host, port) = try listenAddress()
         var configuration = DevCluster.Configuration(stateDirectory: stateDir)

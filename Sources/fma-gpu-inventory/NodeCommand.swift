@@ -51,6 +51,7 @@ struct NodeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try LogSetup.bootstrap(component: "fma-gpu-inventory", level: server.logLevel)
+        logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
         ServerRunner.bootstrapMetrics()
         let node = HostIdentity.nodeName(nodeName)
         let probe: any GPUProbe

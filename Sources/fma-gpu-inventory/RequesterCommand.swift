@@ -72,6 +72,7 @@ struct RequesterCommand: AsyncParsableCommand {
 
     func run() async throws {
         let logger = try LogSetup.bootstrap(component: "fma-gpu-inventory", level: server.logLevel)
+        logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
         ServerRunner.bootstrapMetrics()
         let (devices, missingReason) = try deviceSource(logger: logger)
         let accelerators = await VisibleDevices.accelerators(environment: ProcessInfo.processInfo.environment, devices: devices, logger: logger)

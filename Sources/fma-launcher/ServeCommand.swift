@@ -115,6 +115,7 @@ struct ServeCommand: AsyncParsableCommand {
         var server = self.server
         if server.listen.isEmpty { server.listen = ["unix:/run/fma/launcher.sock"] }
         let logger = try LogSetup.bootstrap(component: "fma-launcher", level: server.logLevel)
+        logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
         var configuration = LauncherConfiguration(stateDirectory: stateDir)
         configuration.spawnMode = LauncherConfiguration.SpawnMode(rawValue: spawn)!
         configuration.python = python

@@ -291,6 +291,44 @@ struct DevClusterClientTests {
             }
         }
     }
+
+    @Test("binding assigns an unassigned pod to a node once: PodScheduled set; a bound or deleting pod is a conflict")
+    func binding() async throws {
+        try await withDevCluster { _, client in
+            var pod = Pod(name: "unbound", namespace: "default")
+            pod.json["spec"] = ["containers": [["name": "c", "image": "busybox"]]]
+            _ = try await client.create(pod)
+            try await client.bind(pod: "unbound", node: "node-a")
+            let bound = try await client.get(Pod.self, name: "unbound")
+            #expect(bound.spec.nodeName == "node-a")
+            #expect(bound.status.condition("PodScheduled")?.isTrue == true)
+            do {
+                try await client.bind(pod: "unbound", node: "node-b")
+                Issue.record("binding a bound pod must be refused")
+            } catch let error as KubeError {
+                #expect(error.isConflict && error.message.contains("node-a"), "\(error)")
+            }
+            #expect(try await client.get(Pod.self, name: "unbound").spec.nodeName == "node-a")
+            do {
+                try await client.bind(pod: "missing", node: "node-a")
+                Issue.record("binding a missing pod must be NotFound")
+            } catch let error as KubeError {
+                #expect(error.isNotFound)
+            }
+            var held = Pod(name: "held", namespace: "default")
+            held.metadata.finalizers = ["example.com/hold"]
+            held.json["spec"] = ["containers": [["name": "c", "image": "busybox"]]]
+            _ = try await client.create(held)
+            _ = try await client.delete(Pod.self, name: "held")
+            do {
+                try await client.bind(pod: "held", node: "node-a")
+                Issue.record("binding a pod being deleted must be refused")
+            } catch let error as KubeError {
+                #expect(error.isConflict && error.message.contains("being deleted"), "\(error)")
+            }
+            _ = try await client.update(Pod.self, name: "held") { $0.metadata.finalizers = [] }
+        }
+    }
 }
 
 /// Wraps a lister-watcher: after the first watch ends, runs `between` once, and records

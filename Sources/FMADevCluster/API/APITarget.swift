@@ -95,7 +95,7 @@ enum APITarget: Equatable {
                 if inner == .pod, let why = notServedPodSubresources[rest[4]] {
                     throw NotFound(message: "pods/\(rest[4]) is not served by fma-devcluster: \(why)")
                 }
-                guard inner.subresources.contains(rest[4]) || (inner == .pod && rest[4] == "log") else { throw notFound }
+                guard inner.subresources.contains(rest[4]) || (inner == .pod && ["log", "binding"].contains(rest[4])) else { throw notFound }
                 return .object(inner, namespace: namespace, name: rest[3], subresource: rest[4])
             default: throw notFound
             }

@@ -124,6 +124,7 @@ public struct KubeAPI: Sendable {
         case .object(let kind, let namespace, let name, let subresource):
             if subresource == "scale" { return try scale(kind, namespace: namespace, name: name, request) }
             if subresource == "log" { return try podLog(namespace: namespace, name: name, request) }
+            if subresource == "binding" { return try bind(namespace: namespace, name: name, request) }
             switch request.method {
             case .GET, .HEAD: return try get(kind, namespace: namespace, name: name, request)
             case .PUT: return try update(kind, namespace: namespace, name: name, subresource: subresource, request)

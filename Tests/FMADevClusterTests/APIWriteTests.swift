@@ -9,7 +9,7 @@ import Testing
 /// Patches and admission over HTTPS.
 @Suite("API server: patches and validation")
 struct APIWriteTests {
-    @Test("merge patch, JSON patch, list-free strategic merge patch; strategic with a list and server-side apply are 415")
+    @Test("merge patch, JSON patch, strategic merge patch on built-in kinds; strategic on a custom resource and server-side apply are 415")
     func patches() async throws {
         try await withAPICluster { cluster in
             let path = "/api/v1/namespaces/default/configmaps"
@@ -35,10 +35,18 @@ struct APIWriteTests {
 
             let withList = try await cluster.send(.patch, "\(path)/p", json: ["metadata": ["finalizers": ["example.com/f"]]],
                                                   contentType: "application/strategic-merge-patch+json")
-            #expect(withList.status == 415)
-            #expect(withList.reason == "UnsupportedMediaType")
-            #expect(withList.message.contains("strategic merge patch is not supported"))
-            #expect(withList.message.contains("metadata.finalizers"))
+            #expect(withList.status == 200)
+            #expect(withList.json?[path: ["metadata", "finalizers"]] == ["example.com/f"])
+            let unlisted = try await cluster.send(.patch, "\(path)/p", json: ["metadata": ["$deleteFromPrimitiveList/finalizers": ["example.com/f"]]],
+                                                  contentType: "application/strategic-merge-patch+json")
+            #expect(unlisted.status == 200)
+            #expect(unlisted.json?[path: ["metadata", "finalizers"]] == [])
+
+            let custom = try await cluster.send(.patch, "/apis/fma.llm-d.ai/v1alpha1/namespaces/default/inferenceserverconfigs/x",
+                                                json: ["spec": ["modelServerConfig": ["port": 8000]]], contentType: "application/strategic-merge-patch+json")
+            #expect(custom.status == 415)
+            #expect(custom.reason == "UnsupportedMediaType")
+            #expect(custom.message.contains("custom resource") && custom.message.contains("--type=merge"))
 
             let apply = try await cluster.send(.patch, "\(path)/p", raw: "data: {a: b}", contentType: "application/apply-patch+yaml")
             #expect(apply.status == 415)

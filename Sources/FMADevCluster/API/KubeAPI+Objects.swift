@@ -70,7 +70,7 @@ extension KubeAPI {
 
     func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
-        let patch = try PatchRequest.parse(request)
+        let patch = try PatchRequest.parse(request, kind: kind)
         let patched = try store.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun)
         return APIResponse.json(patched)
     }

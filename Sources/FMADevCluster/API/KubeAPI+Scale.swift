@@ -23,13 +23,16 @@ extension KubeAPI {
             }
         case .PATCH:
             let options = try WriteOptions(query: request.query)
-            let patch = try PatchRequest.parse(request)
+            // The Scale is autoscaling/v1's own kind, so it takes a strategic merge patch.
+            let patch = try PatchRequest.parse(request, kind: .replicaSet)
             return try setReplicas(kind, namespace: namespace, name: name, dryRun: options.dryRun) { (object) throws(KubeStatus) -> Int64 in
                 let current = JSONValue.object(Self.scaleObject(of: object))
                 let patched: JSONValue
                 switch patch {
                 case .merge(let merge):
                     patched = current.applyingMergePatch(merge)
+                case .strategic(let strategic):
+                    patched = .object(try StrategicMergePatch.apply(strategic, to: current.object ?? JSONObject()))
                 case .json(let jsonPatch):
                     do throws(JSONError) { patched = try jsonPatch.apply(to: current) } catch {
                         throw KubeStatus(code: 422, reason: .invalid, message: "the JSON patch could not be applied to the Scale: \(error.message)")

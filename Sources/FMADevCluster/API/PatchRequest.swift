@@ -6,13 +6,13 @@ import FMAKubeModel
 ///
 /// - `application/merge-patch+json`: JSON merge patch.
 /// - `application/json-patch+json`: JSON patch.
-/// - `application/strategic-merge-patch+json`: served only where it means exactly what a merge
-///   patch means — no lists and no `$` directives anywhere in it (what `kubectl label`,
-///   `annotate` and a client-side `apply` of maps send). A strategic patch with a list (merged by
-///   key in Kubernetes) is a 415 saying so; full strategic merge patch comes later.
+/// - `application/strategic-merge-patch+json`: Kubernetes' strategic merge patch
+///   (`StrategicMergePatch`) for built-in kinds — what `kubectl patch`, `label`, `annotate` and
+///   client-side `apply` send by default. As on a real cluster, custom resources do not take it
+///   (415 naming the types they do take).
 /// - `application/apply-patch+yaml` (server-side apply): 415.
 enum PatchRequest {
-    static func parse(_ request: HTTPRequest) throws(KubeStatus) -> StorePatch {
+    static func parse(_ request: HTTPRequest, kind: ResourceKind) throws(KubeStatus) -> StorePatch {
         let mediaType = request.mediaType
         let body = Array(request.body.readableBytesView)
         switch mediaType {
@@ -24,15 +24,14 @@ enum PatchRequest {
                 throw .badRequest("the JSON patch is invalid: \(error.message)")
             }
         case "application/strategic-merge-patch+json":
-            let patch = try json(body)
-            if let why = strategicOnlyContent(patch, path: "") {
+            guard isBuiltIn(kind) else {
                 throw .unsupportedMediaType("""
-                    strategic merge patch is not supported by fma-devcluster yet (this patch has \(why), which a strategic \
-                    merge would treat differently from a merge patch); send application/merge-patch+json or \
-                    application/json-patch+json instead (kubectl patch --type=merge or --type=json)
+                    \(kind.plural).\(kind.group) is a custom resource, which takes no strategic merge patch (as on any \
+                    Kubernetes cluster): send application/merge-patch+json or application/json-patch+json \
+                    (kubectl patch --type=merge or --type=json)
                     """)
             }
-            return .merge(patch)
+            return .strategic(try json(body))
         case "application/apply-patch+yaml", "application/apply-patch+cbor":
             throw .unsupportedMediaType("server-side apply is not supported by fma-devcluster; use client-side apply (kubectl apply without --server-side) or a merge patch")
         case "":
@@ -48,21 +47,9 @@ enum PatchRequest {
         }
     }
 
-    /// Where a strategic merge patch differs from a merge patch: the first list or `$` key found,
-    /// described; nil when it has neither.
-    static func strategicOnlyContent(_ value: JSONValue, path: String) -> String? {
-        switch value {
-        case .array:
-            return "a list at \(path.isEmpty ? "the top" : path)"
-        case .object(let object):
-            for (key, member) in object {
-                let memberPath = path.isEmpty ? key : "\(path).\(key)"
-                if key.hasPrefix("$") { return "the directive \(memberPath)" }
-                if let found = strategicOnlyContent(member, path: memberPath) { return found }
-            }
-            return nil
-        default:
-            return nil
-        }
+    /// Kubernetes' own kinds (the core group, groups without a dot, `*.k8s.io`); a custom
+    /// resource's group has a dot of its own.
+    static func isBuiltIn(_ kind: ResourceKind) -> Bool {
+        kind.group.isEmpty || !kind.group.contains(".") || kind.group.hasSuffix(".k8s.io")
     }
 }

@@ -229,6 +229,8 @@ struct StoreState: ~Copyable {
         case .merge(let value):
             guard value.object != nil else { throw KubeStatus.badRequest("a merge patch must be a JSON object, got \(value.typeName)") }
             patched = JSONValue.object(current).applyingMergePatch(value)
+        case .strategic(let value):
+            patched = .object(try StrategicMergePatch.apply(value, to: current))
         case .json(let jsonPatch):
             do {
                 patched = try jsonPatch.apply(to: .object(current))

@@ -32,6 +32,8 @@ public enum StorePatch: Sendable {
     case merge(JSONValue)
     /// JSON patch (RFC 6902), `application/json-patch+json`.
     case json(JSONPatch)
+    /// Kubernetes' strategic merge patch, `application/strategic-merge-patch+json` (built-in kinds).
+    case strategic(JSONValue)
 }
 
 /// One change seen by a watch.

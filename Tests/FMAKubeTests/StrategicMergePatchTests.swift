@@ -1,6 +1,7 @@
-@testable import FMADevCluster
 import FMAJSON
 import FMAKubeModel
+import FMATestSupport
+import Foundation
 import Testing
 
 /// Strategic merge patch as Kubernetes applies it to built-in kinds, without sockets.
@@ -12,6 +13,22 @@ struct StrategicMergePatchTests {
 
     private func apply(_ patch: String, to original: String) throws -> JSONObject {
         try StrategicMergePatch.apply(try JSONValue(parsing: patch), to: try object(original))
+    }
+
+    /// Cases from Kubernetes' documented strategic-merge behaviour, kept as data
+    /// (`Tests/data/strategic-merge-patch.json`: name, original, patch, expected).
+    @Test("documented cases from the data file")
+    func documentedCases() throws {
+        let data = try Data(contentsOf: URL(fileURLWithPath: repositoryRoot + "/Tests/data/strategic-merge-patch.json"))
+        let cases = try #require(try JSONValue(parsing: Array(data)).array)
+        #expect(cases.count >= 10)
+        for entry in cases {
+            let name = entry["name"]?.string ?? "?"
+            let original = try #require(entry["original"]?.object, "\(name): original")
+            let patch = try #require(entry["patch"], "\(name): patch")
+            let patched = try StrategicMergePatch.apply(patch, to: original)
+            #expect(JSONValue.object(patched) == entry["expected"], "\(name)")
+        }
     }
 
     @Test("containers and env merge by name, ports by containerPort; other lists are replaced; null deletes")

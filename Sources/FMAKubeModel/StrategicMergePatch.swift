@@ -1,5 +1,4 @@
-import FMAJSON
-import FMAKubeModel
+public import FMAJSON
 
 /// Kubernetes' strategic merge patch (`application/strategic-merge-patch+json`) for built-in
 /// kinds: maps merge as in a merge patch (null deletes), and a list merges by its field's
@@ -8,8 +7,8 @@ import FMAKubeModel
 /// `mountPath`, `conditions` by `type`, ...), as a set for `finalizers`, and replaced whole
 /// otherwise. Directives: `$patch: replace|delete|merge` on a map or list element,
 /// `$setElementOrder/FIELD`, `$deleteFromPrimitiveList/FIELD` and `$retainKeys`.
-enum StrategicMergePatch {
-    enum ListStrategy: Equatable {
+public enum StrategicMergePatch {
+    public enum ListStrategy: Equatable, Sendable {
         case replace
         case mergeByKey(String)
         case set
@@ -17,7 +16,7 @@ enum StrategicMergePatch {
 
     /// The strategy of a list field, from Kubernetes' `patchStrategy`/`patchMergeKey` tags of
     /// the core and apps types (the field name decides; `ports` by what its elements hold).
-    static func strategy(of field: String, elements: [JSONValue]) -> ListStrategy {
+    public static func strategy(of field: String, elements: [JSONValue]) -> ListStrategy {
         switch field {
         case "containers", "initContainers", "ephemeralContainers", "env", "volumes", "imagePullSecrets", "resourceClaims":
             return .mergeByKey("name")
@@ -35,7 +34,7 @@ enum StrategicMergePatch {
         }
     }
 
-    static func apply(_ patch: JSONValue, to original: JSONObject) throws(KubeStatus) -> JSONObject {
+    public static func apply(_ patch: JSONValue, to original: JSONObject) throws(KubeStatus) -> JSONObject {
         guard let object = patch.object else {
             throw .badRequest("a strategic merge patch must be a JSON object, got \(patch.typeName)")
         }

@@ -32,4 +32,9 @@ if ! "$python" -c 'import h2' >/dev/null 2>&1; then
   echo "setup: installing the h2 package for $("$python" -c 'import sys; print(sys.executable)')"
   "$python" -m pip install --quiet --disable-pip-version-check 'h2>=4.1'
 fi
+# kubernetes: the official client, which checks fma-devcluster from outside in the tests.
+if ! "$python" -c 'import kubernetes' >/dev/null 2>&1; then
+  echo "setup: installing the kubernetes package for $("$python" -c 'import sys; print(sys.executable)')"
+  "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes>=29'
+fi
 echo "setup: ok"

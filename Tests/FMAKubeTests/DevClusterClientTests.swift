@@ -115,7 +115,7 @@ struct DevClusterClientTests {
         }
     }
 
-    @Test("an informer with a field selector sees a pod arrive when it is bound to its node and leave when it moves")
+    @Test("an informer with a field selector sees a pod arrive when it is bound to its node and leave when deleted; an update cannot move it")
     func fieldSelectedInformer() async throws {
         try await withDevCluster { _, client in
             let events = Locked<[String]>([])
@@ -133,12 +133,30 @@ struct DevClusterClientTests {
             var pod = Pod(name: "p", namespace: "default")
             pod.json["spec"] = ["containers": [["name": "c", "image": "example/image:1"]]]
             _ = try await client.create(pod)
-            _ = try await client.patch(Pod.self, name: "p", .merge(["spec": ["nodeName": "node-a"]]))
+            try await client.bind(pod: "p", node: "node-a")
             _ = try await client.patch(Pod.self, name: "p", .merge(["metadata": ["labels": ["x": "1"]]]))
-            _ = try await client.patch(Pod.self, name: "p", .merge(["spec": ["nodeName": "node-b"]]))
-            try await waitUntil(timeout: .seconds(20), "the informer saw the pod come and go") {
-                events.withLock { $0 } == ["added p", "updated p", "deleted p"]
+            do {
+                _ = try await client.patch(Pod.self, name: "p", .merge(["spec": ["nodeName": "node-b"]]))
+                Issue.record("a pod's node cannot change by an update")
+            } catch let error as KubeError {
+                #expect(error.statusCode == 422 && error.message.contains("spec.nodeName changed"), "\(error)")
             }
+            // The image may change; the container's name may not.
+            _ = try await client.patch(Pod.self, name: "p", .strategicMerge(["spec": ["containers": [["name": "c", "image": "example/image:2"]]]]))
+            do {
+                _ = try await client.patch(Pod.self, name: "p", .json(try JSONPatch(parsing: JSONValue(parsing: #"[{"op":"replace","path":"/spec/containers/0/name","value":"d"}]"#))))
+                Issue.record("a container's name cannot change")
+            } catch let error as KubeError {
+                #expect(error.statusCode == 422 && error.message.contains("spec.containers[0].name changed"), "\(error)")
+            }
+            _ = try await client.delete(Pod.self, name: "p", options: DeleteOptions(gracePeriodSeconds: 0))
+            try await waitUntil(timeout: .seconds(20), "the informer saw the pod come and go") {
+                events.withLock { $0 }.last == "deleted p"
+            }
+            // Binding (node, then PodScheduled), the label and the image: one arrival, updates, one departure.
+            let seen = events.withLock { $0 }
+            #expect(seen.first == "added p" && seen.filter { $0 == "added p" }.count == 1, "\(seen)")
+            #expect(seen.dropFirst().dropLast().allSatisfy { $0 == "updated p" } && seen.count >= 4, "\(seen)")
             #expect(informer.cache.count == 0)
         }
     }
@@ -184,7 +202,7 @@ struct DevClusterClientTests {
         }
     }
 
-    @Test("merge patch, JSON patch (with a failing test op); strategic merge as merge without lists, 415 with them")
+    @Test("merge patch, JSON patch (with a failing test op), strategic merge patch with its list semantics")
     func patchKinds() async throws {
         try await withDevCluster { _, client in
             _ = try await client.create(configMap("p", ["a": "1", "b": "2"]))
@@ -199,16 +217,13 @@ struct DevClusterClientTests {
             } catch let error as KubeError {
                 #expect(error.statusCode == 422)
             }
-            // A strategic patch without lists means what a merge patch means; one with lists
-            // needs the per-kind merge keys, which are not served yet: 415 names the way out.
+            // A strategic patch: maps as a merge patch, finalizers merged as a set.
             #expect(try await client.patch(ConfigMap.self, name: "p", .strategicMerge(["data": ["a": "y"]])).data == ["a": "y", "c": "3"])
-            do {
-                _ = try await client.patch(ConfigMap.self, name: "p", .strategicMerge(["metadata": ["finalizers": ["example.com/x"]]]))
-                Issue.record("a strategic merge patch with a list is not served yet")
-            } catch let error as KubeError {
-                #expect(error.statusCode == 415 && error.reason == .unsupportedMediaType)
-            }
-            #expect(try await client.get(ConfigMap.self, name: "p").data == ["a": "y", "c": "3"])
+            _ = try await client.patch(ConfigMap.self, name: "p", .strategicMerge(["metadata": ["finalizers": ["example.com/x"]]]))
+            let both = try await client.patch(ConfigMap.self, name: "p", .strategicMerge(["metadata": ["finalizers": ["example.com/y"]]]))
+            #expect(both.metadata.finalizers == ["example.com/x", "example.com/y"])
+            #expect(both.data == ["a": "y", "c": "3"])
+            _ = try await client.patch(ConfigMap.self, name: "p", .merge(["metadata": ["finalizers": nil]]))
             #expect(try await client.get(ConfigMap.self, name: "p").metadata.finalizers.isEmpty)
         }
     }

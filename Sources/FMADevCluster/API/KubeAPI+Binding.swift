@@ -27,7 +27,7 @@ extension KubeAPI {
         let current = try store.get(.pod, namespace: namespace, name: name)
         try Self.checkBindable(current, name: name)
         if !options.dryRun {
-            _ = try store.mutate(.pod, namespace: namespace, name: name) { (object) throws(KubeStatus) in
+            _ = try store.mutate(.pod, namespace: namespace, name: name, subresource: "binding") { (object) throws(KubeStatus) in
                 try Self.checkBindable(object, name: name)
                 object[path: ["spec", "nodeName"]] = .string(node)
             }

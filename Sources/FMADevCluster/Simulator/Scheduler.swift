@@ -96,7 +96,7 @@ final class Scheduler: Sendable {
     }
 
     private func bind(namespace: String, name: String, uid: String, node: String) throws(KubeStatus) {
-        _ = try store.mutate(.pod, namespace: namespace, name: name) { (object) throws(KubeStatus) in
+        _ = try store.mutate(.pod, namespace: namespace, name: name, subresource: "binding") { (object) throws(KubeStatus) in
             try Self.check(object, uid: uid, name: name)
             guard (object[path: ["spec", "nodeName"]]?.string ?? "").isEmpty else {
                 throw KubeStatus.conflict(.pod, name: name, "pod is already bound")

@@ -177,6 +177,12 @@ struct StoreState: ~Copyable {
             if kind.subresources.contains("status") {
                 object["status"] = old["status"]
             }
+        case "binding"? where kind == .pod:
+            // Only the node changes through a binding (see KubeAPI.bind).
+            var merged = old
+            merged[path: ["spec", "nodeName"]] = object[path: ["spec", "nodeName"]]
+            object = merged
+            meta = oldMeta
         case "status"?:
             // Only the status changes through the status subresource.
             var merged = old
@@ -201,6 +207,11 @@ struct StoreState: ~Copyable {
         }
         object["metadata"] = .object(meta.json)
         Defaults.applyOnWrite(kind, &object)
+        if kind == .pod, subresource == nil {
+            // After defaulting, as the API server validates: an update need not repeat defaults.
+            let causes = PodSpecUpdate.causes(old: old, new: object)
+            if !causes.isEmpty { throw KubeStatus.invalid(kind, name: name, causes: causes) }
+        }
         if Self.specChanged(old, object) {
             object[path: ["metadata", "generation"]] = .int(oldMeta.generation + 1)
         }

@@ -76,6 +76,21 @@ struct SimulatorKubeletTests {
         #expect(KubeletWorker.seconds(-5) == .zero)
     }
 
+    @Test("a restarted cluster stops the processes an earlier run of the same state directory left, and no others")
+    func leftoversOfAnEarlierRun() async throws {
+        try await withTemporaryDirectory { directory in
+            let state = directory + "/state"
+            let leftover = try ChildProcess("/bin/sleep", ["60"], directory: directory, environment: [ContainerProcess.clusterVariable: state])
+            let other = try ChildProcess("/bin/sleep", ["60"], directory: directory, environment: [ContainerProcess.clusterVariable: state + "-other"])
+            defer { leftover.stop(); other.stop() }
+            #expect(ContainerProcess.killLeftovers(stateDirectory: state) == 1)
+            let termination = try await leftover.waitForExit()
+            #expect(termination.signal == SIGKILL)
+            #expect(processExists(other.pid))
+            #expect(ContainerProcess.killLeftovers(stateDirectory: state) == 0)
+        }
+    }
+
     @Test("nodes report every status.nodeInfo field a kubelet reports")
     func nodeInfo() async throws {
         try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in

@@ -61,13 +61,33 @@ enum ContainerProcess {
     /// process group and session (a launcher's vLLM instances do): its value is the scope.
     static let scopeVariable = "FMA_DEVCLUSTER_CONTAINER"
 
+    /// The variable that marks every process of a cluster's containers with the cluster's
+    /// state directory, so a restarted cluster finds what an earlier run left (see
+    /// `killLeftovers`).
+    static let clusterVariable = "FMA_DEVCLUSTER_STATE"
+
     /// SIGKILLs every process marked with `scope` — what a runtime does to a container's cgroup
     /// when its main process is gone or its grace period is over. Processes are found by their
     /// environment in /proc (the marker is inherited through fork and exec).
     static func killScope(_ scope: String) {
-        let marker = Array("\(scopeVariable)=\(scope)".utf8) + [0]
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return }
+        killMarked(scopeVariable, scope)
+    }
+
+    /// SIGKILLs the processes an earlier run of the cluster with this state directory left
+    /// behind (one killed with SIGKILL cannot stop its containers): before the simulator starts
+    /// any, every process marked with the directory is such a leftover. Returns how many.
+    @discardableResult
+    static func killLeftovers(stateDirectory: String) -> Int {
+        killMarked(clusterVariable, stateDirectory)
+    }
+
+    /// SIGKILLs every process whose environment holds `variable=value`; returns how many.
+    @discardableResult
+    private static func killMarked(_ variable: String, _ value: String) -> Int {
+        let marker = Array("\(variable)=\(value)".utf8) + [0]
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
         let me = getpid()
+        var killed = 0
         for entry in entries {
             guard let pid = Int32(entry), pid != me, pid > 1,
                   let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
@@ -77,11 +97,12 @@ enum ContainerProcess {
             while start < bytes.count {
                 let end = bytes[start...].firstIndex(of: 0) ?? bytes.count
                 if end - start + 1 == marker.count, bytes[start..<end].elementsEqual(marker.dropLast()) {
-                    kill(pid, SIGKILL)
+                    if kill(pid, SIGKILL) == 0 { killed += 1 }
                     break
                 }
                 start = end + 1
             }
         }
+        return killed
     }
 }

@@ -252,6 +252,7 @@ final class KubeletWorker {
             }
             for (name, value) in environment.variables { processEnvironment[name] = value }
             processEnvironment[ContainerProcess.scopeVariable] = Self.scope(pod.uid, spec.name)
+            processEnvironment[ContainerProcess.clusterVariable] = kubelet.configuration.stateDirectory
             let log = logPath(pod, spec.name)
             if firstStart {
                 // A new pod of the same name starts with fresh logs.

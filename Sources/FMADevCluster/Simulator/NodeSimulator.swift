@@ -42,6 +42,10 @@ public struct NodeSimulator: Service {
 
     public func run() async throws {
         try FileManager.default.createDirectory(atPath: configuration.stateDirectory, withIntermediateDirectories: true)
+        let leftovers = ContainerProcess.killLeftovers(stateDirectory: configuration.stateDirectory)
+        if leftovers > 0 {
+            logger.warning("stopped processes an earlier run of this cluster left (it did not shut down)", metadata: ["processes": "\(leftovers)", "state_dir": "\(configuration.stateDirectory)"])
+        }
         createNodes()
         if configuration.runGPUInventories { createGPUInventoryPods() }
         let scheduler = Scheduler(store: store, logger: logger)

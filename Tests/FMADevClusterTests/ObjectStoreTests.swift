@@ -294,4 +294,22 @@ struct EventExpiryTests {
         #expect(names == ["new"])
         #expect((try? store.get(.configMap, namespace: "default", name: "kept")) != nil)
     }
+
+    @Test("beyond maxEvents the oldest go, whatever their age")
+    func countBound() throws {
+        let store = ObjectStore()
+        for minute in 0..<30 {
+            let last = String(format: "2026-01-01T00:%02d:00Z", minute)
+            // Names out of time order: the bound must go by time, not by name.
+            let event: JSONObject = ["metadata": ["name": .string("e\(29 - minute)")], "involvedObject": ["kind": "Pod", "name": "p"],
+                                     "reason": "R", "lastTimestamp": .string(last)]
+            _ = try store.create(.event, namespace: "default", event)
+        }
+        let expiry = EventExpiry(store: store, ttl: .seconds(3600), maxEvents: 10)
+        let now = try #require(try? Date("2026-01-01T00:30:00Z", strategy: .iso8601))
+        #expect(expiry.expire(now: now) == 20)
+        let names = Set(try store.list(.event, namespace: "default").items.compactMap { $0[path: ["metadata", "name"]]?.string })
+        #expect(names == Set((0..<10).map { "e\($0)" }), "the ten newest stay")
+        #expect(expiry.expire(now: now) == 0)
+    }
 }

@@ -12,10 +12,16 @@ public struct BearerToken: Sendable, CustomStringConvertible {
     /// The metadata value that carries this token.
     public var authorizationValue: String { "Bearer " + String(decoding: bytes, as: UTF8.self) }
 
-    /// Checks an `authorization` metadata value, in time independent of where it differs.
+    /// Checks an `authorization` metadata value, in time independent of where it differs. The
+    /// scheme is matched without regard to case (`Bearer`, `bearer`), as RFC 6750 and gRPC do;
+    /// the token exactly.
     public func authorizes(_ authorization: String?) -> Bool {
-        guard let authorization, authorization.hasPrefix("Bearer ") else { return false }
-        let offered = Array(authorization.utf8.dropFirst("Bearer ".utf8.count))
+        guard let authorization else { return false }
+        let value = Array(authorization.utf8)
+        let scheme = Array("bearer".utf8)
+        guard value.count > scheme.count, value[scheme.count] == UInt8(ascii: " "),
+              zip(value.prefix(scheme.count), scheme).allSatisfy({ $0 | 0x20 == $1 }) else { return false }
+        let offered = Array(value.dropFirst(scheme.count + 1))
         var difference = UInt8(truncatingIfNeeded: offered.count ^ bytes.count)
         for index in 0..<bytes.count {
             let other = index < offered.count ? offered[index] : 0

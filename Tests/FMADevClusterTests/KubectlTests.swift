@@ -6,7 +6,7 @@ import Testing
 /// executable: discovery, tables, create, apply, label, annotate, scale, delete, watch.
 @Suite("kubectl against fma-devcluster", .enabled(if: KubectlCluster.kubectlInstalled, "kubectl is not installed at /usr/bin/kubectl (make setup installs Debian's kubernetes-client)"))
 struct KubectlTests {
-    @Test("get ns and get pods print tables like a real cluster; version, api-resources, auth can-i")
+    @Test("get ns and get pods print tables like a real cluster; version, api-resources, auth can-i and whoami")
     func getTables() async throws {
         try await KubectlCluster.with { cluster in
             let namespaces = try await cluster.kubectl("get", "ns")
@@ -24,6 +24,8 @@ struct KubectlTests {
             #expect(version.contains("Server Version: v1.32"))
             // The one token may do everything: auth can-i's SelfSubjectAccessReview says so.
             #expect(try await cluster.kubectl("auth", "can-i", "create", "pods") == "yes")
+            let whoami = try await cluster.kubectl("auth", "whoami")
+            #expect(whoami.contains("fma-devcluster-admin") && whoami.contains("system:masters"), "\(whoami)")
             #expect(try await cluster.kubectl("auth", "can-i", "delete", "isc", "-A") == "yes")
         }
     }

@@ -24,6 +24,8 @@ enum APITarget: Equatable {
     case object(ResourceKind, namespace: String, name: String, subresource: String?)
     /// `/apis/authorization.k8s.io/v1/selfsubjectaccessreviews` (`kubectl auth can-i`).
     case accessReview
+    /// `/apis/authentication.k8s.io/v1/selfsubjectreviews` (`kubectl auth whoami`).
+    case subjectReview
 
     /// Why a path names nothing, for the 404's message.
     struct NotFound: Error {
@@ -62,6 +64,8 @@ enum APITarget: Equatable {
                 return .resourceList(group: segments[1], version: segments[2])
             case 4 where segments[1...] == ["authorization.k8s.io", "v1", "selfsubjectaccessreviews"]:
                 return .accessReview
+            case 4 where segments[1...] == ["authentication.k8s.io", "v1", "selfsubjectreviews"]:
+                return .subjectReview
             default:
                 return try resource(Array(segments.dropFirst(3)), group: segments[1], version: segments[2], kinds: kinds, notFound: notFound)
             }

@@ -15,3 +15,16 @@ extension KubeAPI {
         return APIResponse.json(review, status: .created)
     }
 }
+
+/// `SelfSubjectReview` (`kubectl auth whoami`): who the one bearer token is.
+extension KubeAPI {
+    static let tokenUser = "fma-devcluster-admin"
+
+    func selfSubjectReview() -> HTTPResponse {
+        let review: JSONObject = [
+            "kind": "SelfSubjectReview", "apiVersion": "authentication.k8s.io/v1", "metadata": .object([:]),
+            "status": ["userInfo": ["username": .string(Self.tokenUser), "groups": ["system:masters", "system:authenticated"]]],
+        ]
+        return APIResponse.json(review, status: .created)
+    }
+}

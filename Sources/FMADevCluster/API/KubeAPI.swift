@@ -135,6 +135,9 @@ public struct KubeAPI: Sendable {
         case .accessReview:
             guard request.method == .POST else { throw .methodNotAllowed(request.method.rawValue, request.path) }
             return selfSubjectAccessReview(request)
+        case .subjectReview:
+            guard request.method == .POST else { throw .methodNotAllowed(request.method.rawValue, request.path) }
+            return selfSubjectReview()
         default:
             guard request.method == .GET || request.method == .HEAD else {
                 throw .methodNotAllowed(request.method.rawValue, request.path)
@@ -168,7 +171,7 @@ public struct KubeAPI: Sendable {
         case .openAPIv3(let group, let version):
             guard discovery.serves(group: group, version: version) else { throw .notFoundPath("no OpenAPI document for \(group)/\(version)") }
             return APIResponse.json(OpenAPIDocument.groupVersion(kinds.filter { $0.group == group && $0.version == version }))
-        case .collection, .object, .accessReview:
+        case .collection, .object, .accessReview, .subjectReview:
             throw .internalError("a resource path reached the info handler")
         }
     }

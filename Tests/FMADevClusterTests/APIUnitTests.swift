@@ -53,6 +53,18 @@ struct APIUnitTests {
         #expect(String(decoding: bytes, as: UTF8.self) == #"{"type":"MODIFIED","object":{"kind":"Table"}}"#)
     }
 
+    @Test("a pod's Status column: Terminating, a container's waiting reason, and an ended pod's own reason")
+    func podStatusColumn() throws {
+        func status(_ text: String) throws -> String {
+            TableConverter.podStatus(try #require(try JSONValue(parsing: text).object))
+        }
+        let waiting = #"{"state": {"waiting": {"reason": "ContainerCreating"}}}"#
+        #expect(try status(#"{"status": {"phase": "Pending", "containerStatuses": [\#(waiting)]}}"#) == "ContainerCreating")
+        #expect(try status(#"{"status": {"phase": "Failed", "reason": "OutOfpods", "containerStatuses": [\#(waiting)]}}"#) == "OutOfpods")
+        #expect(try status(#"{"status": {"phase": "Running"}}"#) == "Running")
+        #expect(try status(#"{"metadata": {"deletionTimestamp": "2026-01-01T00:00:00Z"}, "status": {"phase": "Running"}}"#) == "Terminating")
+    }
+
     @Test("ages print as kubectl prints them")
     func ages() {
         #expect(TableConverter.humanDuration(5) == "5s")

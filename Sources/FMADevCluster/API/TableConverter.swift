@@ -120,12 +120,15 @@ struct TableConverter: Sendable {
     ]
 
     /// The Status column as kubectl shows it: Terminating, a waiting or terminated container's
-    /// reason, else the phase.
+    /// reason, else the phase. A pod that has ended (Failed, Succeeded) shows its own reason
+    /// (`OutOfpods`, `Evicted`) rather than a container still marked as waiting.
     static func podStatus(_ object: JSONObject) -> String {
         if object[path: ["metadata", "deletionTimestamp"]]?.string != nil { return "Terminating" }
-        var status = object[path: ["status", "reason"]]?.string ?? object[path: ["status", "phase"]]?.string ?? "Pending"
+        let phase = object[path: ["status", "phase"]]?.string
+        var status = object[path: ["status", "reason"]]?.string ?? phase ?? "Pending"
+        let ended = phase == "Failed" || phase == "Succeeded"
         for container in object[path: ["status", "containerStatuses"]]?.array ?? [] {
-            if let reason = container[path: ["state", "waiting", "reason"]]?.string, !reason.isEmpty {
+            if !ended, let reason = container[path: ["state", "waiting", "reason"]]?.string, !reason.isEmpty {
                 status = reason
             } else if let reason = container[path: ["state", "terminated", "reason"]]?.string, !reason.isEmpty {
                 status = reason

@@ -63,15 +63,21 @@ def short_tmp() -> Iterator[Path]:
 # --------------------------------------------------------------------------------------------
 
 
-def demo_binary() -> Path:
-    """The fma-demo binary to test; skips (or fails, under FMA_BIN_DIR) if it is not built."""
+def project_binary(name: str) -> Path:
+    """One of the project's executables ($FMA_BIN_DIR, else .build/debug); skips (or fails,
+    under FMA_BIN_DIR) if it is not built."""
     bin_dir = os.environ.get("FMA_BIN_DIR")
-    path = Path(bin_dir or REPO / ".build" / "debug") / "fma-demo"
+    path = Path(bin_dir or REPO / ".build" / "debug") / name
     if not (path.is_file() and os.access(path, os.X_OK)):
         if bin_dir:
             pytest.fail(f"{path} does not exist although FMA_BIN_DIR is set; build it first")
         pytest.skip(f"{path} is not built (run `swift build`, or `make test-python`)")
     return path
+
+
+def demo_binary() -> Path:
+    """The fma-demo binary to test."""
+    return project_binary("fma-demo")
 
 
 @dataclasses.dataclass

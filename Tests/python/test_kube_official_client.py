@@ -15,7 +15,6 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -26,20 +25,11 @@ from kubernetes import config as k8s_config  # noqa: E402
 from kubernetes import watch as k8s_watch  # noqa: E402
 from kubernetes.client.rest import ApiException  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import project_binary  # noqa: E402
+
 NS = "default"
 READY_TIMEOUT = 60.0
 FMA_GROUP, FMA_VERSION = "fma.llm-d.ai", "v1alpha1"
-
-
-def devcluster_binary() -> Path:
-    bin_dir = os.environ.get("FMA_BIN_DIR")
-    path = Path(bin_dir or REPO / ".build" / "debug") / "fma-devcluster"
-    if not (path.is_file() and os.access(path, os.X_OK)):
-        if bin_dir:
-            pytest.fail(f"{path} does not exist although FMA_BIN_DIR is set; build it first")
-        pytest.skip(f"{path} is not built (run `swift build`, or `make test-python`)")
-    return path
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +38,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[k8s.ApiClient]:
     ready = state / "ready"
     log = open(state / "log", "wb")
     process = subprocess.Popen(
-        [str(devcluster_binary()), "serve", "--state-dir", str(state / "cluster"), "--ready-file", str(ready),
+        [str(project_binary("fma-devcluster")), "serve", "--state-dir", str(state / "cluster"), "--ready-file", str(ready),
          "--nodes", "1", "--gpus-per-node", "1", "--log-level", "warning"],
         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -16,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
             Examples:
               fma-launcher serve --listen unix:/run/fma/launcher.sock --mock-gpus 8
               fma-launcher serve --listen unix:/tmp/l.sock --python-path ./python \\
-                  --entrypoint fma_fakevllm --no-entrypoint-args --preload fma_fakevllm.server --preload scipy.stats
+                  --entrypoint fma_fakevllm --preload fma_fakevllm.server --preload scipy.stats
 
             Instances' logs and the journal live in --state-dir. GPU UUIDs given to an instance \
             become CUDA_VISIBLE_DEVICES indices, translated by the node's fma-gpu-inventory \
@@ -43,10 +43,10 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The module each instance runs as __main__.")
     var entrypoint: String = "vllm.entrypoints.cli.main"
 
-    @Option(name: .customLong("entrypoint-arg"), help: ArgumentHelp("An argument before the instance's options (repeatable). Default with vLLM's entry point: serve.", valueName: "arg"))
+    @Option(name: .customLong("entrypoint-arg"), help: ArgumentHelp("An argument before the instance's options (repeatable). Default: serve with vLLM's entry point, none with any other.", valueName: "arg"))
     var entrypointArguments: [String] = []
 
-    @Flag(help: "Pass no arguments before the instance's options (for entry points other than vLLM's CLI).")
+    @Flag(help: "Pass no arguments before the instance's options, not even vLLM's serve (other entry points get none anyway).")
     var noEntrypointArgs = false
 
     @Option(help: ArgumentHelp("With --spawn exec: the command to run instead of `python -m ENTRYPOINT` (split like a shell would).", valueName: "command"))

@@ -15,7 +15,7 @@ struct ControllerScrape {
         var buckets: [Double: Double] = [:]
 
         func subtracting(_ other: Histogram) -> Histogram {
-            Histogram(buckets: buckets.mapValues { $0 }.merging(other.buckets.mapValues { -$0 }, uniquingKeysWith: +))
+            Histogram(buckets: buckets.merging(other.buckets.mapValues { -$0 }, uniquingKeysWith: +))
         }
 
         /// The q-quantile, interpolated linearly inside its bucket as PromQL's

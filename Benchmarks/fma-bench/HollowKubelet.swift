@@ -32,13 +32,13 @@ final class HollowKubelet: Sendable {
         let queue = self.queue
         informer.addHandler { event in queue.add(event.key) }
         requesters.onReadinessChange { name in queue.add("\(ScaleLayout.namespace)/\(name)") }
-        await withDiscardingTaskGroup { group in
-            group.addTask { await self.informer.run() }
-            group.addTask { await queue.run(workers: workers) { key in try await self.sync(key) } }
-            group.addTask {
-                while !Task.isCancelled { try? await Task.sleep(for: .seconds(3600)) }
-                queue.shutdown()
+        await withTaskCancellationHandler {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await self.informer.run() }
+                group.addTask { await queue.run(workers: workers) { key in try await self.sync(key) } }
             }
+        } onCancel: {
+            queue.shutdown()
         }
     }
 

@@ -1,4 +1,5 @@
 import ArgumentParser
+import FMACommand
 import FMAJSON
 import FMAKube
 import FMAKubeModel
@@ -186,12 +187,9 @@ struct ScaleBench: AsyncParsableCommand {
 
     /// Raises the soft limit on open files to the hard one; fails when even that is too low.
     static func raiseDescriptorLimit(needed: Int) throws {
-        var limit = rlimit()
-        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        limit.rlim_cur = limit.rlim_max
-        setrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
-        guard Int(limit.rlim_max) >= needed else {
-            throw ValidationError("this needs about \(needed) open files, but the limit is \(limit.rlim_max): give fewer --nodes or --gpus-per-node, or raise the hard limit (ulimit -Hn)")
+        let limit = DescriptorLimit.raiseToHard()
+        guard limit >= needed else {
+            throw ValidationError("this needs about \(needed) open files, but the limit is \(limit): give fewer --nodes or --gpus-per-node, or raise the hard limit (ulimit -Hn)")
         }
     }
 }

@@ -67,10 +67,10 @@ struct ScaleWaves: Sendable {
             requesters.created(pod.metadata.name)
             _ = try await client.create(pod)
         }
-        ScaleBench.say("  \(label): \(total) requesters created in \(String(format: "%.1f", Self.seconds(.now - start))) s")
+        ScaleBench.say("  \(label): \(total) requesters created in \(String(format: "%.1f", ControllerActuations.seconds(.now - start))) s")
         try await progress(label: label, what: "served", timeout: timeout) { requesters.servedCount >= total }
-        return Result(total: total, served: requesters.servedCount, servedAfter: requesters.servedAfter.map(Self.seconds),
-                      wallSeconds: Self.seconds(.now - start))
+        return Result(total: total, served: requesters.servedCount, servedAfter: requesters.servedAfter.map(ControllerActuations.seconds),
+                      wallSeconds: ControllerActuations.seconds(.now - start))
     }
 
     /// Deletes every requester and waits until they are gone (the controller's finalizers off).
@@ -82,7 +82,7 @@ struct ScaleWaves: Sendable {
             try await deleteIfPresent(name)
         }
         try await progress(label: label, what: "gone", timeout: timeout) { kubelet.requesterCount == 0 }
-        ScaleBench.say("  \(label): all requesters deleted and gone in \(String(format: "%.1f", Self.seconds(.now - start))) s")
+        ScaleBench.say("  \(label): all requesters deleted and gone in \(String(format: "%.1f", ControllerActuations.seconds(.now - start))) s")
     }
 
     private func deleteIfPresent(_ name: String) async throws(KubeError) {
@@ -136,9 +136,5 @@ struct ScaleWaves: Sendable {
                 if let element = iterator.next() { group.addTask { try await body(element) } }
             }
         }
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 }

@@ -7,7 +7,7 @@ public struct Binding: Sendable, Hashable {
 
     /// The binding the Pod records; nil when it is not bound (no annotation, or not two words).
     public init?(_ pod: Pod) {
-        guard let value = pod.metadata.annotations[DualPods.Annotation.requester] else { return nil }
+        guard let value = pod.metadata.annotation(DualPods.Annotation.requester) else { return nil }
         let parts = value.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, !parts[1].isEmpty else { return nil }
         uid = String(parts[0])

@@ -29,7 +29,7 @@ public struct DualPair: Sendable, Hashable {
     public static func pairs(_ pods: [Pod]) -> (pairs: [DualPair], idleLaunchers: [Pod]) {
         var launcherByRequester: [String: Pod] = [:]
         var idle: [Pod] = []
-        for pod in pods where pod.metadata.labels[DualPods.Label.launcherConfigName] != nil {
+        for pod in pods where pod.metadata.label(DualPods.Label.launcherConfigName) != nil {
             if let binding = Binding(pod) { launcherByRequester[binding.uid] = pod } else { idle.append(pod) }
         }
         let pairs = pods.filter(DualPodsController.isRequester).map { pod -> DualPair in
@@ -39,7 +39,7 @@ public struct DualPair: Sendable, Hashable {
                 requester: pod.metadata.name, node: pod.spec.nodeName ?? "",
                 inferenceServerConfig: annotations[DualPods.Annotation.inferenceServerConfig] ?? "",
                 launcher: launcher?.metadata.name,
-                instance: launcher?.metadata.annotations[DualPods.Annotation.instanceID] ?? pod.metadata.labels[DualPods.Label.instance],
+                instance: launcher?.metadata.annotation(DualPods.Annotation.instanceID) ?? pod.metadata.label(DualPods.Label.instance),
                 path: annotations[DualPods.Annotation.actuationPath], ready: pod.isReady, terminating: pod.isTerminating,
                 errors: annotations[DualPods.Annotation.status].flatMap(RequesterStatus.errors) ?? [],
                 gpus: (annotations[DualPods.Annotation.accelerators] ?? "").split(separator: ",").map(String.init))

@@ -36,7 +36,7 @@ extension DualPodsController {
             let why = instance == nil ? "vanished from its launcher" : "stopped (\(Self.exitDescription(instance!)))"
             logger.info("bound instance \(why); deleting the requester", metadata: ["instance": "\(desired.id)"])
             state.sleeping = true
-            await recorder.record(requester, type: .warning, reason: DualPods.Reason.providerGone,
+            events.post(requester, type: .warning, reason: DualPods.Reason.providerGone,
                                   message: "Deleting server-requesting Pod because its instance \(desired.id) in launcher \(podName) \(why)")
             try await deleteRequester(requester, reason: "its instance \(why)", logger: logger)
             state.requesterDeleteRequested = true
@@ -104,7 +104,7 @@ extension DualPodsController {
                 state.verifyFailures += 1
                 guard state.verifyFailures >= 3 else { return .retryAfter(.milliseconds(200 * state.verifyFailures)) }
                 logger.warning("instance failed the verifying completion; deleting it", metadata: ["instance": "\(desired.id)", "error": "\(failure.message)"])
-                await recorder.record(requester, type: .warning, reason: DualPods.Reason.verificationFailed,
+                events.post(requester, type: .warning, reason: DualPods.Reason.verificationFailed,
                                       message: "Instance \(desired.id) in launcher \(podName) failed its verifying completion and is deleted: \(failure.message)")
                 try await writeRequesterState(requester, errors: ["instance \(desired.id) failed its verifying completion: \(failure.message)"],
                                               state: state, addFinalizer: addFinalizer)
@@ -117,13 +117,13 @@ extension DualPodsController {
 
         // The provider's labels: sleeping, and the routing metadata once it serves.
         let sleepingLabel = state.sleeping == true ? "true" : "false"
-        if provider.metadata.labels[DualPods.Label.sleeping] != sleepingLabel || !state.labelsApplied {
+        if provider.metadata.label(DualPods.Label.sleeping) != sleepingLabel || !state.labelsApplied {
             if !state.labelsApplied {
                 let problems = RoutingMetadata.problems(labels: desired.labels, annotations: desired.podAnnotations,
                                                         podLabels: provider.metadata.labels, podAnnotations: provider.metadata.annotations)
                 if !problems.isEmpty {
                     let message = "Deleting server-requesting Pod because bound launcher is committed to outdated ISC routing metadata: " + problems.joined(separator: "; ")
-                    await recorder.record(requester, type: .warning, reason: DualPods.Reason.outdatedRoutingMetadata, message: message)
+                    events.post(requester, type: .warning, reason: DualPods.Reason.outdatedRoutingMetadata, message: message)
                     try await deleteRequester(requester, reason: "outdated ISC routing metadata", logger: logger, preconditions: false)
                     state.requesterDeleteRequested = true
                     return .done
@@ -148,7 +148,9 @@ extension DualPodsController {
             }
             meta.labels[DualPods.Label.dual] = provider.metadata.name
             meta.labels[DualPods.Label.instance] = desired.id
-            if meta.annotations[DualPods.Annotation.actuationPath] == nil {
+            // Bound as hot, but the instance was gone by the wake: it was a warm start after all.
+            let recorded = meta.annotations[DualPods.Annotation.actuationPath]
+            if recorded == nil || (recorded == ActuationPath.hot.rawValue && state.path == .warm) {
                 meta.annotations[DualPods.Annotation.actuationPath] = state.path.rawValue
             }
             pod.metadata = meta
@@ -199,7 +201,7 @@ extension DualPodsController {
             "controller_seconds": "\(controllerSeconds.map { String(format: "%.4f", $0) } ?? "")",
         ])
         let message = "\(path.rawValue.capitalized) start: instance \(state.instance?.id ?? "") in launcher \(provider) ready\(took)"
-        await recorder.record(requester, reason: DualPods.Reason.served, message: message)
+        events.post(requester, reason: DualPods.Reason.served, message: message)
     }
 
     /// Creates the instance; when it exists already (a retry after a lost answer), reads it.
@@ -239,8 +241,8 @@ extension DualPodsController {
 
     /// Whether the committed routing metadata is on the Pod already (after a controller restart).
     static func routingApplied(_ pod: Pod, _ desired: DesiredInstance) -> Bool {
-        desired.labels.allSatisfy { pod.metadata.labels[$0.key] == $0.value }
-            && desired.podAnnotations.allSatisfy { pod.metadata.annotations[$0.key] == $0.value }
+        desired.labels.allSatisfy { pod.metadata.label($0.key) == $0.value }
+            && desired.podAnnotations.allSatisfy { pod.metadata.annotation($0.key) == $0.value }
     }
 
     static func exitDescription(_ instance: Fma_V1_Instance) -> String {

@@ -65,7 +65,7 @@ extension DualPodsController {
         if let binding = Binding(pod), let node = Self.providerNode(pod) {
             enqueue(.server(uid: binding.uid, name: binding.name, node: node))
         }
-        if pod.metadata.labels[DualPods.Label.launcherConfigName] != nil {
+        if pod.metadata.label(DualPods.Label.launcherConfigName) != nil {
             fleet.track(podName: pod.metadata.name, address: deleted || pod.status.phase == "Failed" ? nil : Endpoints.rpcAddress(of: pod))
             if let node = Self.providerNode(pod) { enqueue(.launcher(podName: pod.metadata.name, node: node)) }
         }
@@ -91,7 +91,7 @@ extension DualPodsController {
 
     /// The nodes that have launcher Pods.
     func launcherNodes() -> Set<String> {
-        Set(pods.cache.list().filter { $0.metadata.labels[DualPods.Label.launcherConfigName] != nil }.compactMap(Self.providerNode))
+        Set(pods.cache.list().filter { $0.metadata.label(DualPods.Label.launcherConfigName) != nil }.compactMap(Self.providerNode))
     }
 
     static func isRequester(_ pod: Pod) -> Bool {

@@ -19,7 +19,7 @@ extension DualPodsController {
             enqueue(.server(uid: binding.uid, name: binding.name, node: node))
         }
         if let known = fleet.instances(of: podName), known.synced, let launcher = fleet.client(for: podName) {
-            let boundID = binding != nil ? pod.metadata.annotations[DualPods.Annotation.instanceID] : nil
+            let boundID = binding != nil ? pod.metadata.annotation(DualPods.Annotation.instanceID) : nil
             for instance in known.instances.values where instance.status == .stopped && instance.id != boundID {
                 logger.info("deleting a stopped instance", metadata: ["launcher": "\(podName)", "instance": "\(instance.id)",
                                                                     "exit": "\(Self.exitDescription(instance))"])
@@ -39,10 +39,10 @@ extension DualPodsController {
     /// (FMA's §3.12.3). Errors are logged, never retried; awake ones are handled at unbind.
     func collectObsoleteInstances(isc name: String, node: String) async -> Outcome {
         guard let isc = iscs.cache.get("\(options.namespace)/\(name)") else { return .done }
-        for pod in pods.cache.byIndex(Self.nodeIndex, node) where pod.metadata.labels[DualPods.Label.launcherConfigName] != nil {
+        for pod in pods.cache.byIndex(Self.nodeIndex, node) where pod.metadata.label(DualPods.Label.launcherConfigName) != nil {
             guard !pod.isTerminating, let known = fleet.instances(of: pod.metadata.name), known.synced,
                   let launcher = fleet.client(for: pod.metadata.name) else { continue }
-            let boundID = Binding(pod) != nil ? pod.metadata.annotations[DualPods.Annotation.instanceID] : nil
+            let boundID = Binding(pod) != nil ? pod.metadata.annotation(DualPods.Annotation.instanceID) : nil
             for instance in known.instances.values where instance.annotations[DualPods.instanceISCNameAnnotation] == name && instance.id != boundID {
                 guard Self.isObsolete(instance, iscs: [isc]), instance.sleepState == .sleeping || instance.status == .stopped else { continue }
                 logger.info("deleting an obsolete sleeping instance", metadata: ["launcher": "\(pod.metadata.name)", "instance": "\(instance.id)", "isc": "\(name)"])

@@ -21,7 +21,7 @@ extension DualPodsController {
     func launchers(withHash hash: String) -> [Pod] {
         var byKey: [String: Pod] = [:]
         for pod in pods.cache.byIndex(Self.launcherHashIndex, hash) { byKey[pod.key] = pod }
-        for pod in written.all where pod.metadata.annotations[DualPods.Annotation.launcherConfigHash] == hash {
+        for pod in written.all where pod.metadata.annotation(DualPods.Annotation.launcherConfigHash) == hash {
             byKey[pod.key] = pod
         }
         return byKey.values.sorted { $0.metadata.name < $1.metadata.name }

@@ -104,7 +104,8 @@ extension DualPodsController {
         fleet.touch(podName: bound.metadata.name, instanceID: desired.id)
         logger.info("bound server-providing Pod", metadata: ["provider": "\(bound.metadata.name)", "instance": "\(desired.id)", "path": "\(state.path.rawValue)"])
         assertDuality(state: &state, requester: requester.metadata.name, node: Self.providerNode(bound) ?? "")
-        try await writeRequesterState(requester, errors: [], state: state, addFinalizer: !requester.metadata.finalizers.contains(DualPods.Finalizer.requester))
+        try await writeRequesterState(requester, errors: [], state: state, addFinalizer: !requester.metadata.finalizers.contains(DualPods.Finalizer.requester),
+                                      path: state.path)
         guard let fresh = pod(named: requester.metadata.name) else { return .done }
         return try await servedByBoundProvider(fresh, provider: bound, state: &state, addFinalizer: false, logger: logger)
     }

@@ -53,7 +53,7 @@ extension DualPodsController {
         // The provider is being deleted: the requester goes too (its set makes a new one).
         if let provider, provider.isTerminating {
             if let requester, !requester.isTerminating, !state.requesterDeleteRequested {
-                await recorder.record(requester, type: .warning, reason: DualPods.Reason.providerGone,
+                events.post(requester, type: .warning, reason: DualPods.Reason.providerGone,
                                       message: "Deleting server-requesting Pod because its server-providing Pod \(provider.metadata.name) is being deleted")
                 try await deleteRequester(requester, reason: "its server-providing Pod is being deleted", logger: logger)
                 state.requesterDeleteRequested = true
@@ -93,7 +93,7 @@ extension DualPodsController {
         guard requester.status.podIP?.isEmpty == false else {
             return try await report(requester, ["no IP assigned yet"], state: state, addFinalizer: addFinalizer)
         }
-        if requester.metadata.annotations[DualPods.Annotation.inferenceServerConfig] == nil {
+        if requester.metadata.annotation(DualPods.Annotation.inferenceServerConfig) == nil {
             return try await report(requester, [
                 "direct mode (annotation \(DualPods.Annotation.serverPatch)) is not served by this controller yet; use \(DualPods.Annotation.inferenceServerConfig) with an InferenceServerConfig",
             ], state: state, addFinalizer: addFinalizer)
@@ -125,7 +125,7 @@ extension DualPodsController {
         if let pending = state.pendingProvider, ContinuousClock.now - pending.since < WrittenObjects.patience {
             return .done
         }
-        let iscName = requester.metadata.annotations[DualPods.Annotation.inferenceServerConfig] ?? ""
+        let iscName = requester.metadata.annotation(DualPods.Annotation.inferenceServerConfig) ?? ""
         guard !iscName.isEmpty else {
             return try await report(requester, ["empty value for annotation \"\(DualPods.Annotation.inferenceServerConfig)\""], state: state, addFinalizer: addFinalizer)
         }
@@ -143,7 +143,7 @@ extension DualPodsController {
 
         if nodes.cache.get(node)?.spec.unschedulable == true {
             logger.info("deleting server-requesting Pod because it is bound to an unschedulable node and has no server-providing Pod")
-            await recorder.record(requester, type: .warning, reason: DualPods.Reason.nodeUnschedulable,
+            events.post(requester, type: .warning, reason: DualPods.Reason.nodeUnschedulable,
                                   message: "Deleting server-requesting Pod because its node \(node) is cordoned and no server-providing Pod serves it yet")
             do {
                 try await deleteRequester(requester, reason: "its node is cordoned", logger: logger, preconditions: false)

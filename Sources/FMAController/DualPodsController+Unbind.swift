@@ -35,7 +35,7 @@ extension DualPodsController {
         var provider = provider
         if let desired = state.instance {
             // De-route first: no traffic to a server about to sleep.
-            if desired.labels.contains(where: { provider.metadata.labels[$0.key] != nil }) {
+            if desired.labels.contains(where: { provider.metadata.label($0.key) != nil }) {
                 provider = try await updatePod(provider) { pod in
                     for key in desired.labels.keys { pod.metadata.labels[key] = nil }
                 }

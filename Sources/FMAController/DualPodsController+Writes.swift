@@ -53,10 +53,15 @@ extension DualPodsController {
     }
 
     /// The requester's status annotation, accelerators, finalizer and `dual`/`instance` labels
-    /// (FMA's ensureReqState); no write when nothing differs.
-    func writeRequesterState(_ requester: Pod, errors: [String], state: ServerState, addFinalizer: Bool) async throws(KubeError) {
+    /// (FMA's ensureReqState); no write when nothing differs. Binding also gives the path it
+    /// chose (`path`), so that serving needs no second write for the actuation-path annotation.
+    func writeRequesterState(_ requester: Pod, errors: [String], state: ServerState, addFinalizer: Bool,
+                             path: ActuationPath? = nil) async throws(KubeError) {
         try await updateRequester(requester) { pod in
             var meta = pod.metadata
+            if let path, meta.annotations[DualPods.Annotation.actuationPath] == nil {
+                meta.annotations[DualPods.Annotation.actuationPath] = path.rawValue
+            }
             meta.annotations[DualPods.Annotation.status] = RequesterStatus.json(errors)
             meta.annotations[DualPods.Annotation.accelerators] = (state.gpuUUIDs ?? []).joined(separator: ",")
             if addFinalizer && !meta.finalizers.contains(DualPods.Finalizer.requester) {

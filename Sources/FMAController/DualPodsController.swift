@@ -42,7 +42,8 @@ public final class DualPodsController: Sendable {
     let client: KubeClient
     let logger: Logger
     let metrics: ControllerMetrics
-    let recorder: EventRecorder
+    /// Events, recorded in the background so that no reconcile waits for one.
+    let events: EventQueue
     let pods: Informer<KubeListerWatcher<Pod>>
     let nodes: Informer<KubeListerWatcher<Node>>
     let iscs: Informer<KubeListerWatcher<InferenceServerConfig>>
@@ -71,7 +72,7 @@ public final class DualPodsController: Sendable {
         self.logger = logger
         self.metrics = metrics
         let ns = options.namespace
-        recorder = EventRecorder(client: client, component: DualPods.controllerName, logger: logger)
+        events = EventQueue(recorder: EventRecorder(client: client, component: DualPods.controllerName, logger: logger))
         pods = Informer(client.listerWatcher(Pod.self, namespace: ns), indexes: Self.podIndexes, logger: logger)
         nodes = Informer(client.listerWatcher(Node.self), logger: logger)
         iscs = Informer(client.listerWatcher(InferenceServerConfig.self, namespace: ns), logger: logger)
@@ -94,9 +95,9 @@ public final class DualPodsController: Sendable {
 
     static let podIndexes: [String: ObjectCache<Pod>.IndexFunction] = [
         requesterIndex: { pod in Binding(pod).map { [$0.uid] } ?? [] },
-        launcherHashIndex: { pod in pod.metadata.annotations[DualPods.Annotation.launcherConfigHash].map { [$0] } ?? [] },
+        launcherHashIndex: { pod in pod.metadata.annotation(DualPods.Annotation.launcherConfigHash).map { [$0] } ?? [] },
         nodeIndex: { pod in (pod.spec.nodeName).map { [$0] } ?? [] },
-        iscIndex: { pod in pod.metadata.annotations[DualPods.Annotation.inferenceServerConfig].flatMap { $0.isEmpty ? nil : [$0] } ?? [] },
+        iscIndex: { pod in pod.metadata.annotation(DualPods.Annotation.inferenceServerConfig).flatMap { $0.isEmpty ? nil : [$0] } ?? [] },
     ]
 
     /// Runs until the task is cancelled: informers, launcher watches, then (once leading, when
@@ -109,6 +110,7 @@ public final class DualPodsController: Sendable {
             group.addTask { await self.iscs.run() }
             group.addTask { await self.launcherConfigs.run() }
             group.addTask { await self.fleet.run() }
+            group.addTask { await self.events.run() }
             for (name, synced) in [("pods", await pods.waitForSync()), ("nodes", await nodes.waitForSync()),
                                    ("inferenceserverconfigs", await iscs.waitForSync()),
                                    ("launcherconfigs", await launcherConfigs.waitForSync())] where !synced {

@@ -26,6 +26,6 @@ enum Endpoints {
 
     /// The requester's SPI port: its `admin-port` annotation, else 8081.
     static func adminPort(of pod: Pod) -> Int {
-        pod.metadata.annotations[DualPods.Annotation.adminPort].flatMap(Int.init) ?? DualPods.defaultAdminPort
+        pod.metadata.annotation(DualPods.Annotation.adminPort).flatMap(Int.init) ?? DualPods.defaultAdminPort
     }
 }

@@ -1,10 +1,18 @@
-/// A JSON object whose members keep the order they were inserted or parsed in. Lookups go
-/// through a dictionary of positions, so large objects (a ConfigMap's data) stay fast.
+/// A JSON object whose members keep the order they were inserted or parsed in.
+///
+/// Members are stored in one array: most objects in Kubernetes resources have a handful of
+/// members, and a linear search over them is faster and much smaller than a hash table (a
+/// controller caching thousands of Pods holds hundreds of thousands of these). An object
+/// that grows past `indexThreshold` members (a ConfigMap's data) also keeps a table of
+/// positions, so lookups stay fast there too.
 public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryLiteral {
     public typealias Element = (key: String, value: JSONValue)
 
-    private var keyList: [String] = []
-    private var values: [String: JSONValue] = [:]
+    /// Objects with more members than this keep a key → position table.
+    static let indexThreshold = 12
+
+    private var members: [Element] = []
+    private var positions: [String: Int]?
 
     public init() {}
 
@@ -19,20 +27,35 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         self.init(elements)
     }
 
-    public var keys: [String] { keyList }
-    public var count: Int { keyList.count }
-    public var isEmpty: Bool { keyList.isEmpty }
+    public var keys: [String] { members.map(\.key) }
+    public var count: Int { members.count }
+    public var isEmpty: Bool { members.isEmpty }
+
+    private func position(of key: String) -> Int? {
+        if let positions { return positions[key] }
+        return members.firstIndex { $0.key == key }
+    }
 
     /// The member `key`; assigning `nil` removes it, assigning a new key appends it.
     public subscript(key: String) -> JSONValue? {
-        get { values[key] }
+        get { position(of: key).map { members[$0].value } }
         set {
             if let newValue {
-                if values.updateValue(newValue, forKey: key) == nil {
-                    keyList.append(key)
+                if let at = position(of: key) {
+                    members[at].value = newValue
+                } else {
+                    members.append((key, newValue))
+                    if positions != nil {
+                        positions?[key] = members.count - 1
+                    } else if members.count > Self.indexThreshold {
+                        positions = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($0.element.key, $0.offset) })
+                    }
                 }
-            } else if values.removeValue(forKey: key) != nil {
-                keyList.removeAll { $0 == key }
+            } else if let at = position(of: key) {
+                members.remove(at: at)
+                if positions != nil {
+                    positions = Dictionary(uniqueKeysWithValues: members.enumerated().map { ($0.element.key, $0.offset) })
+                }
             }
         }
     }
@@ -57,23 +80,34 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         }
     }
 
-    public func makeIterator() -> some IteratorProtocol<Element> {
-        var index = 0
-        let keys = keyList
-        let values = values
-        return AnyIterator {
-            guard index < keys.count else { return nil }
-            defer { index += 1 }
-            return (keys[index], values[keys[index]]!)
-        }
+    public func makeIterator() -> IndexingIterator<[Element]> {
+        members.makeIterator()
     }
 
     /// Equal members regardless of order (JSON objects are unordered).
     public static func == (lhs: JSONObject, rhs: JSONObject) -> Bool {
-        lhs.values == rhs.values
+        guard lhs.members.count == rhs.members.count else { return false }
+        for (index, member) in lhs.members.enumerated() {
+            // Same order is the common case: compare in place before searching.
+            if index < rhs.members.count, rhs.members[index].key == member.key {
+                guard rhs.members[index].value == member.value else { return false }
+            } else {
+                guard let value = rhs[member.key], value == member.value else { return false }
+            }
+        }
+        return true
     }
 
+    /// Hashes the members regardless of order, as `==` compares them.
     public func hash(into hasher: inout Hasher) {
-        hasher.combine(values)
+        var combined = 0
+        for member in members {
+            var memberHasher = Hasher()
+            memberHasher.combine(member.key)
+            memberHasher.combine(member.value)
+            combined ^= memberHasher.finalize()
+        }
+        hasher.combine(members.count)
+        hasher.combine(combined)
     }
 }

@@ -41,10 +41,12 @@ public struct EventRecorder: Sendable {
     }
 
     /// Creates an Event about `object` and returns it, or `nil` (logged) if that failed.
-    /// `reason` is a short CamelCase word; `message` a sentence for people.
+    /// `reason` is a short CamelCase word; `message` a sentence for people; `time` when it
+    /// happened (now by default).
     @discardableResult
-    public func record(_ object: some KubeObject, type: EventType = .normal, reason: String, message: String) async -> Event? {
-        let date = now()
+    public func record(_ object: some KubeObject, type: EventType = .normal, reason: String, message: String,
+                       at time: Date? = nil) async -> Event? {
+        let date = time ?? now()
         let key = RecentEvents.Key(uid: object.metadata.uid, object: object.key, type: type.rawValue, reason: reason, message: message)
         if let (name, namespace, count) = recent.get(key) {
             let patch: JSONValue = ["count": .int(count + 1), "lastTimestamp": .string(KubeTime.string(date))]

@@ -66,6 +66,16 @@ public struct ObjectMeta: Sendable, Hashable {
         set { json["annotations"] = newValue.isEmpty ? nil : JSONValue(stringMap: newValue) }
     }
 
+    /// One label's value, read without building the whole map (a hot path in controllers).
+    public func label(_ key: String) -> String? {
+        json["labels"]?[key]?.string
+    }
+
+    /// One annotation's value, read without building the whole map.
+    public func annotation(_ key: String) -> String? {
+        json["annotations"]?[key]?.string
+    }
+
     public var finalizers: [String] {
         get { json["finalizers"]?.array?.compactMap(\.string) ?? [] }
         set { json["finalizers"] = newValue.isEmpty ? nil : .array(newValue.map { .string($0) }) }

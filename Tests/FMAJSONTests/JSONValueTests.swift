@@ -48,6 +48,35 @@ struct JSONValueTests {
         #expect(ab == ba)
     }
 
+    @Test("objects of any size: lookups, removal, duplicate keys, order-free equality and hashing", arguments: [3, 12, 13, 200])
+    func objectsOfAnySize(_ size: Int) throws {
+        var object = JSONObject()
+        for i in 0..<size { object["k\(i)"] = .int(Int64(i)) }
+        #expect(object.count == size)
+        #expect(object["k\(size - 1)"] == .int(Int64(size - 1)))
+        object["k0"] = nil
+        object["k\(size / 2)"] = "middle"
+        #expect(object["k0"] == nil)
+        #expect(object.keys.first == (size > 1 ? "k1" : nil))
+        #expect(object["k\(size - 1)"] == (size / 2 == size - 1 ? "middle" : .int(Int64(size - 1))))
+        object["k0"] = true
+        #expect(object.keys.last == "k0")
+        #expect(object["k0"] == true)
+
+        let reversed = JSONObject(object.reversed().map { ($0.key, $0.value) })
+        #expect(reversed == object)
+        #expect(reversed.hashValue == object.hashValue)
+        var different = reversed
+        different["k0"] = false
+        #expect(different != object)
+
+        let text = "{" + (0..<size).map { #""d\#($0 % 3)":\#($0)"# }.joined(separator: ",") + "}"
+        let parsed = try #require(try JSONValue(parsing: text).object)
+        #expect(parsed.count == min(size, 3))
+        #expect(parsed.keys == Array(["d0", "d1", "d2"].prefix(min(size, 3))))
+        #expect(parsed["d0"] == .int(Int64((size - 1) / 3 * 3)))
+    }
+
     @Test("merge patch (RFC 7386 examples) and the patch between two values")
     func mergePatch() throws {
         let target = try JSONValue(parsing: #"{"a":"b","c":{"d":"e","f":"g"},"keep":[1,2]}"#)

@@ -277,6 +277,43 @@ struct DevClusterClientTests {
         }
     }
 
+    @Test("an event queue records posted events in order, in the background, with the time they were posted")
+    func eventQueue() async throws {
+        try await withDevCluster { _, client in
+            let map = try await client.create(configMap("queued"))
+            let queue = EventQueue(recorder: EventRecorder(client: client, component: "fma-test"))
+            let posted = Date()
+            queue.post(map, reason: "First", message: "one")
+            queue.post(map, type: .warning, reason: "Second", message: "two")
+            queue.post(map, reason: "First", message: "one")
+            // Nothing is recorded before the queue runs.
+            let before = try await client.list(Event.self, namespace: "default", fieldSelector: .equals("involvedObject.name", "queued"))
+            #expect(before.items.isEmpty)
+            let runner = Task { await queue.run() }
+            defer { runner.cancel() }
+            let deadline = ContinuousClock.now + .seconds(30)
+            var events: [Event] = []
+            while ContinuousClock.now < deadline {
+                events = try await client.list(Event.self, namespace: "default", fieldSelector: .equals("involvedObject.name", "queued")).items
+                if events.count == 2, events.first(where: { $0.reason == "First" })?.count == 2 { break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let first = try #require(events.first { $0.reason == "First" })
+            let second = try #require(events.first { $0.reason == "Second" })
+            #expect(first.count == 2 && second.type == "Warning")
+            // Named by the time each was posted: the first one posted sorts first.
+            #expect(first.metadata.name < second.metadata.name)
+            let stamp = try #require(first.json["firstTimestamp"]?.string.flatMap(KubeTime.date))
+            #expect(abs(stamp.timeIntervalSince(posted)) < 2)
+            #expect(queue.droppedCount == 0)
+
+            // A full queue drops its oldest waiting events and counts them.
+            let small = EventQueue(recorder: EventRecorder(client: client, component: "fma-test"), capacity: 1)
+            for i in 0..<3 { small.post(map, reason: "Many", message: "number \(i)") }
+            #expect(small.droppedCount == 2)
+        }
+    }
+
     @Test("API errors are typed: NotFound, AlreadyExists, Invalid with the CRD's rule")
     func typedErrors() async throws {
         try await withDevCluster { _, client in

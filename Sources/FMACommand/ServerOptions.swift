@@ -15,7 +15,7 @@ public struct ServerOptions: ParsableArguments {
     public var tokenFile: String?
 
     @Flag(name: .customLong("insecure"),
-          help: "Allow TCP on a non-loopback address without a token: anyone who can reach it can call.")
+          help: "Allow TCP without a token: anyone who can reach the port can call (on a loopback address, any local user). Without it a TCP --listen needs --token-file or FMA_TOKEN.")
     public var insecure = false
 
     @Option(name: .customLong("ready-file"),

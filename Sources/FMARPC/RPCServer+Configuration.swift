@@ -40,9 +40,12 @@ extension RPCServer {
             guard !listen.isEmpty else {
                 throw RPCError(.invalidArgument, "no address to listen on: give at least one --listen")
             }
-            for address in listen where address.isTCP && !address.isLoopback && token == nil && !insecure {
+            // A loopback port is no private place either: any local user can connect to it
+            // (unlike a 0660 Unix socket), so every TCP listener needs a token or --insecure.
+            for address in listen where address.isTCP && token == nil && !insecure {
+                let who = address.isLoopback ? "from any local user" : "from the network"
                 throw RPCError(.failedPrecondition,
-                               "refusing to listen on \(address) without a token: give --token-file (or FMA_TOKEN), or --insecure to accept unauthenticated calls from the network")
+                               "refusing to listen on \(address) without a token: give --token-file (or FMA_TOKEN), or --insecure to accept unauthenticated calls \(who)")
             }
             guard maxFrameBytes >= 64 else {
                 throw RPCError(.invalidArgument, "--max-frame-bytes \(maxFrameBytes) is too small (at least 64)")

@@ -187,13 +187,23 @@ struct DemoServerProcessTests {
         }
     }
 
-    @Test("refuses a non-loopback TCP address without a token, unless --insecure")
-    func refusesOpenTCP() async throws {
+    @Test("refuses TCP without a token, loopback included (any local user can reach it), unless --insecure",
+          arguments: [("tcp://0.0.0.0:0", "from the network"), ("tcp://127.0.0.1:0", "from any local user")])
+    func refusesOpenTCP(_ address: String, _ who: String) async throws {
         try await withTemporaryDirectory { dir in
-            let refused = try await runCommand(binDirectory + "/fma-demo", ["--listen", "tcp://0.0.0.0:0"], directory: dir,
+            let refused = try await runCommand(binDirectory + "/fma-demo", ["--listen", address], directory: dir,
                                                environment: ["FMA_TOKEN": ""])
             #expect(refused.termination.exitCode != 0)
-            #expect(refused.stderr.contains("refusing to listen on tcp://0.0.0.0:0 without a token"))
+            #expect(refused.stderr.contains("refusing to listen on \(address) without a token"))
+            #expect(refused.stderr.contains("--insecure to accept unauthenticated calls \(who)"))
+            guard address.contains("127.0.0.1") else { return }
+            let open = try ChildProcess(binDirectory + "/fma-demo", ["--listen", address, "--insecure", "--ready-file", dir + "/ready"],
+                                        directory: dir, environment: ["FMA_TOKEN": ""])
+            defer { open.stop() }
+            try await waitUntil("fma-demo --insecure to listen") { FileManager.default.fileExists(atPath: dir + "/ready") }
+            let bound = try RPCAddress(parsing: try #require(try String(contentsOfFile: dir + "/ready", encoding: .utf8)
+                .split(separator: "\n").first.map(String.init)))
+            #expect(try await HealthClient(RPCClient(address: bound)).check().status == .serving)
         }
     }
 

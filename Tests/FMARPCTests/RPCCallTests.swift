@@ -9,12 +9,13 @@ struct RPCCallTests {
     @Test("unary and streaming calls answer over Unix and TCP")
     func basicCalls() async throws {
         try await withTemporaryDirectory { dir in
-            try await withInProcessServer(listen: [.unix(path: dir + "/s.sock"), .tcp(host: "127.0.0.1", port: 0)]) { addresses in
+            let token = BearerToken("call-test-token")
+            try await withInProcessServer(listen: [.unix(path: dir + "/s.sock"), .tcp(host: "127.0.0.1", port: 0)], token: token) { addresses in
                 #expect(addresses.count == 2)
                 guard case .tcp(_, let port) = addresses[1] else { Issue.record("not tcp"); return }
                 #expect(port > 0, "port 0 is reported as the bound port")
                 for address in addresses {
-                    let client = RPCClient(address: address)
+                    let client = RPCClient(address: address, token: token)
                     defer { Task { await client.close() } }
                     let health = try await HealthClient(client).check()
                     #expect(health.status == .serving)

@@ -23,12 +23,14 @@ public struct HealthService: RPCService {
     }
 
     public func register(in router: inout RPCRouter) {
-        router.unary(Self.check) { (request: Fma_V1_HealthCheckRequest, _) in
-            try self.check(request)
+        router.unary(Self.check) { (request: Fma_V1_HealthCheckRequest, context) in
+            try self.check(request, draining: context.serverIsDraining)
         }
     }
 
-    func check(_ request: Fma_V1_HealthCheckRequest) throws(RPCError) -> Fma_V1_HealthCheckResponse {
+    /// The answer: DRAINING while the server shuts down, NOT_SERVING (with the reason) while
+    /// `problem` names one, SERVING otherwise.
+    func check(_ request: Fma_V1_HealthCheckRequest, draining: Bool = false) throws(RPCError) -> Fma_V1_HealthCheckResponse {
         if !request.service.isEmpty, !services.contains(request.service) {
             throw RPCError(.notFound, "service '\(request.service)' is not served here; this server serves \(services.joined(separator: ", "))",
                            details: ["field": "service"])
@@ -36,8 +38,8 @@ public struct HealthService: RPCService {
         let elapsed = ContinuousClock.now - started
         let problem = self.problem?()
         return .with {
-            $0.status = problem == nil ? .serving : .notServing
-            $0.message = problem ?? ""
+            $0.status = draining ? .draining : (problem == nil ? .serving : .notServing)
+            $0.message = draining ? "the server is shutting down: it finishes the calls in flight and takes no new ones" : (problem ?? "")
             $0.component = component
             $0.version = version
             $0.uptimeMs = UInt64(max(0, elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))

@@ -25,6 +25,12 @@ public struct ServerCallContext: Sendable {
         await drainSignal.wait()
     }
 
+    /// Whether the server is draining: it finishes the calls in flight and refuses new ones
+    /// (Health/Check excepted, which answers DRAINING).
+    public var serverIsDraining: Bool {
+        drainSignal.hasFired
+    }
+
     /// A logger carrying the call's id, method and peer as metadata (made on use: most calls
     /// never log).
     public var logger: Logger {

@@ -187,6 +187,39 @@ struct DemoServerProcessTests {
         }
     }
 
+    @Test("while draining, Health answers DRAINING on an open connection, new calls get UNAVAILABLE, and a call cut off by the drain timeout ends with UNAVAILABLE")
+    func healthWhileDraining() async throws {
+        try await withTemporaryDirectory { dir in
+            let server = try await DemoServer(directory: dir, extraArguments: ["--drain-timeout", "2"])
+            defer { server.stop() }
+            let client = server.unixClient()
+            #expect(try await HealthClient(client).check().status == .serving)
+            // A stream that outlives the drain timeout (10 s of messages, 2 s to drain).
+            var iterator = try await DemoClient(client).count(100, intervalMs: 100).makeAsyncIterator()
+            #expect(try await iterator.next()?.index == 0)
+            server.process.signal(SIGTERM)
+            try await waitUntil("the drain to start") { server.process.stderr.contains("draining") }
+            let health = try await HealthClient(client).check()
+            #expect(health.status == .draining)
+            #expect(health.message.contains("shutting down"))
+            do {
+                _ = try await DemoClient(client).echo("new")
+                Issue.record("a new call during the drain was served")
+            } catch let error as RPCError {
+                #expect(error.code == .unavailable && error.message.contains("shutting down"))
+            }
+            var cutOff: RPCError?
+            do {
+                while try await iterator.next() != nil {}
+            } catch let error as RPCError {
+                cutOff = error
+            }
+            #expect(cutOff?.code == .unavailable)
+            #expect(cutOff?.message.contains("drain timeout") == true)
+            #expect(try await server.process.waitForExit().exitCode == 0)
+        }
+    }
+
     @Test("refuses TCP without a token, loopback included (any local user can reach it), unless --insecure",
           arguments: [("tcp://0.0.0.0:0", "from the network"), ("tcp://127.0.0.1:0", "from any local user")])
     func refusesOpenTCP(_ address: String, _ who: String) async throws {

@@ -19,6 +19,11 @@ final class DrainSignal: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
+    /// Whether the signal has fired.
+    var hasFired: Bool {
+        state.withLockedValue { $0.fired }
+    }
+
     /// Returns when the signal fires (at once if it has), or when the calling task is cancelled.
     func wait() async {
         let id = state.withLockedValue { state in

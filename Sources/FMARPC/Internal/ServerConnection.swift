@@ -126,9 +126,14 @@ final class ServerConnection: @unchecked Sendable {
         }
     }
 
+    /// The method every fma server answers (§10), also while draining.
+    static let healthCheck = "fma.v1.Health/Check"
+
     /// Why a new call is answered at once without running it, if it is.
     private func refusal(for request: Fma_V1_CallRequest) -> RPCError? {
-        if draining {
+        // While draining, Health/Check still answers (DRAINING) so that a client on an open
+        // connection can tell a shutdown from a failure (docs/wire-protocol.md §9).
+        if draining && request.method != Self.healthCheck {
             return RPCError(.unavailable, "server is shutting down")
         }
         if let token = requiresToken {

@@ -65,7 +65,9 @@ public nonisolated struct Fma_V1_HealthCheckResponse: Sendable {
     case serving // = 1
     case notServing // = 2
 
-    /// The server is shutting down: it finishes calls in flight but takes no new ones.
+    /// The server is shutting down: it finishes calls in flight but takes no new ones. Only a
+    /// connection opened before the drain can see it (the server accepts no new connections);
+    /// every other new call on it gets UNAVAILABLE (docs/wire-protocol.md §9).
     case draining // = 3
     case UNRECOGNIZED(Int)
 

@@ -26,7 +26,9 @@ typedef enum _Fma__V1__HealthCheckResponse__ServingStatus {
   FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING = 1,
   FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__NOT_SERVING = 2,
   /*
-   * The server is shutting down: it finishes calls in flight but takes no new ones.
+   * The server is shutting down: it finishes calls in flight but takes no new ones. Only a
+   * connection opened before the drain can see it (the server accepts no new connections);
+   * every other new call on it gets UNAVAILABLE (docs/wire-protocol.md §9).
    */
   FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__DRAINING = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS)

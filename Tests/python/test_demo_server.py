@@ -366,3 +366,43 @@ def test_sigterm_exits_0_and_removes_the_socket(demo_server: DemoServer) -> None
     status = demo_server.stop()
     assert status == 0, f"exit status {status}; the server's output:\n{demo_server.log()}"
     assert not demo_server.socket_path.exists()
+
+
+# -- order of checks (docs/wire-protocol.md §8) -----------------------------------------------
+
+
+def test_an_empty_frame_is_ignored_and_the_connection_keeps_serving(
+        demo_server: DemoServer, raw_connect) -> None:
+    conn = raw_connect(demo_server.unix)
+    conn.send_raw(b"\0\0\0\0")  # length 0: a Frame with no body
+    conn.send_raw(encode_frame(frame_pb2.Frame(call_id=5)))  # a call id but no body
+    conn.send(request_frame(1, "fma.v1.Health/Check", health_pb2.HealthCheckRequest().SerializeToString()))
+    frame = conn.recv_frame()
+    assert frame is not None and frame.call_id == 1 and frame.WhichOneof("body") == "response"
+    assert health_pb2.HealthCheckResponse.FromString(frame.response.payload).status == SERVING
+
+
+def test_authentication_comes_before_the_method_lookup_and_the_call_limit(
+        demo_server: DemoServer, raw_connect) -> None:
+    conn = raw_connect(demo_server.tcp)
+    # No token and an unknown method: UNAUTHENTICATED, not UNIMPLEMENTED.
+    conn.send(request_frame(1, "fma.v1.Nothing/Here", b""))
+    frame = conn.recv_frame()
+    assert frame is not None and frame.call_id == 1
+    assert frame.status.code == StatusCode.UNAUTHENTICATED
+    # With the token, the same unknown method: UNIMPLEMENTED, naming what is served.
+    conn.send(request_frame(2, "fma.v1.Nothing/Here", b"",
+                            metadata={"authorization": f"Bearer {demo_server.token}"}))
+    frame = conn.recv_frame()
+    assert frame is not None and frame.call_id == 2
+    assert frame.status.code == StatusCode.UNIMPLEMENTED
+    assert "fma.v1.Demo" in frame.status.message
+    # A reused call id is checked before anything else: a connection error on call id 0.
+    conn.send(request_frame(3, "fma.v1.Demo/Count",
+                            demo_pb2.CountRequest(count=5, interval_ms=1000).SerializeToString(),
+                            metadata={"authorization": f"Bearer {demo_server.token}"}))
+    conn.send(request_frame(3, "fma.v1.Nothing/Here", b""))
+    while (frame := conn.recv_frame()) is not None and frame.call_id != 0:
+        pass
+    assert frame is not None and frame.status.code == StatusCode.INVALID_ARGUMENT
+    assert "call id 3 is already open" in frame.status.message

@@ -34,6 +34,21 @@ struct LauncherRESTTests {
         return String(try #require(lines.first { $0.hasPrefix("http://") }))
     }
 
+    @Test("the ready file lists the RPC address, then the REST base URL, then the metrics URL (wire-protocol §1)")
+    func readyFileOrder() async throws {
+        try await withLauncher(["--rest-port", "0", "--metrics-listen", "tcp://127.0.0.1:0"]) { launcher, _ in
+            let ready = try FileManager.default.contentsOfDirectory(atPath: launcher.directory).first { $0.hasPrefix("launcher-ready-") }
+            let lines = try String(contentsOfFile: launcher.directory + "/" + #require(ready), encoding: .utf8)
+                .split(separator: "\n").map(String.init)
+            #expect(lines.count == 3)
+            #expect(lines.first == launcher.address.description)
+            #expect(lines.dropFirst().first?.hasPrefix("http://127.0.0.1:") == true && lines.dropFirst().first?.hasSuffix("/metrics") == false)
+            #expect(lines.last?.hasPrefix("http://127.0.0.1:") == true && lines.last?.hasSuffix("/metrics") == true)
+            let rest = try await Self.curl(try Self.restBase(launcher), "GET", "/v2/vllm/instances", directory: launcher.directory)
+            #expect(rest.status == 200)
+        }
+    }
+
     @Test("cross-site requests are refused: a body that is not JSON, a foreign Host; nothing is created")
     func crossSite() async throws {
         try await withLauncher(["--rest-port", "0"]) { launcher, client in

@@ -6,7 +6,10 @@ import NIOConcurrencyHelpers
 public struct RPCServerMetrics: Sendable {
     private let connections = Gauge(label: "fma_rpc_open_connections")
     private let accepted = Counter(label: "fma_rpc_connections_total")
-    private let connectionErrors = Counter(label: "fma_rpc_connection_errors_total")
+    /// Connection errors by reason (`ConnectionErrorReason`), one handle each.
+    private let connectionErrors: [ConnectionErrorReason: Counter] = Dictionary(uniqueKeysWithValues: ConnectionErrorReason.allCases.map {
+        ($0, Counter(label: "fma_rpc_connection_errors_total", dimensions: [("reason", $0.rawValue)]))
+    })
     private let frameTimeouts = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "frame_timeout")])
     private let frameBudget = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "partial_frame_budget")])
     private let idleClosed = Counter(label: "fma_rpc_connections_limited_total", dimensions: [("reason", "idle")])
@@ -52,7 +55,37 @@ public struct RPCServerMetrics: Sendable {
         connections.record(open)
     }
 
-    func connectionError() {
-        connectionErrors.increment()
+    func connectionError(_ reason: ConnectionErrorReason) {
+        connectionErrors[reason]?.increment()
+    }
+}
+
+/// Why a connection ended in error: the `reason` label of `fma_rpc_connection_errors_total`.
+enum ConnectionErrorReason: String, CaseIterable, Sendable {
+    /// A frame's length is over `--max-frame-bytes`.
+    case oversizedFrame = "oversized_frame"
+    /// Bytes that do not decode as a Frame.
+    case malformedFrame = "malformed_frame"
+    /// The connection closed in the middle of a frame.
+    case truncatedFrame = "truncated_frame"
+    /// A request on call id 0.
+    case reservedCallID = "reserved_call_id"
+    /// A request on a call id already open.
+    case duplicateCallID = "duplicate_call_id"
+    /// A response or status frame from a client.
+    case serverSideFrame = "server_side_frame"
+    /// A partial frame did not complete within `--frame-timeout`.
+    case frameTimeout = "frame_timeout"
+    /// Partial frames held more bytes than the server allows.
+    case partialFrameBudget = "partial_frame_budget"
+    /// The socket failed (reset, broken pipe, …).
+    case transport
+
+    init(_ error: WireError) {
+        switch error {
+        case .frameTooLarge: self = .oversizedFrame
+        case .malformedFrame: self = .malformedFrame
+        case .truncatedFrame: self = .truncatedFrame
+        }
     }
 }

@@ -190,12 +190,13 @@ struct DemoServerProcessTests {
     @Test("while draining, Health answers DRAINING on an open connection, new calls get UNAVAILABLE, and a call cut off by the drain timeout ends with UNAVAILABLE")
     func healthWhileDraining() async throws {
         try await withTemporaryDirectory { dir in
-            let server = try await DemoServer(directory: dir, extraArguments: ["--drain-timeout", "2"])
+            let server = try await DemoServer(directory: dir, extraArguments: ["--drain-timeout", "6"])
             defer { server.stop() }
             let client = server.unixClient()
             #expect(try await HealthClient(client).check().status == .serving)
-            // A stream that outlives the drain timeout (10 s of messages, 2 s to drain).
-            var iterator = try await DemoClient(client).count(100, intervalMs: 100).makeAsyncIterator()
+            // A stream that outlives the drain timeout (100 s of messages, 6 s to drain; the
+            // checks below must be done within those 6 s, which a loaded machine allows).
+            var iterator = try await DemoClient(client).count(1000, intervalMs: 100).makeAsyncIterator()
             #expect(try await iterator.next()?.index == 0)
             server.process.signal(SIGTERM)
             try await waitUntil("the drain to start") { server.process.stderr.contains("draining") }

@@ -92,6 +92,7 @@ class DemoServer:
     token: str
     token_file: Path
     log_path: Path
+    metrics: str = ""  # e.g. "http://127.0.0.1:41235/metrics" with --metrics-listen
 
     def log(self) -> str:
         """What the server wrote to stdout and stderr so far."""
@@ -117,9 +118,10 @@ class DemoServer:
             return None
 
 
-def start_demo_server(folder: Path, token: str = "py-test-token-5e1f") -> DemoServer:
-    """Starts fma-demo with a Unix and a TCP (port 0) listener; returns once its ready file
-    names the bound addresses (at most READY_TIMEOUT seconds)."""
+def start_demo_server(folder: Path, token: str = "py-test-token-5e1f",
+                      extra_args: list[str] | None = None) -> DemoServer:
+    """Starts fma-demo with a Unix and a TCP (port 0) listener (and ``extra_args``); returns
+    once its ready file names the bound addresses (at most READY_TIMEOUT seconds)."""
     binary = demo_binary()
     socket_path = folder / "demo.sock"
     token_file = folder / "token"
@@ -129,7 +131,7 @@ def start_demo_server(folder: Path, token: str = "py-test-token-5e1f") -> DemoSe
     with open(log_path, "wb") as log:
         process = subprocess.Popen(
             [str(binary), "--listen", f"unix:{socket_path}", "--listen", "tcp://127.0.0.1:0",
-             "--token-file", str(token_file), "--ready-file", str(ready_file)],
+             "--token-file", str(token_file), "--ready-file", str(ready_file), *(extra_args or [])],
             stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=folder)
     server = DemoServer(process=process, folder=folder, unix="", tcp="",
                         socket_path=socket_path, token=token, token_file=token_file,
@@ -144,12 +146,15 @@ def start_demo_server(folder: Path, token: str = "py-test-token-5e1f") -> DemoSe
             pytest.fail(f"fma-demo wrote no ready file in {READY_TIMEOUT:g} s; its output:\n"
                         f"{server.log()}")
         time.sleep(0.05)
-    addresses = ready_file.read_text().split()
-    if len(addresses) != 2:
+    lines = ready_file.read_text().split()
+    addresses = lines[:2]
+    urls = lines[2:]
+    if len(addresses) != 2 or any(not url.endswith("/metrics") for url in urls):
         server.stop()
-        pytest.fail(f"the ready file should name 2 addresses (one per --listen), "
-                    f"not {addresses!r}")
+        pytest.fail(f"the ready file should name 2 addresses (one per --listen), then the "
+                    f"metrics URL if asked for, not {lines!r}")
     server.unix, server.tcp = addresses
+    server.metrics = urls[0] if urls else ""
     return server
 
 

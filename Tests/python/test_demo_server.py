@@ -406,3 +406,85 @@ def test_authentication_comes_before_the_method_lookup_and_the_call_limit(
         pass
     assert frame is not None and frame.status.code == StatusCode.INVALID_ARGUMENT
     assert "call id 3 is already open" in frame.status.message
+
+
+# -- every connection error is counted, by reason (fma_rpc_connection_errors_total) -----------
+
+
+def connection_errors(metrics_url: str) -> dict[str, float]:
+    """The server's fma_rpc_connection_errors_total by reason, as Prometheus text says."""
+    import urllib.request
+    with urllib.request.urlopen(metrics_url, timeout=10) as response:
+        text = response.read().decode()
+    counts: dict[str, float] = {}
+    for line in text.splitlines():
+        match = re.match(r'fma_rpc_connection_errors_total\{reason="([a-z_]+)"\} (\S+)', line)
+        if match:
+            counts[match.group(1)] = float(match.group(2))
+    return counts
+
+
+def test_every_connection_error_is_counted_by_reason(short_tmp, raw_connect) -> None:
+    from conftest import start_demo_server
+    server = start_demo_server(short_tmp, extra_args=[
+        "--metrics-listen", "tcp://127.0.0.1:0", "--max-frame-bytes", "1024",
+        "--max-buffered-frame-bytes", "4096", "--frame-timeout", "1"])
+    try:
+        def closed_with_status(conn, code: int) -> None:
+            frame = conn.recv_frame()
+            while frame is not None and frame.call_id != 0:
+                frame = conn.recv_frame()
+            assert frame is not None and frame.status.code == code
+            assert conn.recv_frame() is None  # then closed
+
+        health = health_pb2.HealthCheckRequest().SerializeToString()
+        conn = raw_connect(server.unix)
+        conn.send_raw(struct.pack(">I", 5000))  # over --max-frame-bytes
+        closed_with_status(conn, StatusCode.RESOURCE_EXHAUSTED)
+        conn = raw_connect(server.unix)
+        conn.send_raw(struct.pack(">I", 3) + b"\xff\xff\xff")  # not a Frame
+        closed_with_status(conn, StatusCode.INVALID_ARGUMENT)
+        conn = raw_connect(server.unix)
+        conn.send(request_frame(0, "fma.v1.Health/Check", health))
+        closed_with_status(conn, StatusCode.INVALID_ARGUMENT)
+        conn = raw_connect(server.unix)
+        conn.send(request_frame(1, "fma.v1.Demo/Count",
+                                demo_pb2.CountRequest(count=5, interval_ms=1000).SerializeToString()))
+        conn.send(request_frame(1, "fma.v1.Health/Check", health))
+        closed_with_status(conn, StatusCode.INVALID_ARGUMENT)
+        conn = raw_connect(server.unix)
+        conn.send(frame_pb2.Frame(call_id=1, status=frame_pb2.CallStatus()))
+        closed_with_status(conn, StatusCode.INVALID_ARGUMENT)
+        conn = raw_connect(server.unix)
+        conn.send_raw(struct.pack(">I", 100) + b"\x08")  # a frame that never completes
+        closed_with_status(conn, StatusCode.DEADLINE_EXCEEDED)
+        # Two unauthenticated TCP connections each start a 1,000-byte frame: whichever the
+        # server reads second passes the quarter of --max-buffered-frame-bytes that such
+        # connections may hold; the other one's frame then times out.
+        first = raw_connect(server.tcp)
+        first.send_raw(struct.pack(">I", 1000) + b"\x08")
+        second = raw_connect(server.tcp)
+        second.send_raw(struct.pack(">I", 1000) + b"\x08")
+        codes = []
+        for conn in (first, second):
+            frame = conn.recv_frame()
+            assert frame is not None and frame.call_id == 0
+            codes.append(frame.status.code)
+        assert sorted(codes) == [StatusCode.DEADLINE_EXCEEDED, StatusCode.RESOURCE_EXHAUSTED]
+        # The connection closes in the middle of a frame.
+        conn = raw_connect(server.unix)
+        conn.send_raw(struct.pack(">I", 50) + b"\x08\x01")
+        conn.close()
+
+        expected = {"oversized_frame": 1, "malformed_frame": 1, "reserved_call_id": 1,
+                    "duplicate_call_id": 1, "server_side_frame": 1, "frame_timeout": 2,
+                    "partial_frame_budget": 1, "truncated_frame": 1}
+        deadline = time.monotonic() + 10
+        counts = connection_errors(server.metrics)
+        while any(counts.get(reason, 0) < n for reason, n in expected.items()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+            counts = connection_errors(server.metrics)
+        for reason, n in expected.items():
+            assert counts.get(reason) == n, f"{reason}: {counts}"
+    finally:
+        server.stop()

@@ -59,6 +59,12 @@ final class ConnectionAdmission {
 /// be complete within `frameTimeout` of its first byte. A connection that passes either limit
 /// gets a status naming it and is closed (an `RPCError` sent down the pipeline does that).
 final class FrameGuard: ChannelInboundHandler {
+    /// What the guard sends down the pipeline when a connection passes a limit.
+    struct Limit: Error {
+        var reason: ConnectionErrorReason
+        var error: RPCError
+    }
+
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 
@@ -163,7 +169,8 @@ final class FrameGuard: ChannelInboundHandler {
         endFrame()
         timer?.cancel()
         timer = nil
-        onLimit(error.code == .deadlineExceeded ? "frame_timeout" : "partial_frame_budget")
-        context.fireErrorCaught(error)
+        let reason: ConnectionErrorReason = error.code == .deadlineExceeded ? .frameTimeout : .partialFrameBudget
+        onLimit(reason.rawValue)
+        context.fireErrorCaught(Limit(reason: reason, error: error))
     }
 }

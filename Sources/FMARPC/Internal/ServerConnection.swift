@@ -29,6 +29,8 @@ final class ServerConnection: @unchecked Sendable {
     private var logger: Logger
     private var calls: [UInt64: Call] = [:]
     private var draining = false
+    /// A connection error was counted; later ones (from closing it) are not.
+    private var errored = false
     private var drained: EventLoopPromise<Void>?
     private var closed = false
     private let executor: EventLoopTaskExecutor
@@ -61,7 +63,7 @@ final class ServerConnection: @unchecked Sendable {
         case .credit(let credit):
             addCredit(frame.callID, credit.messages)
         case .response, .status:
-            connectionError(RPCError(.invalidArgument, "a client sent a server-side frame (call id \(frame.callID))"))
+            connectionError(RPCError(.invalidArgument, "a client sent a server-side frame (call id \(frame.callID))"), reason: .serverSideFrame)
         case .none:
             logger.debug("ignoring a frame with an unknown body", metadata: ["call_id": "\(frame.callID)"])
         }
@@ -69,10 +71,10 @@ final class ServerConnection: @unchecked Sendable {
 
     private func open(_ id: UInt64, _ request: Fma_V1_CallRequest) {
         guard id != 0 else {
-            return connectionError(RPCError(.invalidArgument, "call id 0 is reserved for connection errors"))
+            return connectionError(RPCError(.invalidArgument, "call id 0 is reserved for connection errors"), reason: .reservedCallID)
         }
         guard calls[id] == nil else {
-            return connectionError(RPCError(.invalidArgument, "call id \(id) is already open on this connection"))
+            return connectionError(RPCError(.invalidArgument, "call id \(id) is already open on this connection"), reason: .duplicateCallID)
         }
         if let refusal = refusal(for: request) {
             shared.metrics.recordCall(method: shared.metricsLabel(for: request.method), code: refusal.code, seconds: 0)
@@ -269,7 +271,20 @@ final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    /// A protocol violation: tell the client why on call id 0, then close.
+    /// A protocol violation found here (counted as `reason`): tell the client why on call id 0,
+    /// then close.
+    func connectionError(_ error: RPCError, reason: ConnectionErrorReason) {
+        if noteError() { shared.metrics.connectionError(reason) }
+        connectionError(error)
+    }
+
+    /// Records that the connection failed; true the first time (the error to count).
+    func noteError() -> Bool {
+        defer { errored = true }
+        return !errored
+    }
+
+    /// Tells the client why on call id 0, then closes (the caller counted the error).
     func connectionError(_ error: RPCError) {
         logger.warning("closing connection", metadata: ["reason": "\(error.message)", "code": "\(error.code.name)"])
         var frame = Fma_V1_Frame()

@@ -66,13 +66,18 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        shared.metrics.connectionError()
+        // Only a connection's first error is counted: closing it after a limit or a protocol
+        // error can bring another (a frame cut short by the close itself).
+        let first = connection?.noteError() ?? true
         if let wire = error as? WireError {
+            if first { shared.metrics.connectionError(ConnectionErrorReason(wire)) }
             connection?.connectionError(RPCError(wire.statusCode, wire.description))
-        } else if let limit = error as? RPCError {
-            // FrameGuard: a frame too slow, or too many bytes of partial frames.
-            connection?.connectionError(limit)
+        } else if let limit = error as? FrameGuard.Limit {
+            // A frame too slow, or too many bytes of partial frames.
+            if first { shared.metrics.connectionError(limit.reason) }
+            connection?.connectionError(limit.error)
         } else {
+            if first { shared.metrics.connectionError(.transport) }
             shared.logger.info("connection failed", metadata: ["peer": "\(connection?.peer ?? "?")", "error": "\(error)"])
             context.close(promise: nil)
         }

@@ -270,6 +270,7 @@ let package = Package(
             name: "FMATestSupport",
             dependencies: ["FMADevCluster", "FMARPC", "FMAAPI", "FMAWire",
                            .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
             path: "Tests/FMATestSupport",

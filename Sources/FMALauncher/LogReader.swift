@@ -14,20 +14,19 @@ struct LogReader: Sendable {
     }
 
     /// Bytes [start, end] (end inclusive, clamped to the file), or up to 1 MiB from start.
-    /// A start at or beyond the size is OUT_OF_RANGE naming both.
+    /// A start at or beyond the size is an empty chunk with `total_size`, so a poller asks
+    /// again from the same offset; an end before the start is INVALID_ARGUMENT.
     func read(path: String, id: String, start: UInt64, end: UInt64?) throws(RPCError) -> Fma_V1_GetLogResponse {
-        let size = Self.size(of: path)
-        guard start < size else {
-            throw RPCError(.outOfRange, "start \(start) is at or beyond the end of instance '\(id)''s log (\(size) bytes)",
-                           details: ["field": "start", "total_size": "\(size)"])
-        }
         if let end, end < start {
             throw .invalidArgument(field: "end", "end \(end) is before start \(start)")
         }
-        let last = min(end ?? (start + Self.defaultMaxBytes - 1), size - 1)
+        let size = Self.size(of: path)
         var response = Fma_V1_GetLogResponse()
         response.start = start
         response.totalSize = size
+        guard start < size else { return response }
+        let (openEnd, overflow) = start.addingReportingOverflow(Self.defaultMaxBytes - 1)
+        let last = min(end ?? (overflow ? .max : openEnd), size - 1)
         response.data = try Self.bytes(path: path, from: start, count: Int(last - start + 1))
         return response
     }

@@ -32,6 +32,15 @@ struct LauncherRecoveryTests {
             let log = try await fresh.log("survivor")
             #expect(String(decoding: log.data, as: UTF8.self).contains("serving"))
 
+            // Events live in memory only: a watch from before the restart must list again; from
+            // the revision the launcher restarted at, it sees what recovery found.
+            let stale = await #expect(throws: RPCError.self) {
+                _ = try await fresh.watch(since: revision - 1).first { _ in true }
+            }
+            #expect(stale?.code == .outOfRange)
+            let recovered = await collect(try await fresh.watch(since: revision)) { $0.instance.id == "doomed" }
+            #expect(recovered.last?.type == .stopped && recovered.last?.instance.id == "doomed")
+
             // The adopted instance's exit is still seen.
             let watch = try await fresh.watch(since: try await fresh.list().revision)
             kill(live.pid, SIGTERM)

@@ -7,7 +7,7 @@ import Testing
 
 @Suite("fma-launcher: logs, events, sleep and wake", .serialized)
 struct LauncherStreamsTests {
-    @Test("log ranges: whole, explicit end, open end, beyond the end")
+    @Test("log ranges: whole, explicit end, open end, end clamped, at and beyond the end an empty chunk")
     func logRanges() async throws {
         try await withLauncher { _, client in
             let port = try freePort()
@@ -21,8 +21,14 @@ struct LauncherStreamsTests {
             #expect(Array(part.data) == Array(whole.data[2...6]))
             let tail = try await client.log("talker", start: 5)
             #expect(Array(tail.data) == Array(whole.data[5...]))
-            let beyond = await #expect(throws: RPCError.self) { _ = try await client.log("talker", start: whole.totalSize + 10) }
-            #expect(beyond?.code == .outOfRange)
+            // At or past the end: an empty chunk that says how long the log is (a poller asks again).
+            for start in [whole.totalSize, whole.totalSize + 10] {
+                let beyond = try await client.log("talker", start: start)
+                #expect(beyond.data.isEmpty && beyond.start == start && beyond.totalSize >= whole.totalSize)
+            }
+            // An end past the file is clamped to it.
+            let clamped = try await client.log("talker", start: 1, end: whole.totalSize + 1000)
+            #expect(Array(clamped.data.prefix(whole.data.count - 1)) == Array(whole.data[1...]))
             let backwards = await #expect(throws: RPCError.self) { _ = try await client.log("talker", start: 5, end: 2) }
             #expect(backwards?.code == .invalidArgument)
         }
@@ -108,6 +114,20 @@ struct LauncherStreamsTests {
             #expect(!(try await client.isSleeping("sleepy")))
             let badLevel = await #expect(throws: RPCError.self) { _ = try await client.sleep("sleepy", level: 3) }
             #expect(badLevel?.code == .invalidArgument)
+
+            // The events, as launcher.proto documents them: asleep again at the same level and
+            // awake again change nothing; a new level is a SLEEPING event; a delete is one
+            // DELETED event, no STOPPED before it.
+            let watch = try await client.watch(since: awake.revision)
+            _ = try await client.sleep("sleepy", level: 1)
+            _ = try await client.sleep("sleepy", level: 1)
+            _ = try await client.sleep("sleepy", level: 2)
+            _ = try await client.wake("sleepy")
+            _ = try await client.wake("sleepy")
+            _ = try await client.delete("sleepy")
+            let seen = await collect(watch) { $0.type == .deleted }
+            #expect(seen.map(\.type) == [.sleeping, .sleeping, .awake, .deleted])
+            #expect(seen.map(\.instance.sleepLevel).prefix(2) == [1, 2])
         }
     }
 

@@ -1,5 +1,5 @@
 public import FMARPC
-import FMAWire
+public import FMAWire
 
 /// `fma.v1.Health`: every fma server answers it (docs/wire-protocol.md §10).
 public struct HealthService: RPCService {
@@ -13,13 +13,17 @@ public struct HealthService: RPCService {
     public var services: [String]
     /// Why the server cannot do its work now (NOT_SERVING with this message), or nil.
     public var problem: (@Sendable () -> String?)?
+    /// The server's frame limit, reported so that clients can check what they send.
+    public var maxFrameBytes: Int
     private let started = ContinuousClock.now
 
-    public init(component: String, version: String = FMAVersion.current, services: [String], problem: (@Sendable () -> String?)? = nil) {
+    public init(component: String, version: String = FMAVersion.current, services: [String], problem: (@Sendable () -> String?)? = nil,
+                maxFrameBytes: Int = FrameCodec.defaultMaxFrameBytes) {
         self.component = component
         self.version = version
         self.services = Array(Set(services + [Self.serviceName])).sorted()
         self.problem = problem
+        self.maxFrameBytes = maxFrameBytes
     }
 
     public func register(in router: inout RPCRouter) {
@@ -44,6 +48,7 @@ public struct HealthService: RPCService {
             $0.version = version
             $0.uptimeMs = UInt64(max(0, elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000))
             $0.services = services
+            $0.maxFrameBytes = UInt32(clamping: maxFrameBytes)
         }
     }
 }

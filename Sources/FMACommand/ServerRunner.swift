@@ -52,7 +52,8 @@ public enum ServerRunner {
             lifecycle.append(metrics)
         }
         var router = RPCRouter(services: services)
-        router.add(HealthService(component: component, services: router.serviceNames, problem: healthProblem))
+        router.add(HealthService(component: component, services: router.serviceNames, problem: healthProblem,
+                                 maxFrameBytes: configuration.maxFrameBytes))
         let server = RPCServer(configuration: configuration, router: router, logger: logger)
         lifecycle.insert(server, at: 0)
         lifecycle.append(contentsOf: extraServices)

@@ -36,7 +36,8 @@ public final class RPCServer: Service, Sendable {
                                    maxResponsePayload: FrameCodec.maxResponsePayload(maxFrameBytes: configuration.maxFrameBytes),
                                    logger: logger, metrics: RPCServerMetrics(), maxConnectionIdle: configuration.maxConnectionIdle,
                                    partialFrames: PartialFrameBudget(limit: configuration.maxBufferedFrameBytes,
-                                                                     unauthenticatedLimit: configuration.maxUnauthenticatedBufferedFrameBytes))
+                                                                     unauthenticatedLimit: configuration.maxUnauthenticatedBufferedFrameBytes),
+                                   errorLinger: min(configuration.frameTimeout, .seconds(10)))
     }
 
     /// The addresses the listeners are bound to (port 0 resolved), once they are.

@@ -332,6 +332,52 @@ static void test_frame_over_the_server_limit(void)
     fma_client_close(client);
 }
 
+/* A frame far over the limit: the server answers on call id 0 as soon as it reads the length,
+ * while the client is still writing. The server must keep reading (and dropping) until the
+ * client is done, or the client's write fails with EPIPE/ECONNRESET and a reset can discard the
+ * status before the client reads it (wire-protocol §8). Several rounds, as it is a race. */
+static void test_status_survives_a_frame_much_larger_than_the_limit(void)
+{
+    size_t len = 32u << 20;
+    uint8_t *data = calloc(len, 1);
+    if (data == NULL) {
+        return;
+    }
+    for (int round = 0; round < 3; round++) {
+        /* TCP: closing a TCP socket with unread bytes sends a reset, which can make the
+         * client's kernel discard the status it had received (a Unix socket keeps it). */
+        fma_client *client = connect_to(tcp_address);
+        if (client == NULL) {
+            break;
+        }
+        EXPECT_INT(fma_client_set_token(client, token, NULL), FMA_OK);
+        fma_client_set_max_frame_bytes(client, 64u << 20);
+        Fma__V1__EchoResponse *response = NULL;
+        fma_status status;
+        EXPECT_INT(echo(client, "", data, len, 0, CALL_TIMEOUT_MS, &response, &status),
+                   FMA_RESOURCE_EXHAUSTED);
+        EXPECT_CONTAINS(status.message, "exceeds the limit of 4194304 bytes");
+        free_echo(response);
+        fma_client_close(client);
+    }
+    free(data);
+}
+
+static void test_health_reports_the_frame_limit(void)
+{
+    fma_client *client = connect_to(unix_address);
+    if (client == NULL) {
+        return;
+    }
+    Fma__V1__HealthCheckResponse *health = NULL;
+    fma_status status;
+    if (EXPECT_INT(fma_health_check(client, NULL, CALL_TIMEOUT_MS, &health, &status), FMA_OK)) {
+        EXPECT_INT(health->max_frame_bytes, 4194304);
+    }
+    fma_health_response_free(health);
+    fma_client_close(client);
+}
+
 int main(void)
 {
     unix_address = getenv("FMA_E2E_UNIX");
@@ -350,5 +396,7 @@ int main(void)
     RUN(test_unknown_method_and_bad_payload);
     RUN(test_tcp_needs_the_token);
     RUN(test_frame_over_the_server_limit);
+    RUN(test_status_survives_a_frame_much_larger_than_the_limit);
+    RUN(test_health_reports_the_frame_limit);
     return harness_finish("e2e_demo");
 }

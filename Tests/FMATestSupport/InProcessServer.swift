@@ -15,7 +15,7 @@ public func withInProcessServer<T: Sendable>(
     var configuration = RPCServer.Configuration(listen: listen, token: token)
     configure(&configuration)
     var router = RPCRouter(services: services)
-    router.add(HealthService(component: "test", services: router.serviceNames))
+    router.add(HealthService(component: "test", services: router.serviceNames, maxFrameBytes: configuration.maxFrameBytes))
     let server = RPCServer(configuration: configuration, router: router, logger: .silent)
     return try await withRunningServices([server]) { _ in
         try await body(try await server.boundAddresses())

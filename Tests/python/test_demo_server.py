@@ -488,3 +488,20 @@ def test_every_connection_error_is_counted_by_reason(short_tmp, raw_connect) -> 
             assert counts.get(reason) == n, f"{reason}: {counts}"
     finally:
         server.stop()
+
+
+def test_a_client_that_writes_a_whole_oversized_frame_before_reading_gets_the_status(
+        demo_server: DemoServer, raw_connect) -> None:
+    # A simple blocking client: it sends all 16 MiB (over the 4 MiB limit) and only then
+    # reads. The server answers on call id 0 at the length prefix, then keeps reading and
+    # dropping the rest, so the write completes and the status is there to read (§8).
+    for _ in range(2):
+        conn = raw_connect(demo_server.tcp)
+        frame = request_frame(1, "fma.v1.Demo/Echo", echo_payload("x" * (16 << 20)),
+                              metadata={"authorization": f"Bearer {demo_server.token}"})
+        conn.send_raw(encode_frame(frame, max_frame_bytes=None))
+        answer = conn.recv_frame()
+        assert answer is not None and answer.call_id == 0
+        assert answer.status.code == StatusCode.RESOURCE_EXHAUSTED
+        assert "exceeds the limit of 4194304 bytes" in answer.status.message
+        assert conn.recv_frame() is None

@@ -167,7 +167,7 @@ const ProtobufCEnumDescriptor fma__v1__health_check_response__serving_status__de
   fma__v1__health_check_response__serving_status__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor fma__v1__health_check_response__field_descriptors[6] =
+static const ProtobufCFieldDescriptor fma__v1__health_check_response__field_descriptors[7] =
 {
   {
     "status",
@@ -241,9 +241,22 @@ static const ProtobufCFieldDescriptor fma__v1__health_check_response__field_desc
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "max_frame_bytes",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__HealthCheckResponse, max_frame_bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fma__v1__health_check_response__field_indices_by_name[] = {
   1,   /* field[1] = component */
+  6,   /* field[6] = max_frame_bytes */
   5,   /* field[5] = message */
   4,   /* field[4] = services */
   0,   /* field[0] = status */
@@ -253,7 +266,7 @@ static const unsigned fma__v1__health_check_response__field_indices_by_name[] = 
 static const ProtobufCIntRange fma__v1__health_check_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor fma__v1__health_check_response__descriptor =
 {
@@ -263,7 +276,7 @@ const ProtobufCMessageDescriptor fma__v1__health_check_response__descriptor =
   "Fma__V1__HealthCheckResponse",
   "fma.v1",
   sizeof(Fma__V1__HealthCheckResponse),
-  6,
+  7,
   fma__v1__health_check_response__field_descriptors,
   fma__v1__health_check_response__field_indices_by_name,
   1,  fma__v1__health_check_response__number_ranges,

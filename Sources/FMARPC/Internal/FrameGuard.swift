@@ -124,10 +124,19 @@ final class FrameGuard: ChannelInboundHandler {
             guard prefix.count == FrameCodec.prefixBytes else { continue }
             let length = prefix.reduce(0) { $0 << 8 | Int($1) }
             prefix.removeAll(keepingCapacity: true)
-            // An oversized frame is the decoder's to refuse, with its own status.
-            guard length > 0, length <= maxFrameBytes else {
+            guard length > 0 else {
                 endFrame()
                 continue
+            }
+            // An oversized frame is the decoder's to refuse, with its own status; the bytes up
+            // to its prefix go on to the decoder, and nothing after them is looked at again
+            // (the connection closes, dropping what the client still sends).
+            guard length <= maxFrameBytes else {
+                endFrame()
+                timer?.cancel()
+                timer = nil
+                failed = true
+                return nil
             }
             let authenticated = admission.authenticated
             guard budget.reserve(length, authenticated: authenticated) else {

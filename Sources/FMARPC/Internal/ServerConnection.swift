@@ -31,6 +31,8 @@ final class ServerConnection: @unchecked Sendable {
     private var draining = false
     /// A connection error was counted; later ones (from closing it) are not.
     private var errored = false
+    /// The status of a connection error was sent; the connection is closing.
+    private var closingAfterError = false
     private var drained: EventLoopPromise<Void>?
     private var closed = false
     private let executor: EventLoopTaskExecutor
@@ -54,6 +56,8 @@ final class ServerConnection: @unchecked Sendable {
 
     func receive(_ frame: Fma_V1_Frame) {
         eventLoop.preconditionInEventLoop()
+        // Closing after a connection error: what the client still sends is dropped.
+        guard !closingAfterError else { return }
         switch frame.body {
         case .request(let request):
             open(frame.callID, request)
@@ -284,13 +288,22 @@ final class ServerConnection: @unchecked Sendable {
         return !errored
     }
 
-    /// Tells the client why on call id 0, then closes (the caller counted the error).
+    /// Tells the client why on call id 0, then closes (the caller counted the error): first
+    /// the sending side, so the status and an end of stream reach the client, then, once the
+    /// client closes or `errorLinger` passes, the whole connection. Meanwhile what the client
+    /// still sends (the rest of an oversized frame) is read and dropped: closing with unread
+    /// bytes would reset the connection, and a reset can discard the status before the client
+    /// reads it.
     func connectionError(_ error: RPCError) {
         logger.warning("closing connection", metadata: ["reason": "\(error.message)", "code": "\(error.code.name)"])
         var frame = Fma_V1_Frame()
         frame.status = error.status
-        if !closed {
-            channel.writeAndFlush(frame).whenComplete { [channel] _ in channel.close(promise: nil) }
+        guard !closed, !closingAfterError else { return }
+        closingAfterError = true
+        let linger = TimeAmount(shared.errorLinger)
+        channel.writeAndFlush(frame).whenComplete { [channel] _ in
+            channel.close(mode: .output).whenFailure { _ in channel.close(promise: nil) }
+            channel.eventLoop.scheduleTask(in: linger) { channel.close(promise: nil) }
         }
     }
 

@@ -12,6 +12,10 @@ struct ServerShared: Sendable {
     let maxConnectionIdle: Duration?
     /// Bytes of partial frames held, over all connections.
     let partialFrames: PartialFrameBudget
+    /// After a connection error the server stops sending (its status already written) but keeps
+    /// reading and dropping what the client still sends, for at most this long, so that the
+    /// client's kernel does not discard the status on a reset (§8).
+    let errorLinger: Duration
     /// Fires when the server starts draining.
     let drain = DrainSignal()
 

@@ -54,8 +54,13 @@ public nonisolated struct Fma_V1_HealthCheckResponse: Sendable {
   /// The services this server serves, e.g. ["fma.v1.Demo", "fma.v1.Health"].
   public var services: [String] = []
 
-  /// Why the status is NOT_SERVING (e.g. the launcher's journal cannot be written); empty otherwise.
+  /// Why the status is NOT_SERVING (e.g. the launcher's journal cannot be written), or that the
+  /// server is DRAINING; empty otherwise.
   public var message: String = String()
+
+  /// The largest frame the server accepts (its --max-frame-bytes), length prefix not counted:
+  /// a client checks each outgoing frame against it before sending (docs/wire-protocol.md §2).
+  public var maxFrameBytes: UInt32 = 0
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -144,7 +149,7 @@ nonisolated extension Fma_V1_HealthCheckRequest: SwiftProtobuf.Message, SwiftPro
 
 nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".HealthCheckResponse"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}component\0\u{1}version\0\u{3}uptime_ms\0\u{1}services\0\u{1}message\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}status\0\u{1}component\0\u{1}version\0\u{3}uptime_ms\0\u{1}services\0\u{1}message\0\u{3}max_frame_bytes\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -158,6 +163,7 @@ nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftPr
       case 4: try { try decoder.decodeSingularUInt64Field(value: &self.uptimeMs) }()
       case 5: try { try decoder.decodeRepeatedStringField(value: &self.services) }()
       case 6: try { try decoder.decodeSingularStringField(value: &self.message) }()
+      case 7: try { try decoder.decodeSingularUInt32Field(value: &self.maxFrameBytes) }()
       default: break
       }
     }
@@ -182,6 +188,9 @@ nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftPr
     if !self.message.isEmpty {
       try visitor.visitSingularStringField(value: self.message, fieldNumber: 6)
     }
+    if self.maxFrameBytes != 0 {
+      try visitor.visitSingularUInt32Field(value: self.maxFrameBytes, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -192,6 +201,7 @@ nonisolated extension Fma_V1_HealthCheckResponse: SwiftProtobuf.Message, SwiftPr
     if lhs.uptimeMs != rhs.uptimeMs {return false}
     if lhs.services != rhs.services {return false}
     if lhs.message != rhs.message {return false}
+    if lhs.maxFrameBytes != rhs.maxFrameBytes {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x66ma/v1/health.proto\x12\x06\x66ma.v1\"%\n\x12HealthCheckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\xf4\x01\n\x13HealthCheckResponse\x12\x39\n\x06status\x18\x01 \x01(\x0e\x32).fma.v1.HealthCheckResponse.ServingStatus\x12\x11\n\tcomponent\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x11\n\tuptime_ms\x18\x04 \x01(\x04\x12\x10\n\x08services\x18\x05 \x03(\t\x12\x0f\n\x07message\x18\x06 \x01(\t\"H\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02\x12\x0c\n\x08\x44RAINING\x10\x03\x32J\n\x06Health\x12@\n\x05\x43heck\x12\x1a.fma.v1.HealthCheckRequest\x1a\x1b.fma.v1.HealthCheckResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13\x66ma/v1/health.proto\x12\x06\x66ma.v1\"%\n\x12HealthCheckRequest\x12\x0f\n\x07service\x18\x01 \x01(\t\"\x8d\x02\n\x13HealthCheckResponse\x12\x39\n\x06status\x18\x01 \x01(\x0e\x32).fma.v1.HealthCheckResponse.ServingStatus\x12\x11\n\tcomponent\x18\x02 \x01(\t\x12\x0f\n\x07version\x18\x03 \x01(\t\x12\x11\n\tuptime_ms\x18\x04 \x01(\x04\x12\x10\n\x08services\x18\x05 \x03(\t\x12\x0f\n\x07message\x18\x06 \x01(\t\x12\x17\n\x0fmax_frame_bytes\x18\x07 \x01(\r\"H\n\rServingStatus\x12\x0b\n\x07UNKNOWN\x10\x00\x12\x0b\n\x07SERVING\x10\x01\x12\x0f\n\x0bNOT_SERVING\x10\x02\x12\x0c\n\x08\x44RAINING\x10\x03\x32J\n\x06Health\x12@\n\x05\x43heck\x12\x1a.fma.v1.HealthCheckRequest\x1a\x1b.fma.v1.HealthCheckResponseb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'fma.v1.health_pb2', globals())
@@ -23,9 +23,9 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _HEALTHCHECKREQUEST._serialized_start=31
   _HEALTHCHECKREQUEST._serialized_end=68
   _HEALTHCHECKRESPONSE._serialized_start=71
-  _HEALTHCHECKRESPONSE._serialized_end=315
-  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_start=243
-  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_end=315
-  _HEALTH._serialized_start=317
-  _HEALTH._serialized_end=391
+  _HEALTHCHECKRESPONSE._serialized_end=340
+  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_start=268
+  _HEALTHCHECKRESPONSE_SERVINGSTATUS._serialized_end=340
+  _HEALTH._serialized_start=342
+  _HEALTH._serialized_end=416
 # @@protoc_insertion_point(module_scope)

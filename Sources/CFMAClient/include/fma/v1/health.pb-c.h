@@ -71,13 +71,19 @@ struct  Fma__V1__HealthCheckResponse
   size_t n_services;
   char **services;
   /*
-   * Why the status is NOT_SERVING (e.g. the launcher's journal cannot be written); empty otherwise.
+   * Why the status is NOT_SERVING (e.g. the launcher's journal cannot be written), or that the
+   * server is DRAINING; empty otherwise.
    */
   char *message;
+  /*
+   * The largest frame the server accepts (its --max-frame-bytes), length prefix not counted:
+   * a client checks each outgoing frame against it before sending (docs/wire-protocol.md §2).
+   */
+  uint32_t max_frame_bytes;
 };
 #define FMA__V1__HEALTH_CHECK_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fma__v1__health_check_response__descriptor) \
-    , FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string }
+    , FMA__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__UNKNOWN, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, 0 }
 
 
 /* Fma__V1__HealthCheckRequest methods */

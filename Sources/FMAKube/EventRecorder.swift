@@ -90,7 +90,8 @@ public struct EventRecorder: Sendable {
 }
 
 /// The events a recorder made lately, so a repeat updates its Event: at most `capacity`,
-/// the least recently recorded forgotten first.
+/// the least recently recorded forgotten first. Each use is O(1) (amortized): uses are queued
+/// in order and an eviction skips queued uses that a later one superseded.
 final class RecentEvents: Sendable {
     struct Key: Hashable, Sendable {
         var uid: String
@@ -110,6 +111,35 @@ final class RecentEvents: Sendable {
     private struct State {
         var entries: [Key: Entry] = [:]
         var clock: UInt64 = 0
+        /// Every use, oldest first, from `head` on; a use is stale when its entry was used later.
+        var uses: [(key: Key, at: UInt64)] = []
+        var head = 0
+
+        mutating func touch(_ key: Key) -> UInt64 {
+            clock += 1
+            uses.append((key, clock))
+            return clock
+        }
+
+        /// Forgets the least recently used entry.
+        mutating func evictOldest() {
+            while head < uses.count {
+                let use = uses[head]
+                head += 1
+                if entries[use.key]?.used == use.at {
+                    entries[use.key] = nil
+                    break
+                }
+            }
+            compact()
+        }
+
+        /// Drops the consumed and stale uses once they are most of the queue.
+        mutating func compact() {
+            guard uses.count > 64, head > uses.count / 2 || uses.count > 4 * max(1, entries.count) else { return }
+            uses = uses[head...].filter { entries[$0.key]?.used == $0.at }
+            head = 0
+        }
     }
 
     private let state = NIOLockedValueBox(State())
@@ -119,22 +149,26 @@ final class RecentEvents: Sendable {
         self.capacity = max(1, capacity)
     }
 
+    var count: Int { state.withLockedValue { $0.entries.count } }
+
     func get(_ key: Key) -> (name: String, namespace: String, count: Int64)? {
         state.withLockedValue { state in
             guard let entry = state.entries[key] else { return nil }
-            state.clock += 1
-            state.entries[key]?.used = state.clock
+            let used = state.touch(key)
+            state.entries[key]?.used = used
+            state.compact()
             return (entry.name, entry.namespace, entry.count)
         }
     }
 
     func put(_ key: Key, name: String, namespace: String, count: Int64) {
         state.withLockedValue { state in
-            state.clock += 1
-            state.entries[key] = Entry(name: name, namespace: namespace, count: max(1, count), used: state.clock)
-            if state.entries.count > capacity, let oldest = state.entries.min(by: { $0.value.used < $1.value.used })?.key {
-                state.entries[oldest] = nil
+            let used = state.touch(key)
+            state.entries[key] = Entry(name: name, namespace: namespace, count: max(1, count), used: used)
+            while state.entries.count > capacity {
+                state.evictOldest()
             }
+            state.compact()
         }
     }
 }

@@ -6,6 +6,24 @@ import Testing
 
 @Suite("client pieces")
 struct ClientPiecesTests {
+    @Test("recent events forget the least recently used first, and repeated uses do not grow without bound")
+    func recentEventsAreLRU() {
+        let recent = RecentEvents(capacity: 3)
+        func key(_ name: String) -> RecentEvents.Key { .init(uid: name, object: "ns/\(name)", type: "Normal", reason: "R", message: "m") }
+        for name in ["a", "b", "c"] { recent.put(key(name), name: name, namespace: "ns", count: 1) }
+        #expect(recent.get(key("a"))?.name == "a")
+        recent.put(key("d"), name: "d", namespace: "ns", count: 1)
+        #expect(recent.get(key("b")) == nil, "b was the least recently used")
+        recent.put(key("e"), name: "e", namespace: "ns", count: 1)
+        #expect(recent.get(key("c")) == nil)
+        #expect(recent.get(key("a"))?.name == "a" && recent.get(key("d")) != nil && recent.get(key("e")) != nil)
+        for _ in 0..<10_000 { _ = recent.get(key("a")) }
+        recent.put(key("f"), name: "f", namespace: "ns", count: 1)
+        #expect(recent.count == 3)
+        #expect(recent.get(key("a")) != nil, "a, used most, stays")
+        #expect(recent.get(key("d")) == nil, "d was the least recently used")
+    }
+
     @Test func errorStatusFromBodyOrCode() {
         let body = Array(#"{"kind":"Status","apiVersion":"v1","status":"Failure","message":"pods \"x\" already exists","reason":"AlreadyExists","code":409}"#.utf8)
         let exists = KubeError.api(KubeClient.status(of: 409, body: body), request: "POST /api/v1/namespaces/d/pods")

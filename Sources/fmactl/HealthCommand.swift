@@ -40,7 +40,8 @@ struct HealthCommand: AsyncParsableCommand {
         case .json:
             print(try response.jsonString())
         case .text:
-            print("\(response.status.name) component=\(response.component) version=\(response.version) uptime_ms=\(response.uptimeMs) services=\(response.services.joined(separator: ","))")
+            let limit = response.maxFrameBytes > 0 ? " max_frame_bytes=\(response.maxFrameBytes)" : ""
+            print("\(response.status.name) component=\(response.component) version=\(response.version) uptime_ms=\(response.uptimeMs) services=\(response.services.joined(separator: ","))\(limit)")
             if !response.message.isEmpty { print("message: \(response.message)") }
         }
         if response.status != .serving { throw ExitCode(1) }

@@ -146,11 +146,7 @@ struct LauncherLifecycleTests {
         try await withLauncher { _, client in
             let watch = try await client.watch()
             let created = try await client.create(.fake(id: "crashy", port: try freePort(), ["--exit-after", "0.3", "--exit-code", "7"]))
-            var stopped: Fma_V1_InstanceEvent?
-            for try await event in watch where event.type == .stopped {
-                stopped = event
-                break
-            }
+            let stopped = await collect(watch) { $0.type == .stopped }.last.flatMap { $0.type == .stopped ? $0 : nil }
             let event = try #require(stopped)
             #expect(event.instance.id == "crashy")
             #expect(event.instance.status == .stopped)

@@ -44,11 +44,7 @@ struct LauncherRecoveryTests {
             // The adopted instance's exit is still seen.
             let watch = try await fresh.watch(since: try await fresh.list().revision)
             kill(live.pid, SIGTERM)
-            var stopped: Fma_V1_InstanceEvent?
-            for try await event in watch where event.instance.id == "survivor" {
-                stopped = event
-                break
-            }
+            let stopped = await collect(watch) { $0.instance.id == "survivor" }.last.flatMap { $0.instance.id == "survivor" ? $0 : nil }
             #expect(stopped?.type == .stopped)
         }
     }
@@ -186,11 +182,7 @@ struct LauncherSupervisorTests {
             try await waitUntil("the instance to be reparented to the supervisor") { Self.parent(of: created.pid) == supervisor.pid }
             let watch = try await client.watch(since: try await client.list().revision)
             kill(created.pid, SIGKILL)
-            var stopped: Fma_V1_InstanceEvent?
-            for try await event in watch where event.instance.id == "kept" {
-                stopped = event
-                break
-            }
+            let stopped = await collect(watch) { $0.instance.id == "kept" }.last.flatMap { $0.instance.id == "kept" ? $0 : nil }
             #expect(stopped?.type == .stopped)
             #expect(stopped?.instance.exit.known == true && stopped?.instance.exit.signal == SIGKILL)
 

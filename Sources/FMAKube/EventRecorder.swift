@@ -165,10 +165,11 @@ final class RecentEvents: Sendable {
         state.withLockedValue { state in
             let used = state.touch(key)
             state.entries[key] = Entry(name: name, namespace: namespace, count: max(1, count), used: used)
-            while state.entries.count > capacity {
+            if state.entries.count > capacity {
                 state.evictOldest()
+            } else {
+                state.compact()
             }
-            state.compact()
         }
     }
 }

@@ -275,8 +275,9 @@ final class ServerConnection: @unchecked Sendable {
         }
     }
 
-    /// A protocol violation found here (counted as `reason`): tell the client why on call id 0,
-    /// then close.
+    /// A connection error (counted as `reason` if it is the connection's first: closing after
+    /// one can bring another, such as a frame cut short by the close itself): tell the client
+    /// why on call id 0, then close.
     func connectionError(_ error: RPCError, reason: ConnectionErrorReason) {
         if noteError() { shared.metrics.connectionError(reason) }
         connectionError(error)
@@ -288,13 +289,13 @@ final class ServerConnection: @unchecked Sendable {
         return !errored
     }
 
-    /// Tells the client why on call id 0, then closes (the caller counted the error): first
+    /// Tells the client why on call id 0, then closes: first
     /// the sending side, so the status and an end of stream reach the client, then, once the
     /// client closes or `errorLinger` passes, the whole connection. Meanwhile what the client
     /// still sends (the rest of an oversized frame) is read and dropped: closing with unread
     /// bytes would reset the connection, and a reset can discard the status before the client
     /// reads it.
-    func connectionError(_ error: RPCError) {
+    private func connectionError(_ error: RPCError) {
         logger.warning("closing connection", metadata: ["reason": "\(error.message)", "code": "\(error.code.name)"])
         var frame = Fma_V1_Frame()
         frame.status = error.status

@@ -66,20 +66,24 @@ final class ServerConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        // Only a connection's first error is counted: closing it after a limit or a protocol
-        // error can bring another (a frame cut short by the close itself).
-        let first = connection?.noteError() ?? true
         if let wire = error as? WireError {
-            if first { shared.metrics.connectionError(ConnectionErrorReason(wire)) }
-            connection?.connectionError(RPCError(wire.statusCode, wire.description))
+            connectionError(RPCError(wire.statusCode, wire.description), reason: ConnectionErrorReason(wire))
         } else if let limit = error as? FrameGuard.Limit {
             // A frame too slow, or too many bytes of partial frames.
-            if first { shared.metrics.connectionError(limit.reason) }
-            connection?.connectionError(limit.error)
+            connectionError(limit.error, reason: limit.reason)
         } else {
-            if first { shared.metrics.connectionError(.transport) }
+            if connection?.noteError() ?? true { shared.metrics.connectionError(.transport) }
             shared.logger.info("connection failed", metadata: ["peer": "\(connection?.peer ?? "?")", "error": "\(error)"])
             context.close(promise: nil)
+        }
+    }
+
+    /// Ends the connection with `error`, counted under `reason` if it is the connection's first.
+    private func connectionError(_ error: RPCError, reason: ConnectionErrorReason) {
+        if let connection {
+            connection.connectionError(error, reason: reason)
+        } else {
+            shared.metrics.connectionError(reason)
         }
     }
 

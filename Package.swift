@@ -84,7 +84,7 @@ let package = Package(
         .target(
             name: "FMACommand",
             dependencies: [
-                "FMARPC", "FMAAPI",
+                "FMARPC", "FMAAPI", "CFMAProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),

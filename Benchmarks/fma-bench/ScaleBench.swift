@@ -18,8 +18,9 @@ struct ScaleBench: AsyncParsableCommand {
             Pods, gives each Pod an address on the loopback and reports it Running, a requester \
             Ready once the controller relayed its readiness) and answers every requester's \
             fma.v1.Requester RPC; `fma-bench scale-launchers` processes (one per 250 nodes) \
-            answer every launcher's fma.v1.Launcher RPC with instances made at once (each a small \
-            HTTP server answering the controller's /is_sleeping and verifying completion). No \
+            answer every launcher's fma.v1.Launcher RPC with instances made at once and reported \
+            READY right after, as a launcher's /health probe would (each a small HTTP server for \
+            the controller's verifying completion and /is_sleeping fallback). No \
             process runs per Pod, so the figures are the controller's and the API server's.
 
             Each node has --gpus-per-node GPUs and one InferenceServerConfig per GPU index. A \

@@ -7,9 +7,10 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 
-/// One launcher of `fma-bench scale`, in memory: `fma.v1.Launcher` answered at once, and each
-/// instance a small HTTP server on the launcher's address answering vLLM's `GET /is_sleeping`
-/// and `POST /v1/completions` (what the controller asks an instance).
+/// One launcher of `fma-bench scale`, in memory: `fma.v1.Launcher` answered at once, each
+/// instance reported READY right after its creation (as a launcher's /health probe would), and
+/// each a small HTTP server on the launcher's address answering vLLM's `GET /is_sleeping` and
+/// `POST /v1/completions` (what the controller may ask an instance).
 actor SimulatedLauncher {
     private struct Running {
         var instance: Fma_V1_Instance
@@ -63,7 +64,16 @@ actor SimulatedLauncher {
         instance.spawnMode = "simulated"
         let task = Task { _ = try? await server.run() }
         instances[request.id] = Running(instance: instance, sleeping: sleeping, server: task)
-        return publish(.created, request.id)
+        let created = publish(.created, request.id)
+        // A real launcher's first /health probe finds the server answering: READY follows.
+        Task { self.markReady(request.id) }
+        return created
+    }
+
+    private func markReady(_ id: String) {
+        guard instances[id]?.instance.ready == false else { return }
+        instances[id]?.instance.ready = true
+        _ = publish(.ready, id)
     }
 
     func get(_ id: String) throws(RPCError) -> Fma_V1_Instance {

@@ -2,6 +2,9 @@
 #include "fma_process.h"
 
 #include <errno.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -116,4 +119,13 @@ int fma_signal_pipe(const int *signals, int count)
         }
     }
     return fds[0];
+}
+
+int fma_malloc_arena_max(int count) {
+#if defined(__GLIBC__)
+    return mallopt(M_ARENA_MAX, count);
+#else
+    (void)count;
+    return 0;
+#endif
 }

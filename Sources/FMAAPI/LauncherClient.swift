@@ -77,12 +77,22 @@ public struct LauncherClient: Sendable {
     }
 
     public func watch(since: UInt64? = nil) async throws(RPCError) -> RPCResponseStream<Fma_V1_InstanceEvent> {
-        let request = Fma_V1_WatchInstancesRequest.with {
+        try await rpc.serverStreaming("\(Self.service)/WatchInstances", Self.watchRequest(since: since))
+    }
+
+    /// The same watch with its events handed to `onEvent` as they arrive and its end to `onEnd`
+    /// (nil: ended with OK), on the connection's event loop; no task waits on it.
+    public func watch(since: UInt64? = nil, onEvent: @escaping @Sendable (Fma_V1_InstanceEvent) -> Void,
+                      onEnd: @escaping @Sendable (RPCError?) -> Void) async throws(RPCError) -> RPCStreamCall {
+        try await rpc.serverStreaming("\(Self.service)/WatchInstances", Self.watchRequest(since: since), onResponse: onEvent, onEnd: onEnd)
+    }
+
+    private static func watchRequest(since: UInt64?) -> Fma_V1_WatchInstancesRequest {
+        .with {
             if let since {
                 $0.since = since
                 $0.hasSince_p = true
             }
         }
-        return try await rpc.serverStreaming("\(Self.service)/WatchInstances", request)
     }
 }

@@ -32,6 +32,7 @@ extension DualPodsController {
             state.launcherCreatedAt = nil
         }
         let instance = known.instances[desired.id]
+        var current = instance
         if instance?.status == .stopped || (instance == nil && state.instanceKnownToExist) {
             let why = instance == nil ? "vanished from its launcher" : "stopped (\(Self.exitDescription(instance!)))"
             logger.info("bound instance \(why); deleting the requester", metadata: ["instance": "\(desired.id)"])
@@ -57,32 +58,45 @@ extension DualPodsController {
             state.instanceStartedAt = .now
             fleet.record(created, in: podName)
             fleet.touch(podName: podName, instanceID: desired.id)
+            current = created
             logger.info("created instance", metadata: ["instance": "\(desired.id)", "launcher": "\(podName)"])
         }
         state.instanceKnownToExist = true
 
         // Whether the server answers, and whether it sleeps. A launcher that put the instance
-        // to sleep says so itself; otherwise its server is asked.
+        // to sleep says so itself; a ready one (its probe found /health answering, announced by
+        // a READY event that brings this key back at once) is awake unless it slept it.
         if state.sleeping == nil, instance?.sleepState == .sleeping {
             state.sleeping = true
         }
+        if state.sleeping == nil, let current, current.ready {
+            state.sleeping = current.sleepState == .sleeping
+        }
         if state.sleeping == nil {
-            let callStart = ContinuousClock.now
-            do {
-                state.sleeping = try await timed(purpose: "query_sleeping", method: "GET", isc: desired.iscName) { () async throws(ControllerError) in
+            // Not ready yet. The server itself is asked only as a fallback, once the instance
+            // has been not ready for a while (a launcher run with --ready-probe-interval 0 never
+            // reports ready).
+            state.startPolls += 1
+            let since = state.notReadySince ?? .now
+            state.notReadySince = since
+            if ContinuousClock.now - since >= Self.readyFallbackAfter {
+                state.sleeping = try? await timed(purpose: "query_sleeping", method: "GET", isc: desired.iscName) { () async throws(ControllerError) in
                     try await instanceHTTP.isSleeping(ip: ip, port: desired.port)
                 }
-                state.startPolls = 0
-                state.instanceSeconds += Self.seconds(.now - (state.instanceStartedAt ?? callStart))
-                state.instanceStartedAt = nil
-            } catch {
-                // Starting: FMA polls every 5 s; this polls from 20 ms, doubling to 1 s.
-                state.startPolls += 1
-                if state.startPolls % 50 == 0 {
-                    logger.info("instance not answering yet", metadata: ["instance": "\(desired.id)", "error": "\(error.message)"])
-                }
-                return .retryAfter(.milliseconds(min(1000, 20 << min(state.startPolls - 1, 6))))
             }
+            if state.sleeping == nil {
+                if state.startPolls % 20 == 0 {
+                    logger.info("instance not ready yet", metadata: ["instance": "\(desired.id)", "looks": "\(state.startPolls)"])
+                }
+                // 500 ms doubling to 5 s: the READY event normally comes first.
+                return .retryAfter(.milliseconds(min(5000, 500 << min(state.startPolls - 1, 4))))
+            }
+        }
+        if state.startPolls > 0 || state.notReadySince != nil || state.instanceStartedAt != nil {
+            state.instanceSeconds += Self.seconds(.now - (state.instanceStartedAt ?? state.notReadySince ?? .now))
+            state.startPolls = 0
+            state.notReadySince = nil
+            state.instanceStartedAt = nil
         }
         if state.sleeping == true {
             let callStart = ContinuousClock.now
@@ -178,6 +192,9 @@ extension DualPodsController {
         }
         return .done
     }
+
+    /// How long an instance may be not ready before the controller asks its server itself.
+    static let readyFallbackAfter: Duration = .seconds(2)
 
     /// Metrics, the "inference server ready" log line (where the time went) and a Served Event.
     private func reportActuation(_ requester: Pod, provider: String, state: ServerState, logger: Logger) async {

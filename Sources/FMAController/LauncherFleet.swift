@@ -7,8 +7,13 @@ import NIOConcurrencyHelpers
 
 /// The controller's connections to its launchers: one RPC client per launcher Pod, and one
 /// `WatchInstances` stream each, so every instance change reaches the controller at once (no
-/// polling, no notifier sidecar). A broken stream resumes from the last revision; a revision the
-/// launcher no longer holds (OUT_OF_RANGE) lists again. Connections close when the Pod goes.
+/// polling, no notifier sidecar). A stream that ends cleanly resumes from the last revision; a
+/// broken one lists again after a backoff, as does a revision the launcher no longer holds
+/// (OUT_OF_RANGE, at once). Connections close when the Pod goes.
+///
+/// Events arrive by callback on the connection's event loop: no task waits on a stream, so
+/// thousands of launchers cost a connection and a table each, not a suspended task (about
+/// 10 KiB of task stack apiece). Tasks run only to list and to open a stream.
 public final class LauncherFleet: Sendable {
     /// What the controller knows of one launcher's instances.
     public struct Instances: Sendable {
@@ -23,10 +28,13 @@ public final class LauncherFleet: Sendable {
         var client: RPCClient
         var generation: UInt64
         var state = Instances()
+        /// Failed attempts to list or watch since the last event arrived.
+        var failures = 0
     }
 
     private enum Command {
-        case watch(podName: String, generation: UInt64)
+        /// List when the revision is unknown, then open the stream (after `delay`).
+        case watch(podName: String, generation: UInt64, delay: Duration)
         case close(RPCClient)
     }
 
@@ -64,7 +72,7 @@ public final class LauncherFleet: Sendable {
             let generation = self.generation.withLockedValue { $0 += 1; return $0 }
             let client = RPCClient(configuration: RPCClient.Configuration(address: address, token: token))
             entries[podName] = Entry(address: address, client: client, generation: generation)
-            result.append(.watch(podName: podName, generation: generation))
+            result.append(.watch(podName: podName, generation: generation, delay: .zero))
             return result
         }
         if address == nil { lastUsed.withLockedValue { $0[podName] = nil } }
@@ -85,15 +93,14 @@ public final class LauncherFleet: Sendable {
     /// next decision sees it even before the watch event arrives.
     public func record(_ instance: Fma_V1_Instance, in podName: String, deleted: Bool = false) {
         entries.withLockedValue { entries in
-            guard var entry = entries[podName] else { return }
+            guard entries[podName] != nil else { return }
             if deleted {
-                entry.state.instances[instance.id] = nil
-            } else if let known = entry.state.instances[instance.id], known.revision > instance.revision {
+                entries[podName]?.state.instances[instance.id] = nil
+            } else if let known = entries[podName]?.state.instances[instance.id], known.revision > instance.revision {
                 return
             } else {
-                entry.state.instances[instance.id] = instance
+                entries[podName]?.state.instances[instance.id] = instance
             }
-            entries[podName] = entry
         }
     }
 
@@ -111,8 +118,8 @@ public final class LauncherFleet: Sendable {
         await withDiscardingTaskGroup { group in
             for await command in commands {
                 switch command {
-                case .watch(let podName, let generation):
-                    group.addTask { await self.watch(podName: podName, generation: generation) }
+                case .watch(let podName, let generation, let delay):
+                    group.addTask { await self.openWatch(podName: podName, generation: generation, after: delay) }
                 case .close(let client):
                     group.addTask { await client.close() }
                 }
@@ -138,72 +145,82 @@ public final class LauncherFleet: Sendable {
     }
 
     /// Changes the entry's state if it is still the one this watch serves.
-    private func update(_ podName: String, _ generation: UInt64, _ change: (inout Instances) -> Void) {
+    @discardableResult
+    private func update(_ podName: String, _ generation: UInt64, notify: Bool = true, _ change: (inout Entry) -> Void) -> Bool {
         let changed = entries.withLockedValue { entries -> Bool in
-            guard var entry = entries[podName], entry.generation == generation else { return false }
-            change(&entry.state)
-            entries[podName] = entry
+            guard entries[podName]?.generation == generation else { return false }
+            change(&entries[podName]!)
             return true
         }
-        if changed { onChange(podName) }
+        if changed && notify { onChange(podName) }
+        return changed
     }
 
-    private func watch(podName: String, generation: UInt64) async {
-        var logger = self.logger
-        logger[metadataKey: "launcher"] = "\(podName)"
-        var failures = 0
-        while !Task.isCancelled, let rpc = current(podName, generation) {
-            let client = LauncherClient(rpc, timeout: .seconds(30))
-            do throws(RPCError) {
-                var revision = instances(of: podName)?.revision
-                if revision == nil {
-                    let list = try await client.list()
-                    update(podName, generation) { state in
-                        state.instances = Dictionary(list.instances.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
-                        state.revision = list.revision
-                        state.synced = true
-                    }
-                    revision = list.revision
-                    logger.debug("launcher instances listed", metadata: ["instances": "\(list.instances.count)", "revision": "\(list.revision)"])
-                }
-                let stream = try await client.watch(since: revision)
-                failures = 0
-                do {
-                    for try await event in stream {
-                        apply(event, podName: podName, generation: generation)
-                    }
-                } catch let error as RPCError {
-                    throw error
-                } catch {
-                    throw RPCError(.unavailable, "\(error)")
-                }
-            } catch where error.code == .outOfRange {
-                logger.info("launcher no longer holds the revision the watch resumes from; listing again")
-                update(podName, generation) { $0.revision = nil }
-                continue
-            } catch {
-                guard current(podName, generation) != nil, !Task.isCancelled else { return }
-                failures += 1
-                if failures == 1 || failures % 20 == 0 {
-                    logger.info("launcher watch broke; retrying", metadata: ["error": "\(error.message)", "attempt": "\(failures)"])
-                }
-                update(podName, generation) { $0.synced = false; $0.revision = nil }
-            }
-            let delay = Self.backoff(failures)
-            if delay > .zero {
-                do { try await Task.sleep(for: delay) } catch { return }
-            }
+    /// Lists the instances when the revision to resume from is unknown, then opens the stream;
+    /// the task ends there. The stream's end (`watchEnded`) asks for the next attempt.
+    private func openWatch(podName: String, generation: UInt64, after delay: Duration) async {
+        if delay > .zero {
+            do { try await Task.sleep(for: delay) } catch { return }
         }
+        guard !Task.isCancelled, let rpc = current(podName, generation) else { return }
+        let client = LauncherClient(rpc, timeout: .seconds(30))
+        do throws(RPCError) {
+            var revision = instances(of: podName)?.revision
+            if revision == nil {
+                let list = try await client.list()
+                update(podName, generation) { entry in
+                    entry.state.instances = Dictionary(list.instances.map { ($0.id, $0) }, uniquingKeysWith: { $1 })
+                    entry.state.revision = list.revision
+                    entry.state.synced = true
+                }
+                revision = list.revision
+                logger.debug("launcher instances listed", metadata: [
+                    "launcher": "\(podName)", "instances": "\(list.instances.count)", "revision": "\(list.revision)",
+                ])
+            }
+            _ = try await client.watch(
+                since: revision,
+                onEvent: { [self] event in apply(event, podName: podName, generation: generation) },
+                onEnd: { [self] error in watchEnded(podName: podName, generation: generation, error: error) })
+        } catch {
+            watchEnded(podName: podName, generation: generation, error: error)
+        }
+    }
+
+    /// The stream ended (or could not open): resume from the last revision after a clean end,
+    /// list again at once after OUT_OF_RANGE, and after a backoff when it failed. Nothing once
+    /// the launcher is no longer tracked (its client was closed, ending the stream).
+    private func watchEnded(podName: String, generation: UInt64, error: RPCError?) {
+        var failures = 0
+        let tracked = update(podName, generation, notify: error != nil) { entry in
+            guard let error else { return }
+            if error.code == .outOfRange {
+                entry.state.revision = nil
+                return
+            }
+            entry.failures += 1
+            failures = entry.failures
+            entry.state.synced = false
+            entry.state.revision = nil
+        }
+        guard tracked else { return }
+        if let error, error.code == .outOfRange {
+            logger.info("launcher no longer holds the revision the watch resumes from; listing again", metadata: ["launcher": "\(podName)"])
+        } else if let error, failures == 1 || failures % 20 == 0 {
+            logger.info("launcher watch broke; retrying", metadata: ["launcher": "\(podName)", "error": "\(error.message)", "attempt": "\(failures)"])
+        }
+        commandSink.yield(.watch(podName: podName, generation: generation, delay: Self.backoff(failures)))
     }
 
     private func apply(_ event: Fma_V1_InstanceEvent, podName: String, generation: UInt64) {
-        update(podName, generation) { state in
-            state.revision = event.revision
+        update(podName, generation) { entry in
+            entry.failures = 0
+            entry.state.revision = event.revision
             switch event.type {
             case .deleted:
-                state.instances[event.instance.id] = nil
+                entry.state.instances[event.instance.id] = nil
             default:
-                state.instances[event.instance.id] = event.instance
+                entry.state.instances[event.instance.id] = event.instance
             }
         }
     }

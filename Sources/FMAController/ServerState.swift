@@ -37,8 +37,9 @@ struct ServerState: Sendable {
     /// The verifying completion passed for the current wake.
     var verified = false
     var verifyFailures = 0
-    /// Retries while the instance's server starts.
+    /// Retries while the instance's server starts, and since when it has not been ready.
     var startPolls = 0
+    var notReadySince: ContinuousClock.Instant?
     var dualityAsserted = false
     /// Where the time of the current actuation went, for the log and `fma-bench controller`:
     /// fma RPC calls to the launcher; a new launcher Pod's start until its instances are known;

@@ -27,6 +27,12 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
         self.init(elements)
     }
 
+    /// Drops the spare capacity appending left (up to half the member storage): a parsed
+    /// object is kept, often for long, in a cache.
+    mutating func shrinkToFit() {
+        if members.count < members.capacity { members = Array(exactly: members) }
+    }
+
     public var keys: [String] { members.map(\.key) }
     public var count: Int { members.count }
     public var isEmpty: Bool { members.isEmpty }

@@ -95,7 +95,7 @@ struct JSONParser {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else {
                 throw index < bytes.count ? error("expected a string key, found \(describe(bytes[index]))") : error("unexpected end of input in an object")
             }
-            let key = try parseString()
+            let key = JSONKeyTable.shared.intern(try parseString())
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':' after the key \"\(key)\"") }
             index += 1
@@ -104,7 +104,11 @@ struct JSONParser {
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an object") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(object) }
+            if bytes[index] == UInt8(ascii: "}") {
+                index += 1
+                object.shrinkToFit()
+                return .object(object)
+            }
             throw error("expected ',' or '}' in an object, found \(describe(bytes[index]))")
         }
     }
@@ -125,7 +129,10 @@ struct JSONParser {
             skipWhitespace()
             guard index < bytes.count else { throw error("unexpected end of input in an array") }
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
-            if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(array) }
+            if bytes[index] == UInt8(ascii: "]") {
+                index += 1
+                return .array(array.count < array.capacity ? Array(exactly: array) : array)
+            }
             throw error("expected ',' or ']' in an array, found \(describe(bytes[index]))")
         }
     }

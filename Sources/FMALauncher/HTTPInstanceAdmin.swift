@@ -32,9 +32,17 @@ public struct HTTPInstanceAdmin: InstanceAdmin {
         return answer.is_sleeping
     }
 
+    public func isHealthy(host: String, port: UInt32, timeout: Duration) async -> Bool {
+        let response = try? await client.send(HTTPClientRequest(.get, Self.url(host: host, port: port, path: "/health"), timeout: timeout))
+        return response?.isSuccess ?? false
+    }
+
+    static func url(host: String, port: UInt32, path: String) -> String {
+        "http://\(host.contains(":") ? "[\(host)]" : host):\(port)\(path)"
+    }
+
     private func call(_ method: HTTPClientRequest.Method, host: String, port: UInt32, path: String, instance: String, timeout: Duration) async throws(RPCError) -> HTTPClientResponse {
-        let display = host.contains(":") ? "[\(host)]" : host
-        let url = "http://\(display):\(port)\(path)"
+        let url = Self.url(host: host, port: port, path: path)
         let response: HTTPClientResponse
         do {
             response = try await client.send(HTTPClientRequest(method, url, timeout: timeout))

@@ -44,6 +44,8 @@ extension InstanceManager {
         }
         adopted += settleUnrecordedProcesses(starting: starting)
         try? saveJournal()
+        // Readiness is not journaled: every adopted instance is probed afresh.
+        for id in instances.keys { startReadinessProbe(id) }
         return adopted
     }
 

@@ -11,7 +11,7 @@ actor InstanceManager {
     let configuration: LauncherConfiguration
     private let spawner: InstanceSpawner
     private let translator: any GPUTranslator
-    private let admin: any InstanceAdmin
+    let admin: any InstanceAdmin
     let journal: Journal
     let journalHealth = JournalHealth()
     let logger: Logger
@@ -34,6 +34,8 @@ actor InstanceManager {
     /// change rather than once per call: List is what pollers and readiness probes call.
     private var cachedList: Fma_V1_ListInstancesResponse?
     private var cachedEncoded: [Bool: Data] = [:]
+    /// The readiness probe of each running instance with a --port (InstanceManager+Readiness).
+    var probes: [String: Task<Void, Never>] = [:]
 
     init(configuration: LauncherConfiguration, spawner: InstanceSpawner, translator: any GPUTranslator,
          admin: any InstanceAdmin, logger: Logger) {
@@ -113,6 +115,7 @@ actor InstanceManager {
         }
         idsByPID[pid] = spec.id
         logger.info("instance created", metadata: ["instance": "\(spec.id)", "pid": "\(pid)", "revision": "\(record.revision)"])
+        startReadinessProbe(spec.id)
         if let exit = earlyExits.removeValue(forKey: pid) {
             processExited(pid: pid, exit: exit)
             return instances[spec.id]?.proto ?? record.proto
@@ -182,7 +185,9 @@ actor InstanceManager {
         case .running, .stopping:
             if case .running = record.phase {
                 record.phase = .stopping
+                record.ready = false
                 instances[id] = record
+                stopReadinessProbe(id)
                 kill(-record.pid, SIGTERM)
                 logger.info("stopping instance", metadata: ["instance": "\(id)", "pid": "\(record.pid)", "grace_seconds": "\(grace.components.seconds)"])
                 let pid = record.pid
@@ -246,7 +251,9 @@ actor InstanceManager {
         }
         let stopping = record.phase == .stopping
         record.phase = .stopped(exit)
+        record.ready = false
         instances[id] = record
+        stopReadinessProbe(id)
         if stopping {
             // Whatever else is left in its process group goes too.
             kill(-pid, SIGKILL)

@@ -65,6 +65,13 @@ struct InstanceRecord: Sendable, Codable, Equatable {
     var logPath: String
     var spawnMode: String
     var adopted = false
+    /// Whether the server answers `/health`, as the launcher's probe last found. Not journaled:
+    /// a restarted launcher probes again.
+    var ready = false
+
+    private enum CodingKeys: String, CodingKey {
+        case spec, phase, effectiveEnv, pid, startTicks, revision, sleeping, sleepLevel, createdUnixMs, logPath, spawnMode, adopted
+    }
 
     var isLive: Bool {
         switch phase {
@@ -97,6 +104,7 @@ struct InstanceRecord: Sendable, Codable, Equatable {
         instance.logPath = logPath
         instance.spawnMode = spawnMode
         instance.adopted = adopted
+        instance.ready = ready
         return instance
     }
 }

@@ -31,6 +31,11 @@ public struct LauncherConfiguration: Sendable {
     public var defaultGracePeriod: Duration = .seconds(10)
     /// The host the instances' admin APIs answer on.
     public var adminHost: String = "127.0.0.1"
+    /// How often a ready instance's `/health` is probed (`Instance.ready`); zero turns the
+    /// probe off (every instance stays not ready).
+    public var readyProbeInterval: Duration = .seconds(5)
+    /// How long one probe waits for an answer.
+    public var readyProbeTimeout: Duration = .seconds(2)
 
     /// What vLLM's OpenAI server imports: preloading these is what makes a fork warm.
     public static let vllmPreload = [

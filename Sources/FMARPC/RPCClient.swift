@@ -117,6 +117,37 @@ public final class RPCClient: Sendable {
         }
     }
 
+    /// Starts a server-streaming call whose responses go to `onResponse` as they arrive and whose
+    /// end goes to `onEnd` (nil when the server ended it with OK, else the error), both on the
+    /// connection's event loop, so keep them quick. No task waits on the call: a process can
+    /// hold thousands of long-lived streams (a controller's launcher watches) for little memory.
+    /// A response that does not decode cancels the call with INTERNAL. Cancel with the result.
+    public func serverStreaming<Request: Message, Response: Message>(
+        _ method: String,
+        _ request: Request,
+        as response: Response.Type = Response.self,
+        metadata: [String: String] = [:],
+        onResponse: @escaping @Sendable (Response) -> Void,
+        onEnd: @escaping @Sendable (RPCError?) -> Void
+    ) async throws(RPCError) -> RPCStreamCall {
+        let credit = configuration.streamCredit
+        let (connection, id, frame) = try await prepare(method, request, timeout: nil, metadata: metadata, credit: credit)
+        let observer = ClientConnection.StreamObserver(
+            deliver: { payload in
+                do {
+                    onResponse(try Response(serializedBytes: payload))
+                    return nil
+                } catch {
+                    return RPCError(.internal, "a response of \(method) does not decode as \(Response.protoMessageName): \(error)", cause: error)
+                }
+            },
+            end: onEnd, credit: credit)
+        connection.eventLoop.execute { connection.open(id, frame, .observer(observer)) }
+        return RPCStreamCall { reason in
+            connection.eventLoop.execute { connection.cancel(id, RPCError(.cancelled, reason)) }
+        }
+    }
+
     /// Closes the connection; calls still open fail with UNAVAILABLE. Later calls fail too.
     public func close() async {
         let connection = state.withLockedValue { state in
@@ -214,6 +245,9 @@ public final class RPCClient: Sendable {
         let maxFrameBytes = configuration.maxFrameBytes
         var bootstrap = ClientBootstrap(group: group)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
+            // Small first reads: a process holding thousands of mostly idle connections (a
+            // controller's launchers) keeps one receive buffer each; it grows for big responses.
+            .channelOption(.recvAllocator, value: AdaptiveRecvByteBufferAllocator(minimum: 64, initial: 512, maximum: 1 << 20))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = ClientConnectionHandler()

@@ -115,6 +115,8 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         let logger = try LogSetup.bootstrap(component: "fma-controller", level: logLevel)
         logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
+        // One arena per worker, 2 to 8: the caches are the heap, the workers its busiest users.
+        logger.debug("malloc arenas", metadata: ["limit": "\(MallocArenas.limit(to: min(8, max(2, workers))).map(String.init) ?? "unchanged")"])
         let registry = ServerRunner.bootstrapMetrics()
         let config: KubeConfig
         do {

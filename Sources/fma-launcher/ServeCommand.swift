@@ -67,6 +67,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds for other calls to an instance's admin API (/is_sleeping).")
     var adminTimeout = Seconds(30)
 
+    @Option(help: "Seconds between /health probes of a ready instance (Instance.ready, READY and NOT_READY events; a starting one is probed from every 10 ms up to every 250 ms); 0 turns the probe off.")
+    var readyProbeInterval = Seconds(5)
+
+    @Option(help: "Seconds one /health probe waits for an answer.")
+    var readyProbeTimeout = Seconds(2)
+
     @Option(help: "Mock this many GPUs (UUIDs as fma-gpu-inventory --mock derives them for --node-name) instead of asking the GPU inventory.")
     var mockGpus: Int?
 
@@ -92,7 +98,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve the REST API on a non-loopback --rest-host without a token (FMA's controller sends none): only where nothing but the controller can reach it.")
     var restInsecure = false
 
-    @Option(help: ArgumentHelp("The address the launcher calls instances' admin APIs (/sleep, /wake_up, /is_sleeping) on (default: $POD_IP when set, else 127.0.0.1).", valueName: "host"))
+    @Option(help: ArgumentHelp("The address the launcher calls instances' admin APIs (/sleep, /wake_up, /is_sleeping, /health) on (default: $POD_IP when set, else 127.0.0.1).", valueName: "host"))
     var instanceHost: String?
 
     func validate() throws {
@@ -101,7 +107,9 @@ struct ServeCommand: AsyncParsableCommand {
         }
         guard maxInstances > 0 else { throw ValidationError("--max-instances must be positive") }
         guard eventHistory > 0 else { throw ValidationError("--event-history must be positive") }
-        guard sleepTimeout.value > 0, adminTimeout.value > 0 else { throw ValidationError("--sleep-timeout and --admin-timeout must be positive") }
+        guard sleepTimeout.value > 0, adminTimeout.value > 0, readyProbeTimeout.value > 0 else {
+            throw ValidationError("--sleep-timeout, --admin-timeout and --ready-probe-timeout must be positive")
+        }
         if let mockGpus, mockGpus < 0 { throw ValidationError("--mock-gpus must not be negative") }
         if restPort != nil, !RESTAccess.isLoopback(host: restHost), restTokenFile == nil, !restInsecure {
             throw ValidationError("""
@@ -138,6 +146,8 @@ struct ServeCommand: AsyncParsableCommand {
         }
         configuration.eventHistory = eventHistory
         configuration.defaultGracePeriod = gracePeriod.duration
+        configuration.readyProbeInterval = readyProbeInterval.duration
+        configuration.readyProbeTimeout = readyProbeTimeout.duration
 
         let node = nodeName ?? ProcessInfo.processInfo.environment["NODE_NAME"] ?? ProcessInfo.processInfo.hostName
         let translator: any GPUTranslator

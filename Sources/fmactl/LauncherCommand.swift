@@ -37,7 +37,11 @@ struct LauncherCommand: AsyncParsableCommand {
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Start an instance; the server's options follow --.",
-            discussion: "With --wait, prints progress until the instance answers GET /health on its --port.")
+            discussion: """
+                With --wait, follows the launcher's events until the instance is ready (the launcher's own \
+                probe found GET /health answering on its --port: a READY event), printing a dot a second; \
+                exits 1 when it stops first or --wait-timeout passes.
+                """)
 
         @OptionGroup var target: Target
         @Option(help: "The instance id (default: the launcher picks a UUID).") var id: String = ""
@@ -46,7 +50,7 @@ struct LauncherCommand: AsyncParsableCommand {
         @Option(name: .customLong("gpu"), help: ArgumentHelp("A GPU UUID for the instance (repeatable).", valueName: "uuid")) var gpus: [String] = []
         @Option(name: .customLong("annotation"), help: ArgumentHelp("KEY=VALUE kept with the instance (repeatable).", valueName: "KEY=VALUE"))
         var annotations: [String] = []
-        @Flag(help: "Wait until the instance answers /health.") var wait = false
+        @Flag(help: "Wait until the launcher reports the instance ready (it answers /health).") var wait = false
         @Option(help: "Seconds --wait waits at most.") var waitTimeout = Seconds(600)
         @Argument(parsing: .postTerminator, help: "The server's options.") var options: [String] = []
 
@@ -65,7 +69,7 @@ struct LauncherCommand: AsyncParsableCommand {
                 throw CallFailure.exit(error)
             }
             try Output.instance(instance, format: target.client.output)
-            if wait { try await Self.waitHealthy(instance, timeout: waitTimeout.duration) }
+            if wait { try await Self.waitReady(instance, launcher: launcher, timeout: waitTimeout.duration) }
         }
 
         static func pairs(_ entries: [String], _ option: String) throws -> [String: String] {
@@ -79,40 +83,49 @@ struct LauncherCommand: AsyncParsableCommand {
             return result
         }
 
-        /// Where the instance answers: its `--host` when that is a loopback address (a pod's
-        /// own 127.x.y.z in fma-devcluster), else 127.0.0.1.
-        static func loopbackHost(_ options: [String]) -> String {
-            var host: String?
-            for (index, option) in options.enumerated() {
-                if option == "--host", index + 1 < options.count { host = options[index + 1] }
-                if option.hasPrefix("--host=") { host = String(option.dropFirst("--host=".count)) }
-            }
-            guard let host, host.hasPrefix("127.") else { return "127.0.0.1" }
-            return host
-        }
-
-        static func waitHealthy(_ instance: Fma_V1_Instance, timeout: Duration) async throws {
+        /// Follows the launcher's events for the instance until READY (its server answers
+        /// /health, as the launcher's own probe finds), STOPPED or DELETED, printing a dot a second.
+        static func waitReady(_ instance: Fma_V1_Instance, launcher: LauncherClient, timeout: Duration) async throws {
             guard instance.port > 0 else {
-                throw ValidationError("--wait needs the instance to have a --port option")
+                throw ValidationError("--wait needs the instance to have a --port option (the launcher probes /health there)")
             }
-            let host = Self.loopbackHost(instance.options)
+            if instance.ready { return }
             let started = ContinuousClock.now
-            var lastReport = started
-            FileHandle.standardError.write(Data("waiting for \(instance.id) to answer http://\(host):\(instance.port)/health".utf8))
-            while ContinuousClock.now - started < timeout {
-                if LoopbackProbe.isHealthy(port: Int(instance.port), host: host) {
-                    let elapsed = ContinuousClock.now - started
-                    FileHandle.standardError.write(Data("\nhealthy after \(elapsed)\n".utf8))
-                    return
+            FileHandle.standardError.write(Data("waiting for \(instance.id) to answer /health on port \(instance.port)".utf8))
+            let outcome = try await withThrowingTaskGroup(of: Fma_V1_InstanceEvent?.self) { group in
+                group.addTask {
+                    let events: RPCResponseStream<Fma_V1_InstanceEvent>
+                    do { events = try await launcher.watch(since: instance.revision) } catch let error as RPCError { throw CallFailure.exit(error) }
+                    for try await event in events where event.instance.id == instance.id {
+                        switch event.type {
+                        case .ready, .stopped, .deleted: return event
+                        default: continue
+                        }
+                    }
+                    return nil
                 }
-                if ContinuousClock.now - lastReport > .seconds(1) {
-                    FileHandle.standardError.write(Data(".".utf8))
-                    lastReport = ContinuousClock.now
+                group.addTask {
+                    while ContinuousClock.now - started < timeout {
+                        try await Task.sleep(for: .seconds(1))
+                        FileHandle.standardError.write(Data(".".utf8))
+                    }
+                    return nil
                 }
-                try await Task.sleep(for: .milliseconds(20))
+                defer { group.cancelAll() }
+                do { return try await group.next() ?? nil } catch let error as RPCError { throw CallFailure.exit(error) }
             }
-            FileHandle.standardError.write(Data("\nfmactl: \(instance.id) did not answer /health within \(timeout) s\n".utf8))
-            throw ExitCode(1)
+            let elapsed = (ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))
+            switch outcome?.type {
+            case .ready:
+                FileHandle.standardError.write(Data("\nready after \(elapsed)\n".utf8))
+            case .stopped, .deleted:
+                let how = outcome.map { Output.status($0.instance) } ?? ""
+                FileHandle.standardError.write(Data("\nfmactl: \(instance.id) \(how) before it answered /health; see fmactl launcher logs\n".utf8))
+                throw ExitCode(1)
+            default:
+                FileHandle.standardError.write(Data("\nfmactl: \(instance.id) did not answer /health within \(timeout) (the launcher's watch ended or the time ran out)\n".utf8))
+                throw ExitCode(1)
+            }
         }
     }
 
@@ -268,9 +281,9 @@ enum Output {
     }
 
     static func table(_ instances: [Fma_V1_Instance], revision: UInt64?) {
-        var rows = [["ID", "STATUS", "PID", "PORT", "SLEEP", "GPUS", "REVISION"]]
+        var rows = [["ID", "STATUS", "READY", "PID", "PORT", "SLEEP", "GPUS", "REVISION"]]
         for instance in instances {
-            rows.append([instance.id, status(instance), "\(instance.pid)", instance.port == 0 ? "-" : "\(instance.port)",
+            rows.append([instance.id, status(instance), instance.ready ? "yes" : "no", "\(instance.pid)", instance.port == 0 ? "-" : "\(instance.port)",
                          instance.sleepState == .sleeping ? "sleeping(\(instance.sleepLevel))" : "awake",
                          instance.envVars["CUDA_VISIBLE_DEVICES"] ?? "-", "\(instance.revision)"])
         }
@@ -298,6 +311,8 @@ enum Output {
         case .deleted: return "DELETED"
         case .sleeping: return "SLEEPING"
         case .awake: return "AWAKE"
+        case .ready: return "READY"
+        case .notReady: return "NOT_READY"
         default: return "UNKNOWN"
         }
     }

@@ -24,6 +24,8 @@ struct ControllerCluster: Sendable {
     let token: String
     let kubeconfigPath: String
     let namespace = "default"
+    /// The metrics of the controllers this harness makes.
+    let registry = PrometheusCollectorRegistry()
 
     /// Runs `body` with a cluster of `nodes` nodes × `gpus` GPUs and one controller.
     static func with<T: Sendable>(nodes: Int = 1, gpus: Int = 1, verifyCompletion: Bool = true, startController: Bool = true,
@@ -61,8 +63,15 @@ struct ControllerCluster: Sendable {
         options.token = BearerToken(token)
         options.verifyCompletion = verifyCompletion
         options.leaderElection = leaderElection
-        return DualPodsController(client: client, options: options, metrics: ControllerMetrics(registry: PrometheusCollectorRegistry()),
+        return DualPodsController(client: client, options: options, metrics: ControllerMetrics(registry: registry),
                                   logger: testLogger("fma.controller"))
+    }
+
+    /// The controller's metrics in Prometheus' text format.
+    func metricsText() -> String {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return String(decoding: buffer, as: UTF8.self)
     }
 
     // MARK: Objects

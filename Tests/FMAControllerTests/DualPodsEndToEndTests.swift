@@ -38,6 +38,10 @@ import Testing
             #expect(bound.metadata.finalizers.contains(DualPods.Finalizer.provider))
             try await cluster.waitForInstances(bound, "instance A awake") { $0[instanceA]?.sleepState != .sleeping && $0[instanceA]?.status == .running }
             #expect(try await cluster.events(about: "r1").contains { $0.reason == DualPods.Reason.served })
+            // The launcher's own probe told the controller the server answers (a READY event):
+            // the controller polled no server itself.
+            try await cluster.waitForInstances(bound, "instance A ready") { $0[instanceA]?.ready == true }
+            #expect(!cluster.metricsText().contains("purpose=\"query_sleeping\""), "the controller polled /is_sleeping")
 
             // Requester deleted: routing metadata off, instance asleep, launcher unbound.
             try await cluster.client.delete(Pod.self, name: "r1", namespace: cluster.namespace)

@@ -30,6 +30,9 @@ struct LauncherLifecycleTests {
             #expect(report.env["CUDA_VISIBLE_DEVICES"] == "2,0")
             #expect(report.blocked_signals.isEmpty, "no signal is blocked in the child")
             #expect(report.sigterm == "0" || report.sigterm.contains("SIG_DFL"), "SIGTERM has its default disposition, not \(report.sigterm)")
+            // As in a freshly started interpreter: a write to a closed socket must not kill the server.
+            #expect(report.sigpipe == "1" || report.sigpipe.contains("SIG_IGN"), "SIGPIPE is ignored, not \(report.sigpipe)")
+            #expect(report.sigint.contains("default_int_handler"), "SIGINT raises KeyboardInterrupt, not \(report.sigint)")
             #expect(report.preloaded == ["xml.dom.minidom"], "imported in the zygote before the fork")
             // Besides stdio, only the server's own sockets (listening and this request's): nothing
             // inherited from the zygote or the launcher (control socket, journal, pipes).

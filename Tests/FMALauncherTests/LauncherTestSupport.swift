@@ -16,6 +16,8 @@ struct ProcessReport: Decodable {
     var fds: [String: String]
     var blocked_signals: [Int]
     var sigterm: String
+    var sigpipe: String
+    var sigint: String
     var preloaded: [String]
     var grandchild_pid: Int32?
 }

@@ -12,7 +12,9 @@ public final class LauncherServer: @unchecked Sendable {
     private let arguments: [String]
 
     /// Starts the launcher and waits (bounded) until it serves (its zygote has preloaded).
-    /// `gpuArguments` replace the default `--mock-gpus 4 --node-name test-node`.
+    /// `gpuArguments` replace the default `--mock-gpus 4 --node-name test-node`. The readiness
+    /// probe is off (READY events would interleave with the revisions tests count) unless
+    /// `extraArguments` give `--ready-probe-interval`.
     public init(directory: String, extraArguments: [String] = [], gpuArguments: [String]? = nil) async throws {
         self.directory = directory
         stateDirectory = directory + "/state"
@@ -21,7 +23,8 @@ public final class LauncherServer: @unchecked Sendable {
         arguments = ["serve", "--listen", "unix:\(socket)", "--state-dir", stateDirectory,
                      "--python-path", repositoryRoot + "/python",
                      "--entrypoint", "fma_fakevllm", "--preload", "fma_fakevllm.server", "--preload", "xml.dom.minidom",
-                     "--log-level", "debug"] + (gpuArguments ?? ["--mock-gpus", "4", "--node-name", "test-node"]) + extraArguments
+                     "--log-level", "debug"] + (gpuArguments ?? ["--mock-gpus", "4", "--node-name", "test-node"])
+            + ["--ready-probe-interval", "0"] + extraArguments
         process = try await Self.start(arguments: arguments, directory: directory)
     }
 

@@ -182,6 +182,8 @@ def process_report(state: State) -> dict:
         "fds": open_descriptors(),
         "blocked_signals": sorted(int(number) for number in blocked),
         "sigterm": str(signal.getsignal(signal.SIGTERM)),
+        "sigpipe": str(signal.getsignal(signal.SIGPIPE)),
+        "sigint": str(signal.getsignal(signal.SIGINT)),
         "preloaded": state.preloaded,
         "import_seconds": state.import_seconds,
         "grandchild_pid": state.grandchild.pid if state.grandchild else None,

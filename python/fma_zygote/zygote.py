@@ -4,9 +4,11 @@ Each forked child, before it runs the server's entry point:
 
 - starts a new session and process group (``setsid``), so the launcher can signal the whole
   group and signals aimed at the launcher never reach it;
-- restores every signal to its default disposition and unblocks them all (the zygote's own
-  SIGCHLD handling must not leak into the server: a child that swallowed SIGTERM would make
-  every stop wait for the grace period);
+- gives every signal the disposition a freshly started interpreter has and unblocks them all
+  (the zygote's own SIGCHLD handling must not leak into the server: a child that swallowed
+  SIGTERM would make every stop wait for the grace period): the default, except SIGPIPE and
+  SIGXFSZ ignored (a write to a socket its client closed is an error the server handles, not
+  the end of the process) and SIGINT raising KeyboardInterrupt;
 - sends stdin to /dev/null and stdout and stderr to the instance's append-only log file;
 - closes every other inherited descriptor (the control socket, the wakeup pipe, anything the
   preloaded modules opened);
@@ -137,6 +139,11 @@ def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
                 signal.signal(number, signal.SIG_DFL)
             except (OSError, ValueError):
                 pass
+        # What CPython itself sets at start-up.
+        for name in ("SIGPIPE", "SIGXFSZ"):
+            if hasattr(signal, name):
+                signal.signal(getattr(signal, name), signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         signal.pthread_sigmask(signal.SIG_SETMASK, [])
 
         # Standard output on the instance's log is also the mark a restarted launcher finds

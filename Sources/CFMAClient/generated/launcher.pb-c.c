@@ -1420,7 +1420,7 @@ const ProtobufCEnumDescriptor fma__v1__instance__sleep_state__descriptor =
   fma__v1__instance__sleep_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[17] =
+static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[18] =
 {
   {
     "id",
@@ -1626,6 +1626,18 @@ static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[17] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "ready",
+    18,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__Instance, ready),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fma__v1__instance__field_indices_by_name[] = {
   16,   /* field[16] = adopted */
@@ -1640,6 +1652,7 @@ static const unsigned fma__v1__instance__field_indices_by_name[] = {
   4,   /* field[4] = options_string */
   8,   /* field[8] = pid */
   9,   /* field[9] = port */
+  17,   /* field[17] = ready */
   2,   /* field[2] = revision */
   11,   /* field[11] = sleep_level */
   10,   /* field[10] = sleep_state */
@@ -1649,7 +1662,7 @@ static const unsigned fma__v1__instance__field_indices_by_name[] = {
 static const ProtobufCIntRange fma__v1__instance__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 17 }
+  { 0, 18 }
 };
 const ProtobufCMessageDescriptor fma__v1__instance__descriptor =
 {
@@ -1659,7 +1672,7 @@ const ProtobufCMessageDescriptor fma__v1__instance__descriptor =
   "Fma__V1__Instance",
   "fma.v1",
   sizeof(Fma__V1__Instance),
-  17,
+  18,
   fma__v1__instance__field_descriptors,
   fma__v1__instance__field_indices_by_name,
   1,  fma__v1__instance__number_ranges,
@@ -2661,7 +2674,7 @@ const ProtobufCMessageDescriptor fma__v1__watch_instances_request__descriptor =
   (ProtobufCMessageInit) fma__v1__watch_instances_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCEnumValue fma__v1__instance_event__type__enum_values_by_number[6] =
+static const ProtobufCEnumValue fma__v1__instance_event__type__enum_values_by_number[8] =
 {
   { "TYPE_UNSPECIFIED", "FMA__V1__INSTANCE_EVENT__TYPE__TYPE_UNSPECIFIED", 0 },
   { "CREATED", "FMA__V1__INSTANCE_EVENT__TYPE__CREATED", 1 },
@@ -2669,15 +2682,19 @@ static const ProtobufCEnumValue fma__v1__instance_event__type__enum_values_by_nu
   { "DELETED", "FMA__V1__INSTANCE_EVENT__TYPE__DELETED", 3 },
   { "SLEEPING", "FMA__V1__INSTANCE_EVENT__TYPE__SLEEPING", 4 },
   { "AWAKE", "FMA__V1__INSTANCE_EVENT__TYPE__AWAKE", 5 },
+  { "READY", "FMA__V1__INSTANCE_EVENT__TYPE__READY", 6 },
+  { "NOT_READY", "FMA__V1__INSTANCE_EVENT__TYPE__NOT_READY", 7 },
 };
 static const ProtobufCIntRange fma__v1__instance_event__type__value_ranges[] = {
-{0, 0},{0, 6}
+{0, 0},{0, 8}
 };
-static const ProtobufCEnumValueIndex fma__v1__instance_event__type__enum_values_by_name[6] =
+static const ProtobufCEnumValueIndex fma__v1__instance_event__type__enum_values_by_name[8] =
 {
   { "AWAKE", 5 },
   { "CREATED", 1 },
   { "DELETED", 3 },
+  { "NOT_READY", 7 },
+  { "READY", 6 },
   { "SLEEPING", 4 },
   { "STOPPED", 2 },
   { "TYPE_UNSPECIFIED", 0 },
@@ -2689,9 +2706,9 @@ const ProtobufCEnumDescriptor fma__v1__instance_event__type__descriptor =
   "Type",
   "Fma__V1__InstanceEvent__Type",
   "fma.v1",
-  6,
+  8,
   fma__v1__instance_event__type__enum_values_by_number,
-  6,
+  8,
   fma__v1__instance_event__type__enum_values_by_name,
   1,
   fma__v1__instance_event__type__value_ranges,

@@ -33,4 +33,8 @@ int fma_spawn(const char *path, char *const argv[], char *const envp[], const ch
  * close-on-exec), or -1 with errno. For loops that wait on signals and other events at once. */
 int fma_signal_pipe(const int *signals, int count);
 
+/* Limits glibc's malloc arenas to `count` (mallopt M_ARENA_MAX); returns 1 on success, 0 where
+ * it cannot (another C library, or glibc refused). */
+int fma_malloc_arena_max(int count);
+
 #endif

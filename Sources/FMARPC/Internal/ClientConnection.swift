@@ -12,6 +12,17 @@ final class ClientConnection: @unchecked Sendable {
     enum Receiver {
         case unary(EventLoopPromise<Data>, response: Data?)
         case stream(AsyncThrowingStream<Data, any Error>.Continuation)
+        case observer(StreamObserver)
+    }
+
+    /// A stream whose responses are handed over on the event loop as they arrive (no task
+    /// waits on it); credit goes back as they are handed over.
+    struct StreamObserver: Sendable {
+        /// Takes one response; an error (it does not decode) cancels the call with it.
+        let deliver: @Sendable (Data) -> RPCError?
+        let end: @Sendable (RPCError?) -> Void
+        let credit: UInt32
+        var sinceGrant: UInt32 = 0
     }
 
     let channel: any Channel
@@ -71,6 +82,17 @@ final class ClientConnection: @unchecked Sendable {
                 fail(RPCError(.internal, "the server sent two responses to unary call \(frame.callID)"))
             case .stream(let continuation):
                 continuation.yield(response.payload)
+            case .observer(var observer):
+                if let error = observer.deliver(response.payload) {
+                    return cancel(frame.callID, error)
+                }
+                observer.sinceGrant += 1
+                if observer.credit > 0, observer.sinceGrant >= max(1, observer.credit / 2) {
+                    grant(frame.callID, observer.sinceGrant)
+                    observer.sinceGrant = 0
+                }
+                // Still open: the delivery may have cancelled it.
+                if calls[frame.callID] != nil { calls[frame.callID] = .observer(observer) }
             case nil:
                 break  // a call this client already gave up on
             }
@@ -116,6 +138,8 @@ final class ClientConnection: @unchecked Sendable {
             } else {
                 continuation.finish(throwing: RPCError(status: status))
             }
+        case .observer(let observer):
+            observer.end(status.code == .ok ? nil : RPCError(status: status))
         }
     }
 
@@ -123,6 +147,7 @@ final class ClientConnection: @unchecked Sendable {
         switch receiver {
         case .unary(let promise, _): promise.fail(error)
         case .stream(let continuation): continuation.finish(throwing: error)
+        case .observer(let observer): observer.end(error)
         }
     }
 }

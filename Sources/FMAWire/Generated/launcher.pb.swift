@@ -131,6 +131,19 @@ public nonisolated struct Fma_V1_Instance: @unchecked Sendable {
     set {_uniqueStorage()._adopted = newValue}
   }
 
+  /// True while the instance's server answers `GET /health` on its --port with 200, as the
+  /// launcher's own probe finds: from soon after it starts answering (the probe starts at
+  /// once, every 10 ms doubling to 250 ms while not ready) until it fails three probes in a
+  /// row (every --ready-probe-interval, 5 s by default, once ready) or stops. A READY event
+  /// announces each turn to true, a NOT_READY event each turn to false. Always false without a
+  /// --port (nothing to probe) and once STOPPED; false after a launcher restart until the
+  /// restarted launcher's first probe succeeds. Sleeping does not change it (vLLM answers
+  /// /health while it sleeps).
+  public var ready: Bool {
+    get {_storage._ready}
+    set {_uniqueStorage()._ready = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Status: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -500,6 +513,13 @@ public nonisolated struct Fma_V1_InstanceEvent: Sendable {
     case deleted // = 3
     case sleeping // = 4
     case awake // = 5
+
+    /// The instance's server started answering /health (`instance.ready` is true).
+    case ready // = 6
+
+    /// A ready instance failed three health probes in a row (`instance.ready` is false); a
+    /// READY event follows when it answers again. A process that exits gets STOPPED instead.
+    case notReady // = 7
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -514,6 +534,8 @@ public nonisolated struct Fma_V1_InstanceEvent: Sendable {
       case 3: self = .deleted
       case 4: self = .sleeping
       case 5: self = .awake
+      case 6: self = .ready
+      case 7: self = .notReady
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -526,6 +548,8 @@ public nonisolated struct Fma_V1_InstanceEvent: Sendable {
       case .deleted: return 3
       case .sleeping: return 4
       case .awake: return 5
+      case .ready: return 6
+      case .notReady: return 7
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -538,6 +562,8 @@ public nonisolated struct Fma_V1_InstanceEvent: Sendable {
       .deleted,
       .sleeping,
       .awake,
+      .ready,
+      .notReady,
     ]
 
   }
@@ -740,7 +766,7 @@ fileprivate nonisolated let _protobuf_package = "fma.v1"
 
 nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Instance"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}revision\0\u{1}options\0\u{3}options_string\0\u{3}gpu_uuids\0\u{3}env_vars\0\u{1}annotations\0\u{1}pid\0\u{1}port\0\u{3}sleep_state\0\u{3}sleep_level\0\u{1}exit\0\u{3}created_unix_ms\0\u{3}log_path\0\u{3}spawn_mode\0\u{1}adopted\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}revision\0\u{1}options\0\u{3}options_string\0\u{3}gpu_uuids\0\u{3}env_vars\0\u{1}annotations\0\u{1}pid\0\u{1}port\0\u{3}sleep_state\0\u{3}sleep_level\0\u{1}exit\0\u{3}created_unix_ms\0\u{3}log_path\0\u{3}spawn_mode\0\u{1}adopted\0\u{1}ready\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -760,6 +786,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _logPath: String = String()
     var _spawnMode: String = String()
     var _adopted: Bool = false
+    var _ready: Bool = false
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -787,6 +814,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _logPath = source._logPath
       _spawnMode = source._spawnMode
       _adopted = source._adopted
+      _ready = source._ready
     }
   }
 
@@ -822,6 +850,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 15: try { try decoder.decodeSingularStringField(value: &_storage._logPath) }()
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._spawnMode) }()
         case 17: try { try decoder.decodeSingularBoolField(value: &_storage._adopted) }()
+        case 18: try { try decoder.decodeSingularBoolField(value: &_storage._ready) }()
         default: break
         }
       }
@@ -885,6 +914,9 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if _storage._adopted != false {
         try visitor.visitSingularBoolField(value: _storage._adopted, fieldNumber: 17)
       }
+      if _storage._ready != false {
+        try visitor.visitSingularBoolField(value: _storage._ready, fieldNumber: 18)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -911,6 +943,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._logPath != rhs_storage._logPath {return false}
         if _storage._spawnMode != rhs_storage._spawnMode {return false}
         if _storage._adopted != rhs_storage._adopted {return false}
+        if _storage._ready != rhs_storage._ready {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -1578,7 +1611,7 @@ nonisolated extension Fma_V1_InstanceEvent: SwiftProtobuf.Message, SwiftProtobuf
 }
 
 nonisolated extension Fma_V1_InstanceEvent.TypeEnum: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TYPE_UNSPECIFIED\0\u{1}CREATED\0\u{1}STOPPED\0\u{1}DELETED\0\u{1}SLEEPING\0\u{1}AWAKE\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0TYPE_UNSPECIFIED\0\u{1}CREATED\0\u{1}STOPPED\0\u{1}DELETED\0\u{1}SLEEPING\0\u{1}AWAKE\0\u{1}READY\0\u{1}NOT_READY\0")
 }
 
 nonisolated extension Fma_V1_ZygoteCommand: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

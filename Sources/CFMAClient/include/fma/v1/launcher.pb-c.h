@@ -76,7 +76,16 @@ typedef enum _Fma__V1__InstanceEvent__Type {
   FMA__V1__INSTANCE_EVENT__TYPE__STOPPED = 2,
   FMA__V1__INSTANCE_EVENT__TYPE__DELETED = 3,
   FMA__V1__INSTANCE_EVENT__TYPE__SLEEPING = 4,
-  FMA__V1__INSTANCE_EVENT__TYPE__AWAKE = 5
+  FMA__V1__INSTANCE_EVENT__TYPE__AWAKE = 5,
+  /*
+   * The instance's server started answering /health (`instance.ready` is true).
+   */
+  FMA__V1__INSTANCE_EVENT__TYPE__READY = 6,
+  /*
+   * A ready instance failed three health probes in a row (`instance.ready` is false); a
+   * READY event follows when it answers again. A process that exits gets STOPPED instead.
+   */
+  FMA__V1__INSTANCE_EVENT__TYPE__NOT_READY = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(FMA__V1__INSTANCE_EVENT__TYPE)
 } Fma__V1__InstanceEvent__Type;
 
@@ -158,10 +167,21 @@ struct  Fma__V1__Instance
    * True once the launcher restarted and took the running instance over.
    */
   protobuf_c_boolean adopted;
+  /*
+   * True while the instance's server answers `GET /health` on its --port with 200, as the
+   * launcher's own probe finds: from soon after it starts answering (the probe starts at
+   * once, every 10 ms doubling to 250 ms while not ready) until it fails three probes in a
+   * row (every --ready-probe-interval, 5 s by default, once ready) or stops. A READY event
+   * announces each turn to true, a NOT_READY event each turn to false. Always false without a
+   * --port (nothing to probe) and once STOPPED; false after a launcher restart until the
+   * restarted launcher's first probe succeeds. Sleeping does not change it (vLLM answers
+   * /health while it sleeps).
+   */
+  protobuf_c_boolean ready;
 };
 #define FMA__V1__INSTANCE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fma__v1__instance__descriptor) \
-    , (char *)protobuf_c_empty_string, FMA__V1__INSTANCE__STATUS__STATUS_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0, FMA__V1__INSTANCE__SLEEP_STATE__SLEEP_STATE_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, FMA__V1__INSTANCE__STATUS__STATUS_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0, FMA__V1__INSTANCE__SLEEP_STATE__SLEEP_STATE_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
 
 
 struct  Fma__V1__ExitStatus

@@ -1,0 +1,108 @@
+import FMAAPI
+import FMARPC
+import FMATestSupport
+import FMAWire
+import Foundation
+import Testing
+
+@Suite("fma-launcher: readiness of instances (Instance.ready, READY and NOT_READY)", .serialized)
+struct LauncherReadinessTests {
+    static let probing = ["--ready-probe-interval", "0.2", "--ready-probe-timeout", "0.3"]
+
+    @Test("an instance turns ready when its server answers /health, not ready when it stops answering, ready again after")
+    func readyCycle() async throws {
+        try await withLauncher(Self.probing) { _, client in
+            let port = try freePort()
+            // /health answers 503 for the first 0.5 s: ready must wait for the 200.
+            let created = try await client.create(.fake(id: "probed", port: port, ["--startup-delay", "0.5"]))
+            #expect(!created.ready)
+            let watch = try await client.watch(since: created.revision)
+            let untilReady = await collect(watch) { $0.type == .ready }
+            let ready = try #require(untilReady.last)
+            #expect(ready.type == .ready && ready.instance.id == "probed" && ready.instance.ready)
+            #expect(ready.instance.sleepState == .awake)
+            #expect(await httpGet(port: port, path: "/health")?.status == 200)
+            #expect(try await client.get("probed").ready)
+            #expect(try await client.list().instances.first { $0.id == "probed" }?.ready == true)
+
+            // A server that stops answering (stopped, not dead) turns not ready; then ready again.
+            let pid = ready.instance.pid
+            #expect(kill(pid, SIGSTOP) == 0)
+            defer { kill(pid, SIGCONT) }
+            let resumed = try await client.watch(since: ready.revision)
+            let untilNotReady = await collect(resumed) { $0.type == .notReady }
+            let notReady = try #require(untilNotReady.last)
+            #expect(notReady.type == .notReady && !notReady.instance.ready && notReady.instance.status == .running)
+            #expect(!(try await client.get("probed").ready))
+            #expect(kill(pid, SIGCONT) == 0)
+            let again = await collect(try await client.watch(since: notReady.revision)) { $0.type == .ready }
+            #expect(again.last?.type == .ready && again.last?.instance.ready == true, "\(again.map { "\($0.type) \($0.instance.status) \($0.instance.exit)" })")
+
+            // Sleeping leaves it ready (vLLM answers /health asleep); deleted, it is not ready.
+            let asleep = try await client.sleep("probed", level: 1)
+            #expect(asleep.ready && asleep.sleepState == .sleeping)
+            let deleted = try await client.delete("probed")
+            #expect(!deleted.ready)
+        }
+    }
+
+    @Test("an instance that exits is STOPPED and not ready; one whose server never answers stays not ready")
+    func neverReady() async throws {
+        try await withLauncher(Self.probing) { _, client in
+            let port = try freePort()
+            // Answers 503 for an hour: probed, never ready.
+            let slow = try await client.create(.fake(id: "slow", port: port, ["--startup-delay", "3600"]))
+            let crashing = try await client.create(.fake(id: "crashing", port: try freePort(), ["--exit-after", "0.2", "--startup-delay", "3600"]))
+            let watch = try await client.watch(since: slow.revision)
+            let events = await collect(watch, timeout: .seconds(20)) { $0.type == .stopped && $0.instance.id == "crashing" }
+            #expect(events.last?.type == .stopped && events.last?.instance.ready == false)
+            #expect(!events.contains { $0.type == .ready })
+            // The slow one has answered 503 several times by now (probed every 10 ms doubling to 250 ms).
+            #expect(await httpGet(port: port, path: "/health")?.status == 503)
+            #expect(!(try await client.get("slow").ready))
+            _ = crashing
+        }
+    }
+
+    @Test("a restarted launcher probes the instances it adopts: ready again, announced by READY")
+    func adoptedReady() async throws {
+        try await withLauncher(Self.probing) { launcher, client in
+            let port = try freePort()
+            let created = try await client.create(.fake(id: "kept", port: port))
+            _ = await collect(try await client.watch(since: created.revision)) { $0.type == .ready }
+            try await launcher.killAndRestart()
+            let fresh = launcher.client()
+            let list = try await fresh.list()
+            let kept = try #require(list.instances.first { $0.id == "kept" })
+            #expect(kept.adopted)
+            if !kept.ready {
+                let events = await collect(try await fresh.watch(since: list.revision)) { $0.type == .ready }
+                #expect(events.last?.type == .ready && events.last?.instance.adopted == true)
+            }
+            #expect(try await fresh.get("kept").ready)
+        }
+    }
+
+    @Test("fmactl launcher create --wait returns once the launcher reports the instance ready; fails when it stops first")
+    func fmactlWait() async throws {
+        try await withLauncher(Self.probing) { launcher, client in
+            let port = try freePort()
+            let fmactl = binDirectory + "/fmactl"
+            let address = "unix:\(launcher.directory)/launcher.sock"
+            let ok = try await runCommand(fmactl, ["launcher", "create", address, "--id", "waited", "--wait", "--wait-timeout", "30", "--",
+                                                   "--host", "127.0.0.1", "--port", "\(port)", "--model", "m", "--startup-delay", "0.3"],
+                                          directory: launcher.directory)
+            #expect(ok.termination.exitCode == 0, "\(ok.stderr)")
+            #expect(ok.stderr.contains("ready after"))
+            #expect(await httpGet(port: port, path: "/health")?.status == 200)
+            #expect(try await client.get("waited").ready)
+
+            let failed = try await runCommand(fmactl, ["launcher", "create", address, "--id", "dies", "--wait", "--wait-timeout", "30", "--",
+                                                       "--host", "127.0.0.1", "--port", "\(try freePort())", "--model", "m", "--exit-after", "0.1",
+                                                       "--startup-delay", "3600"],
+                                              directory: launcher.directory)
+            #expect(failed.termination.exitCode == 1)
+            #expect(failed.stderr.contains("dies stopped"), "\(failed.stderr)")
+        }
+    }
+}

@@ -204,6 +204,31 @@ struct SimulatorSchedulerTests {
         }
     }
 
+    @Test("scheduler state: a node takes no more pods than its allocatable pods; the next waits with Too many pods, and binds once one goes")
+    func stateRespectsAllocatablePods() {
+        var state = SchedulerState()
+        state.observe(node: SimulatedNode(name: "n1", index: 1, gpus: 0).object(cpu: "1", memory: "1Gi", maxPods: 2, now: "t"), deleted: false)
+        // A pod bound by someone else (a static or daemon pod) counts too.
+        var placed = podJSON("daemon", containers: [simulatedContainer(gpus: 0)]).settingUID("d")
+        placed[path: ["spec", "nodeName"]] = "n1"
+        state.observe(pod: placed, deleted: false)
+        for index in 0..<2 {
+            state.observe(pod: podJSON("p\(index)", containers: [simulatedContainer(gpus: 0)]).settingUID("u\(index)"), deleted: false)
+        }
+        let decisions = state.schedule(retry: false)
+        #expect(decisions.first == .bind(namespace: "default", name: "p0", uid: "u0", node: "n1"))
+        #expect(decisions.last == .unschedulable(namespace: "default", name: "p1", uid: "u1", message: "0/1 nodes are available: 1 Too many pods."))
+        #expect(state.podsBound(on: "n1") == 2)
+        state.observe(pod: placed, deleted: true)
+        #expect(state.schedule(retry: true) == [.bind(namespace: "default", name: "p1", uid: "u1", node: "n1")])
+
+        // Simulated nodes never offer more pods than the kubelet has addresses.
+        let big = NodeInfo(json: SimulatedNode(name: "n2", index: 2, gpus: 0).object(cpu: "1", memory: "1Gi", maxPods: 1000, now: "t"))
+        #expect(big.podCapacity == SimulatedNode.podAddresses)
+        // A node made by hand without a status is not limited.
+        #expect(NodeInfo(json: ["metadata": ["name": "bare"]]).podCapacity == .max)
+    }
+
     @Test("scheduler state: first fit from a rotating start; GPU accounting")
     func stateSpreads() {
         var state = SchedulerState()

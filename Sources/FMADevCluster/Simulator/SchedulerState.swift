@@ -27,6 +27,7 @@ struct SchedulerState: Sendable {
     private(set) var nodes: [NodeInfo] = []
     private var nodePositions: [String: Int] = [:]
     private var gpusUsed: [String: Int] = [:]
+    private var podsBound: [String: Int] = [:]
     /// pod uid → the node it holds GPUs on, and how many.
     private var placements: [String: (node: String, gpus: Int)] = [:]
     private var pending: [String: PendingPod] = [:]
@@ -42,6 +43,7 @@ struct SchedulerState: Sendable {
     var pendingCount: Int { pending.count }
 
     func gpusUsed(on node: String) -> Int { gpusUsed[node] ?? 0 }
+    func podsBound(on node: String) -> Int { podsBound[node] ?? 0 }
 
     // MARK: Observations
 
@@ -147,7 +149,8 @@ struct SchedulerState: Sendable {
         let count = nodes.count
         for step in 0..<count {
             let node = nodes[(cursor + step) % count]
-            if let failure = pod.requirements.misfit(on: node, freeGPUs: node.gpuCapacity - gpusUsed(on: node.name)) {
+            let freePods = node.podCapacity == .max ? .max : node.podCapacity - podsBound(on: node.name)
+            if let failure = pod.requirements.misfit(on: node, freeGPUs: node.gpuCapacity - gpusUsed(on: node.name), freePods: freePods) {
                 failures[failure, default: 0] += 1
             } else {
                 cursor = (cursor + step + 1) % count
@@ -160,11 +163,13 @@ struct SchedulerState: Sendable {
     private mutating func place(_ uid: String, on node: String, gpus: Int) {
         placements[uid] = (node, gpus)
         gpusUsed[node, default: 0] += gpus
+        podsBound[node, default: 0] += 1
     }
 
     private mutating func release(_ uid: String) {
         guard let placement = placements.removeValue(forKey: uid) else { return }
         gpusUsed[placement.node, default: 0] -= placement.gpus
+        podsBound[placement.node, default: 0] -= 1
         // Any freed slot (not only GPUs) may let a waiting pod in once limits grow; cheap to retry.
         retryNeeded = true
     }

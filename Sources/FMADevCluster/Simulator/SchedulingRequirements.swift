@@ -37,8 +37,9 @@ struct SchedulingRequirements: Sendable, Hashable {
     /// capacity and a container's limit are strings), and the kubelet counts GPUs one by one.
     static let maxGPUs = 1 << 16
 
-    /// Why `node` cannot take the pod, or nil when it can; `freeGPUs` is what is left on it.
-    func misfit(on node: NodeInfo, freeGPUs: Int) -> SchedulingFailure? {
+    /// Why `node` cannot take the pod, or nil when it can; `freeGPUs` and `freePods` are what
+    /// is left on it.
+    func misfit(on node: NodeInfo, freeGPUs: Int, freePods: Int = .max) -> SchedulingFailure? {
         // kube-scheduler's filter order: the first failing one names the reason.
         if node.unschedulable { return .unschedulable }
         for taint in node.taints where taint.effect == "NoSchedule" || taint.effect == "NoExecute" {
@@ -52,6 +53,8 @@ struct SchedulingRequirements: Sendable, Hashable {
         if !affinityTerms.isEmpty, !affinityTerms.contains(where: { $0.matches(node) }) {
             return .affinityMismatch
         }
+        // NodeResourcesFit: the pod count first, then each resource.
+        if freePods < 1 { return .tooManyPods }
         if gpus > freeGPUs { return .insufficientGPUs }
         return nil
     }
@@ -63,6 +66,7 @@ enum SchedulingFailure: Sendable, Hashable {
     case affinityMismatch
     case untoleratedTaint(key: String, value: String?)
     case insufficientGPUs
+    case tooManyPods
 
     var text: String {
         switch self {
@@ -70,6 +74,7 @@ enum SchedulingFailure: Sendable, Hashable {
         case .affinityMismatch: "node(s) didn't match Pod's node affinity/selector"
         case .untoleratedTaint(let key, let value): "node(s) had untolerated taint {\(key): \(value ?? "")}"
         case .insufficientGPUs: "Insufficient \(SimulatedNode.gpuResource)"
+        case .tooManyPods: "Too many pods"
         }
     }
 
@@ -88,6 +93,9 @@ struct NodeInfo: Sendable, Hashable {
     var taints: [Taint]
     var unschedulable: Bool
     var gpuCapacity: Int
+    /// Allocatable `pods`: how many pods may be bound to it. A node that reports none is not
+    /// limited (a node made by hand without a status).
+    var podCapacity: Int
 
     init(json: JSONObject) {
         let node = Node(json: json)
@@ -98,6 +106,7 @@ struct NodeInfo: Sendable, Hashable {
         let status = node.status
         let capacity = Int(status.allocatable[SimulatedNode.gpuResource] ?? status.capacity[SimulatedNode.gpuResource] ?? "0") ?? 0
         gpuCapacity = min(max(0, capacity), SchedulingRequirements.maxGPUs)
+        podCapacity = (status.allocatable["pods"] ?? status.capacity["pods"]).map { max(0, Int($0) ?? 0) } ?? .max
     }
 }
 

@@ -18,6 +18,9 @@ struct SimulatedNode: Sendable, Hashable {
     /// The node's own address (InternalIP, a pod's hostIP).
     var address: String { addressPrefix + "0" }
 
+    /// Pod addresses per node (slots 1...254 of its 127.X.Y.0/24).
+    static let podAddresses = 254
+
     /// The address of pod slot `slot` (1...254).
     func podAddress(slot: Int) -> String { addressPrefix + String(slot) }
 
@@ -53,7 +56,8 @@ struct SimulatedNode: Sendable, Hashable {
             "fma.llm-d.ai/simulated": "true",
         ]
         if gpus > 0 { labels["nvidia.com/gpu.present"] = "true" }
-        var resources: [String: String] = ["cpu": cpu, "memory": memory, "pods": String(maxPods)]
+        // The kubelet has 254 pod addresses per node: more pods could not start.
+        var resources: [String: String] = ["cpu": cpu, "memory": memory, "pods": String(min(maxPods, Self.podAddresses))]
         if gpus > 0 { resources[Self.gpuResource] = String(gpus) }
         var node = Node(name: name)
         node.metadata.labels = labels

@@ -27,6 +27,9 @@ public final class Informer<Source: ListerWatcher>: Sendable {
         public var pageSize: Int? = 500
         /// The delay between failed attempts to list or watch.
         public var backoff: ExponentialBackoff = .reconnect
+        /// Applied to every object before it is cached and handed to handlers (client-go's
+        /// transform): drop what the program never reads, so a large cache stays small.
+        public var transform: (@Sendable (Object) -> Object)?
 
         public init() {}
     }
@@ -229,6 +232,7 @@ public final class Informer<Source: ListerWatcher>: Sendable {
 
     /// Makes the cache hold exactly `objects` and tells the handlers what changed.
     func replace(with objects: [Object], resourceVersion version: String) {
+        let objects = options.transform.map { objects.map($0) } ?? objects
         deliveryLock.withLock {
             var events: [InformerEvent<Object>] = []
             var seen = Set<String>()
@@ -262,7 +266,7 @@ public final class Informer<Source: ListerWatcher>: Sendable {
             return
         }
         deliveryLock.withLock {
-            let object = event.object
+            let object = options.transform?(event.object) ?? event.object
             var delivery: InformerEvent<Object>?
             cache.store.withLockedValue { store in
                 switch event.type {

@@ -79,11 +79,12 @@ final class Recorder: Sendable {
 @Suite("informer")
 struct InformerTests {
     private func withInformer(
-        _ source: FakeSource, pageSize: Int? = 2,
+        _ source: FakeSource, pageSize: Int? = 2, transform: (@Sendable (ConfigMap) -> ConfigMap)? = nil,
         _ body: (Informer<FakeSource>, Recorder) async throws -> Void
     ) async throws {
         var options = Informer<FakeSource>.Options()
         options.pageSize = pageSize
+        options.transform = transform
         options.backoff = ExponentialBackoff(initial: .milliseconds(1), maximum: .milliseconds(5))
         let informer = Informer(source, indexes: ["byKind": { [$0.data["kind"] ?? "none"] }], options: options)
         let recorder = Recorder()
@@ -94,6 +95,34 @@ struct InformerTests {
             group.cancelAll()
             // Unblock the watch the informer may be reading.
             for watch in source.state.withLock({ $0.watches }) { watch.continuation.finish() }
+        }
+    }
+
+    @Test("a transform applies to listed and watched objects before the cache and the handlers")
+    func transformsWhatItCaches() async throws {
+        let source = FakeSource()
+        source.state.withLock {
+            $0.objects = [configMap("a", rv: "1", data: ["kind": "x", "bulk": "dropped"])]
+            $0.resourceVersion = "1"
+        }
+        let seenBulk = Locked(false)
+        try await withInformer(source, transform: { cm in
+            var cm = cm
+            cm.data["bulk"] = nil
+            return cm
+        }) { informer, recorder in
+            informer.addHandler { event in
+                if case .added(let cm) = event, cm.data["bulk"] != nil { seenBulk.withLock { $0 = true } }
+                if case .updated(_, let cm) = event, cm.data["bulk"] != nil { seenBulk.withLock { $0 = true } }
+            }
+            #expect(await informer.waitForSync())
+            #expect(informer.cache.get("ns/a")?.data == ["kind": "x"])
+            try await waitUntil("a watch") { source.watchCount == 1 }
+            source.lastWatch.continuation.yield(WatchEvent(type: .modified, object: configMap("a", rv: "2", data: ["kind": "y", "bulk": "dropped"])))
+            try await waitUntil("the update") { informer.cache.get("ns/a")?.metadata.resourceVersion == "2" }
+            #expect(informer.cache.get("ns/a")?.data == ["kind": "y"])
+            #expect(!seenBulk.withLock { $0 })
+            _ = recorder.take()
         }
     }
 

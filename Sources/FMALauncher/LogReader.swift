@@ -6,11 +6,14 @@ import Foundation
 struct LogReader: Sendable {
     /// At most this much per GetLog call without an explicit end (FMA's limit too).
     static let defaultMaxBytes: UInt64 = 1 << 20
-    /// How often a follower looks for new bytes.
+    /// How often a follower looks for new bytes when nothing tells it of a change (inotify
+    /// wakes it at once; this also bounds how late it notices the instance was deleted).
     let followInterval: Duration
+    private let notifier: LogChangeNotifier?
 
-    init(followInterval: Duration = .milliseconds(50)) {
+    init(followInterval: Duration = .seconds(1), notifier: LogChangeNotifier? = .shared) {
         self.followInterval = followInterval
+        self.notifier = notifier
     }
 
     /// Bytes [start, end] (end inclusive, clamped to the file), or up to 1 MiB from start.
@@ -34,8 +37,13 @@ struct LogReader: Sendable {
     /// Sends the log from `start`, then new bytes as they arrive, while `alive()` holds.
     func follow(path: String, from start: UInt64, while alive: @Sendable () async -> Bool,
                 send: (UInt64, Data) async throws -> Void) async throws {
+        let notified = notifier?.subscribe(path) == true
+        defer { if notified { notifier?.unsubscribe(path) } }
+        // Without inotify, the old short poll.
+        let interval = notified ? followInterval : min(followInterval, .milliseconds(50))
         var offset = start
         while true {
+            let seen = notified ? notifier?.changes(of: path) ?? 0 : 0
             let size = Self.size(of: path)
             if size > offset {
                 let count = Int(min(size - offset, Self.defaultMaxBytes))
@@ -45,8 +53,23 @@ struct LogReader: Sendable {
                 continue
             }
             guard await alive() else { return }
-            try await Task.sleep(for: followInterval)
+            if notified, let notifier {
+                try await Self.waitForChange(notifier, path: path, after: seen, atMost: interval)
+            } else {
+                try await Task.sleep(for: interval)
+            }
         }
+    }
+
+    /// Waits until the file changes or `limit` passes, whichever comes first.
+    private static func waitForChange(_ notifier: LogChangeNotifier, path: String, after seen: UInt64, atMost limit: Duration) async throws {
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await notifier.waitForChange(of: path, after: seen) }
+            group.addTask { try await Task.sleep(for: limit) }
+            try await group.next()
+            group.cancelAll()
+        }
+        try Task.checkCancellation()
     }
 
     static func size(of path: String) -> UInt64 {

@@ -67,7 +67,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Seconds for other calls to an instance's admin API (/is_sleeping).")
     var adminTimeout = Seconds(30)
 
-    @Option(help: "Seconds between /health probes of a ready instance (Instance.ready, READY and NOT_READY events; a starting one is probed from every 10 ms up to every 250 ms); 0 turns the probe off.")
+    @Option(help: "Seconds between /health probes of a ready instance (Instance.ready, READY and NOT_READY events; a starting one is probed from every 10 ms up to every 250 ms); 0 turns the probe off, and then no instance ever reports ready (fmactl launcher create --wait waits out its timeout; fma-controller falls back to asking the server).")
     var readyProbeInterval = Seconds(5)
 
     @Option(help: "Seconds one /health probe waits for an answer.")

@@ -92,8 +92,8 @@ extension DualPodsController {
                 return .retryAfter(.milliseconds(min(5000, 500 << min(state.startPolls - 1, 4))))
             }
         }
-        if state.startPolls > 0 || state.notReadySince != nil || state.instanceStartedAt != nil {
-            state.instanceSeconds += Self.seconds(.now - (state.instanceStartedAt ?? state.notReadySince ?? .now))
+        if let waitingSince = state.instanceStartedAt ?? state.notReadySince {
+            state.instanceSeconds += Self.seconds(.now - waitingSince)
             state.startPolls = 0
             state.notReadySince = nil
             state.instanceStartedAt = nil

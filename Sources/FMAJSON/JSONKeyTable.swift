@@ -23,9 +23,9 @@ final class JSONKeyTable: Sendable {
         let length = key.utf8.count
         guard length > 15, length <= Self.longestInterned else { return key }
         return keys.withLock { keys in
-            if let stored = keys.firstIndex(of: key) { return keys[stored] }
-            if keys.count < capacity { keys.insert(key) }
-            return key
+            // One hash while there is room (the usual case): insert hands back the stored copy.
+            if keys.count < capacity { return keys.insert(key).memberAfterInsert }
+            return keys.firstIndex(of: key).map { keys[$0] } ?? key
         }
     }
 

@@ -30,7 +30,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
     /// Drops the spare capacity appending left (up to half the member storage): a parsed
     /// object is kept, often for long, in a cache.
     mutating func shrinkToFit() {
-        if members.count < members.capacity { members = Array(exactly: members) }
+        members = members.exactlySized()
     }
 
     public var keys: [String] { members.map(\.key) }

@@ -131,7 +131,7 @@ struct JSONParser {
             if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return .array(array.count < array.capacity ? Array(exactly: array) : array)
+                return .array(array.exactlySized())
             }
             throw error("expected ',' or ']' in an array, found \(describe(bytes[index]))")
         }

@@ -70,10 +70,13 @@ actor SimulatedLauncher {
         return created
     }
 
+    /// As a launcher announces readiness: to the watchers connected now, with no revision.
     private func markReady(_ id: String) {
-        guard instances[id]?.instance.ready == false else { return }
-        instances[id]?.instance.ready = true
-        _ = publish(.ready, id)
+        guard var instance = instances[id]?.instance, !instance.ready else { return }
+        instance.ready = true
+        instances[id]?.instance = instance
+        let event = Fma_V1_InstanceEvent.with { $0.type = .ready; $0.revision = instance.revision; $0.instance = instance }
+        for continuation in watchers.values { continuation.yield(event) }
     }
 
     func get(_ id: String) throws(RPCError) -> Fma_V1_Instance {

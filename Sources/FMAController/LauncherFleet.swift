@@ -96,7 +96,8 @@ public final class LauncherFleet: Sendable {
             guard entries[podName] != nil else { return }
             if deleted {
                 entries[podName]?.state.instances[instance.id] = nil
-            } else if let known = entries[podName]?.state.instances[instance.id], known.revision > instance.revision {
+            } else if let known = entries[podName]?.state.instances[instance.id], known.revision >= instance.revision {
+                // The watch got there first (the same event, or a readiness change after it).
                 return
             } else {
                 entries[podName]?.state.instances[instance.id] = instance

@@ -42,12 +42,13 @@ extension InstanceManager {
     private func setReady(_ record: InstanceRecord, _ ready: Bool) {
         var record = record
         record.ready = ready
-        publish(fact: ready ? .ready : .notReady, record)
+        // Observed, not made: no revision (the REST API's revision, as FMA's, moves only with changes).
+        announce(ready ? .ready : .notReady, record)
         if ready {
-            logger.info("instance ready", metadata: ["instance": "\(record.spec.id)", "revision": "\(revision)"])
+            logger.info("instance ready", metadata: ["instance": "\(record.spec.id)"])
         } else {
             logger.warning("instance stopped answering /health", metadata: [
-                "instance": "\(record.spec.id)", "failures": "\(ReadinessSchedule.failuresToNotReady)", "revision": "\(revision)",
+                "instance": "\(record.spec.id)", "failures": "\(ReadinessSchedule.failuresToNotReady)",
             ])
         }
     }

@@ -344,6 +344,21 @@ actor InstanceManager {
         event.revision = revision
         event.instance = record.proto
         ring.append(event)
+        fanOut(event)
+    }
+
+    /// A change that takes no revision (readiness): stored, and sent to the watchers connected
+    /// now with the instance's own revision; never replayed by `since`.
+    func announce(_ type: Fma_V1_InstanceEvent.TypeEnum, _ record: InstanceRecord) {
+        instances[record.spec.id] = record
+        var event = Fma_V1_InstanceEvent()
+        event.type = type
+        event.revision = record.revision
+        event.instance = record.proto
+        fanOut(event)
+    }
+
+    private func fanOut(_ event: Fma_V1_InstanceEvent) {
         for (id, watcher) in watchers {
             if case .dropped = watcher.yield(event) {
                 watcher.finish(throwing: RPCError(.outOfRange, "this watcher fell \(ring.capacity) events behind; list the instances and watch again from the list's revision"))

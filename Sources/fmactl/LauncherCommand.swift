@@ -63,13 +63,17 @@ struct LauncherCommand: AsyncParsableCommand {
             request.gpuUuids = gpus
             request.annotations = try Self.pairs(annotations, "--annotation")
             let instance: Fma_V1_Instance
+            let events: RPCResponseStream<Fma_V1_InstanceEvent>?
             do {
+                // Watching first: readiness events are not replayed, so none can slip between
+                // the create's answer and the watch.
+                events = wait ? try await launcher.watch() : nil
                 instance = try await launcher.create(request)
             } catch {
                 throw CallFailure.exit(error)
             }
             try Output.instance(instance, format: target.client.output)
-            if wait { try await Self.waitReady(instance, launcher: launcher, timeout: waitTimeout.duration) }
+            if let events { try await Self.waitReady(instance, events: events, timeout: waitTimeout.duration) }
         }
 
         static func pairs(_ entries: [String], _ option: String) throws -> [String: String] {
@@ -85,7 +89,7 @@ struct LauncherCommand: AsyncParsableCommand {
 
         /// Follows the launcher's events for the instance until READY (its server answers
         /// /health, as the launcher's own probe finds), STOPPED or DELETED, printing a dot a second.
-        static func waitReady(_ instance: Fma_V1_Instance, launcher: LauncherClient, timeout: Duration) async throws {
+        static func waitReady(_ instance: Fma_V1_Instance, events: RPCResponseStream<Fma_V1_InstanceEvent>, timeout: Duration) async throws {
             guard instance.port > 0 else {
                 throw ValidationError("--wait needs the instance to have a --port option (the launcher probes /health there)")
             }
@@ -94,13 +98,8 @@ struct LauncherCommand: AsyncParsableCommand {
             FileHandle.standardError.write(Data("waiting for \(instance.id) to answer /health on port \(instance.port)".utf8))
             let outcome = try await withThrowingTaskGroup(of: Fma_V1_InstanceEvent?.self) { group in
                 group.addTask {
-                    let events: RPCResponseStream<Fma_V1_InstanceEvent>
-                    do { events = try await launcher.watch(since: instance.revision) } catch let error as RPCError { throw CallFailure.exit(error) }
                     for try await event in events where event.instance.id == instance.id {
-                        switch event.type {
-                        case .ready, .stopped, .deleted: return event
-                        default: continue
-                        }
+                        if event.instance.ready || event.instance.status == .stopped || event.type == .deleted { return event }
                     }
                     return nil
                 }
@@ -115,10 +114,10 @@ struct LauncherCommand: AsyncParsableCommand {
                 do { return try await group.next() ?? nil } catch let error as RPCError { throw CallFailure.exit(error) }
             }
             let elapsed = (ContinuousClock.now - started).formatted(.units(allowed: [.seconds, .milliseconds], width: .narrow))
-            switch outcome?.type {
-            case .ready:
+            switch outcome {
+            case .some(let event) where event.instance.ready:
                 FileHandle.standardError.write(Data("\nready after \(elapsed)\n".utf8))
-            case .stopped, .deleted:
+            case .some:
                 let how = outcome.map { Output.status($0.instance) } ?? ""
                 FileHandle.standardError.write(Data("\nfmactl: \(instance.id) \(how) before it answered /health; see fmactl launcher logs\n".utf8))
                 throw ExitCode(1)

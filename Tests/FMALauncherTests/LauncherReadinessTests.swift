@@ -13,29 +13,34 @@ struct LauncherReadinessTests {
     func readyCycle() async throws {
         try await withLauncher(Self.probing) { _, client in
             let port = try freePort()
+            // Readiness events are not replayed: watch first, then create.
+            let watch = try await client.watch()
             // /health answers 503 for the first 0.5 s: ready must wait for the 200.
             let created = try await client.create(.fake(id: "probed", port: port, ["--startup-delay", "0.5"]))
             #expect(!created.ready)
-            let watch = try await client.watch(since: created.revision)
             let untilReady = await collect(watch) { $0.type == .ready }
             let ready = try #require(untilReady.last)
             #expect(ready.type == .ready && ready.instance.id == "probed" && ready.instance.ready)
             #expect(ready.instance.sleepState == .awake)
+            // Observed, not a change: it carries the instance's revision, and the launcher's stays.
+            #expect(ready.revision == created.revision && ready.instance.revision == created.revision)
+            #expect(try await client.list().revision == created.revision)
             #expect(await httpGet(port: port, path: "/health")?.status == 200)
             #expect(try await client.get("probed").ready)
             #expect(try await client.list().instances.first { $0.id == "probed" }?.ready == true)
 
             // A server that stops answering (stopped, not dead) turns not ready; then ready again.
             let pid = ready.instance.pid
+            let resumed = try await client.watch()
             #expect(kill(pid, SIGSTOP) == 0)
             defer { kill(pid, SIGCONT) }
-            let resumed = try await client.watch(since: ready.revision)
             let untilNotReady = await collect(resumed) { $0.type == .notReady }
             let notReady = try #require(untilNotReady.last)
             #expect(notReady.type == .notReady && !notReady.instance.ready && notReady.instance.status == .running)
             #expect(!(try await client.get("probed").ready))
+            let againWatch = try await client.watch()
             #expect(kill(pid, SIGCONT) == 0)
-            let again = await collect(try await client.watch(since: notReady.revision)) { $0.type == .ready }
+            let again = await collect(againWatch) { $0.type == .ready }
             #expect(again.last?.type == .ready && again.last?.instance.ready == true, "\(again.map { "\($0.type) \($0.instance.status) \($0.instance.exit)" })")
 
             // Sleeping leaves it ready (vLLM answers /health asleep); deleted, it is not ready.
@@ -50,10 +55,10 @@ struct LauncherReadinessTests {
     func neverReady() async throws {
         try await withLauncher(Self.probing) { _, client in
             let port = try freePort()
+            let watch = try await client.watch()
             // Answers 503 for an hour: probed, never ready.
-            let slow = try await client.create(.fake(id: "slow", port: port, ["--startup-delay", "3600"]))
+            _ = try await client.create(.fake(id: "slow", port: port, ["--startup-delay", "3600"]))
             let crashing = try await client.create(.fake(id: "crashing", port: try freePort(), ["--exit-after", "0.2", "--startup-delay", "3600"]))
-            let watch = try await client.watch(since: slow.revision)
             let events = await collect(watch, timeout: .seconds(20)) { $0.type == .stopped && $0.instance.id == "crashing" }
             #expect(events.last?.type == .stopped && events.last?.instance.ready == false)
             #expect(!events.contains { $0.type == .ready })
@@ -68,17 +73,16 @@ struct LauncherReadinessTests {
     func adoptedReady() async throws {
         try await withLauncher(Self.probing) { launcher, client in
             let port = try freePort()
-            let created = try await client.create(.fake(id: "kept", port: port))
-            _ = await collect(try await client.watch(since: created.revision)) { $0.type == .ready }
+            let watch = try await client.watch()
+            _ = try await client.create(.fake(id: "kept", port: port))
+            _ = await collect(watch) { $0.type == .ready }
             try await launcher.killAndRestart()
             let fresh = launcher.client()
-            let list = try await fresh.list()
-            let kept = try #require(list.instances.first { $0.id == "kept" })
-            #expect(kept.adopted)
-            if !kept.ready {
-                let events = await collect(try await fresh.watch(since: list.revision)) { $0.type == .ready }
-                #expect(events.last?.type == .ready && events.last?.instance.adopted == true)
-            }
+            // The snapshot carries `ready` as it is now; a READY follows if the probe had not yet found it.
+            let events = await collect(try await fresh.watch()) { $0.instance.id == "kept" && $0.instance.ready }
+            let kept = try #require(events.last)
+            #expect(kept.instance.adopted && kept.instance.ready)
+            #expect(try await fresh.list().instances.first { $0.id == "kept" }?.adopted == true)
             #expect(try await fresh.get("kept").ready)
         }
     }

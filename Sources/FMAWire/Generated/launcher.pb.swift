@@ -135,7 +135,11 @@ public nonisolated struct Fma_V1_Instance: @unchecked Sendable {
   /// launcher's own probe finds: from soon after it starts answering (the probe starts at
   /// once, every 10 ms doubling to 250 ms while not ready) until it fails three probes in a
   /// row (every --ready-probe-interval, 5 s by default, once ready) or stops. A READY event
-  /// announces each turn to true, a NOT_READY event each turn to false. Always false without a
+  /// announces each turn to true, a NOT_READY event each turn to false; readiness is observed,
+  /// not a change: these events take no revision of their own (they carry the instance's), go
+  /// to the watchers connected at the time and are not replayed by `since`, and the launcher's
+  /// revision does not move. To wait for readiness without missing it, watch first (the
+  /// snapshot carries `ready`), then create, as `fmactl launcher create --wait` does. Always false without a
   /// --port (nothing to probe) and once STOPPED; false after a launcher restart until the
   /// restarted launcher's first probe succeeds. Sleeping does not change it (vLLM answers
   /// /health while it sleeps).
@@ -514,7 +518,8 @@ public nonisolated struct Fma_V1_InstanceEvent: Sendable {
     case sleeping // = 4
     case awake // = 5
 
-    /// The instance's server started answering /health (`instance.ready` is true).
+    /// The instance's server started answering /health (`instance.ready` is true). Not
+    /// revisioned: see `Instance.ready`.
     case ready // = 6
 
     /// A ready instance failed three health probes in a row (`instance.ready` is false); a

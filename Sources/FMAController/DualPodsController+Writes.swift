@@ -1,19 +1,24 @@
+import FMAJSON
 import FMAKube
 import FMARPC
 import FMAKubeModel
 import Foundation
 import Logging
 
-/// Writes to the API server. Each is an update with the resourceVersion read (a conflict throws
-/// and the key is retried after backoff with fresh caches); what was written is remembered
-/// until the informer delivers it.
+/// Writes to the API server. A Pod is written with a merge patch of what `change` changed,
+/// conditional on the resourceVersion read (a conflict throws and the key is retried after
+/// backoff with fresh caches), so fields the cache leaves out (`CachedPod`) are never sent
+/// back; what was written is remembered until the informer delivers it.
 extension DualPodsController {
     @discardableResult
     func updatePod(_ pod: Pod, _ change: (inout Pod) -> Void) async throws(KubeError) -> Pod {
         var changed = pod
         change(&changed)
         guard changed != pod else { return pod }
-        let updated = try await client.update(changed)
+        var patch = JSONValue.mergePatch(from: .object(pod.json), to: .object(changed.json)).object ?? JSONObject()
+        patch[path: ["metadata", "resourceVersion"]] = .string(pod.metadata.resourceVersion)
+        let patched: Pod = try await client.patch(name: pod.metadata.name, namespace: pod.metadata.namespace, .merge(.object(patch)))
+        let updated = CachedPod.projected(patched)
         written.remember(updated)
         return updated
     }

@@ -74,7 +74,7 @@ public final class DualPodsController: Sendable {
         let ns = options.namespace
         events = EventQueue(recorder: EventRecorder(client: client, component: DualPods.controllerName, logger: logger))
         var podOptions = Informer<KubeListerWatcher<Pod>>.Options()
-        podOptions.transform = Self.withoutManagedFields
+        podOptions.transform = CachedPod.projected
         pods = Informer(client.listerWatcher(Pod.self, namespace: ns), indexes: Self.podIndexes, options: podOptions, logger: logger)
         nodes = Informer(client.listerWatcher(Node.self), logger: logger)
         iscs = Informer(client.listerWatcher(InferenceServerConfig.self, namespace: ns), logger: logger)
@@ -93,16 +93,6 @@ public final class DualPodsController: Sendable {
             guard let pod = podCache.get("\(ns)/\(podName)"), let node = Self.providerNode(pod) else { return }
             queue.add(.launcher(podName: podName, node: node))
         }
-    }
-
-    /// A cached Pod without `metadata.managedFields`, which the controller never reads and a
-    /// real API server writes on every Pod (often half its size). Updates stay safe: an update
-    /// without managedFields keeps the stored ones.
-    @Sendable static func withoutManagedFields(_ pod: Pod) -> Pod {
-        guard pod.json["metadata"]?["managedFields"] != nil else { return pod }
-        var pod = pod
-        pod.json[path: ["metadata", "managedFields"]] = nil
-        return pod
     }
 
     static let podIndexes: [String: ObjectCache<Pod>.IndexFunction] = [

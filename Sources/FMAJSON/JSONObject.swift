@@ -29,7 +29,7 @@ public struct JSONObject: Sendable, Hashable, Sequence, ExpressibleByDictionaryL
 
     /// Drops the spare capacity appending left (up to half the member storage): a parsed
     /// object is kept, often for long, in a cache.
-    mutating func shrinkToFit() {
+    public mutating func shrinkToFit() {
         members = members.exactlySized()
     }
 

@@ -1,0 +1,86 @@
+import FMAJSON
+import FMAKubeModel
+
+/// What of a Pod the dual-pods controller keeps in its cache (the Pod informer's transform).
+///
+/// The controller caches every Pod of its namespace (requesters, launchers, the rest) and reads
+/// only a little of each; at 8,000 requesters the cache is most of its memory. Kept:
+/// - `metadata` whole but for `managedFields` (a real API server writes those on every Pod,
+///   often half its size);
+/// - `spec.nodeName`, `spec.nodeSelector`, and each container's `name` and `ports` (where the
+///   requester's stub and the launcher's RPC listen);
+/// - `status.phase`, `status.podIP`, the `Ready` condition, and each container status's `name`,
+///   `ready`, `started`, `restartCount` and `state`.
+///
+/// Everything else (commands, environment, volumes, probes, tolerations, the other conditions)
+/// is left out. That is safe because the controller writes Pods only with merge patches of the
+/// metadata it owns (`DualPodsController.updatePod`), never by sending back a cached Pod.
+/// A reader of a new field must add it here.
+enum CachedPod {
+    private static let specKept: Set<String> = ["nodeName", "nodeSelector"]
+    private static let containerKept: Set<String> = ["name", "ports"]
+    private static let statusKept: Set<String> = ["phase", "podIP"]
+    private static let conditionKept: Set<String> = ["type", "status"]
+    private static let containerStatusKept: Set<String> = ["name", "ready", "started", "restartCount", "state"]
+
+    static func projected(_ pod: Pod) -> Pod {
+        var json = JSONObject()
+        for (key, value) in pod.json {
+            switch key {
+            case "apiVersion", "kind":
+                json[key] = value
+            case "metadata":
+                json[key] = value.object.map { .object(metadata($0)) } ?? value
+            case "spec":
+                json[key] = value.object.map { .object(spec($0)) } ?? value
+            case "status":
+                json[key] = value.object.map { .object(status($0)) } ?? value
+            default:
+                break
+            }
+        }
+        json.shrinkToFit()
+        return Pod(json: json)
+    }
+
+    private static func metadata(_ metadata: JSONObject) -> JSONObject {
+        guard metadata["managedFields"] != nil else { return metadata }
+        var metadata = metadata
+        metadata["managedFields"] = nil
+        return metadata
+    }
+
+    private static func spec(_ spec: JSONObject) -> JSONObject {
+        var kept = keeping(spec, specKept)
+        if let containers = spec["containers"]?.array {
+            kept["containers"] = .array(containers.map { container in
+                container.object.map { .object(keeping($0, containerKept)) } ?? container
+            })
+        }
+        return kept
+    }
+
+    private static func status(_ status: JSONObject) -> JSONObject {
+        var kept = keeping(status, statusKept)
+        if let conditions = status["conditions"]?.array {
+            let ready = conditions.compactMap { condition -> JSONValue? in
+                guard let object = condition.object, object["type"]?.string == "Ready" else { return nil }
+                return .object(keeping(object, conditionKept))
+            }
+            if !ready.isEmpty { kept["conditions"] = .array(ready) }
+        }
+        if let statuses = status["containerStatuses"]?.array {
+            kept["containerStatuses"] = .array(statuses.map { containerStatus in
+                containerStatus.object.map { .object(keeping($0, containerStatusKept)) } ?? containerStatus
+            })
+        }
+        return kept
+    }
+
+    /// The members of `object` named in `keys`, in the object's order, without spare capacity.
+    private static func keeping(_ object: JSONObject, _ keys: Set<String>) -> JSONObject {
+        var kept = JSONObject(object.lazy.filter { keys.contains($0.key) }.map { ($0.key, $0.value) })
+        kept.shrinkToFit()
+        return kept
+    }
+}

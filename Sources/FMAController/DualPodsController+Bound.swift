@@ -129,46 +129,30 @@ extension DualPodsController {
             state.verifyFailures = 0
         }
 
-        // The provider's labels: sleeping, and the routing metadata once it serves.
+        // The provider's labels (sleeping, and the routing metadata once it serves) and the
+        // requester's state: two Pods, written at once; readiness is relayed after both.
         let sleepingLabel = state.sleeping == true ? "true" : "false"
-        if provider.metadata.label(DualPods.Label.sleeping) != sleepingLabel || !state.labelsApplied {
-            if !state.labelsApplied {
-                let problems = RoutingMetadata.problems(labels: desired.labels, annotations: desired.podAnnotations,
-                                                        podLabels: provider.metadata.labels, podAnnotations: provider.metadata.annotations)
-                if !problems.isEmpty {
-                    let message = "Deleting server-requesting Pod because bound launcher is committed to outdated ISC routing metadata: " + problems.joined(separator: "; ")
-                    events.post(requester, type: .warning, reason: DualPods.Reason.outdatedRoutingMetadata, message: message)
-                    try await deleteRequester(requester, reason: "outdated ISC routing metadata", logger: logger, preconditions: false)
-                    state.requesterDeleteRequested = true
-                    return .done
-                }
+        let labelsNeeded = provider.metadata.label(DualPods.Label.sleeping) != sleepingLabel || !state.labelsApplied
+        if labelsNeeded && !state.labelsApplied {
+            let problems = RoutingMetadata.problems(labels: desired.labels, annotations: desired.podAnnotations,
+                                                    podLabels: provider.metadata.labels, podAnnotations: provider.metadata.annotations)
+            if !problems.isEmpty {
+                let message = "Deleting server-requesting Pod because bound launcher is committed to outdated ISC routing metadata: " + problems.joined(separator: "; ")
+                events.post(requester, type: .warning, reason: DualPods.Reason.outdatedRoutingMetadata, message: message)
+                try await deleteRequester(requester, reason: "outdated ISC routing metadata", logger: logger, preconditions: false)
+                state.requesterDeleteRequested = true
+                return .done
             }
-            try await updatePod(provider) { pod in
-                var meta = pod.metadata
-                meta.labels[DualPods.Label.sleeping] = sleepingLabel
-                for (key, value) in desired.labels { meta.labels[key] = value }
-                for (key, value) in desired.podAnnotations { meta.annotations[key] = value }
-                pod.metadata = meta
-            }
-            state.labelsApplied = true
         }
-
-        try await updateRequester(requester) { pod in
-            var meta = pod.metadata
-            meta.annotations[DualPods.Annotation.status] = RequesterStatus.json([])
-            meta.annotations[DualPods.Annotation.accelerators] = (state.gpuUUIDs ?? []).joined(separator: ",")
-            if !meta.finalizers.contains(DualPods.Finalizer.requester) && (addFinalizer || Self.serverContainerRunning(provider)) {
-                meta.finalizers.append(DualPods.Finalizer.requester)
+        let served = ServedRequester(gpuUUIDs: state.gpuUUIDs ?? [], path: state.path,
+                                     addFinalizer: addFinalizer || Self.serverContainerRunning(provider))
+        try await withThrowingDiscardingTaskGroup { group in
+            if labelsNeeded {
+                group.addTask { try await self.writeProviderLabels(provider, desired: desired, sleeping: sleepingLabel) }
             }
-            meta.labels[DualPods.Label.dual] = provider.metadata.name
-            meta.labels[DualPods.Label.instance] = desired.id
-            // Bound as hot, but the instance was gone by the wake: it was a warm start after all.
-            let recorded = meta.annotations[DualPods.Annotation.actuationPath]
-            if recorded == nil || (recorded == ActuationPath.hot.rawValue && state.path == .warm) {
-                meta.annotations[DualPods.Annotation.actuationPath] = state.path.rawValue
-            }
-            pod.metadata = meta
+            group.addTask { try await self.writeServedRequester(requester, provider: provider, desired: desired, served) }
         }
+        if labelsNeeded { state.labelsApplied = true }
 
         // Readiness relay.
         let ready = state.sleeping == false
@@ -191,6 +175,44 @@ extension DualPodsController {
             if ready { await requesters.forget(uid: requester.metadata.uid) }
         }
         return .done
+    }
+
+    /// What the requester's state says once it is served.
+    struct ServedRequester: Sendable {
+        var gpuUUIDs: [String]
+        var path: ActuationPath
+        var addFinalizer: Bool
+    }
+
+    /// The provider's `sleeping` label and the instance's routing labels and annotations.
+    private func writeProviderLabels(_ provider: Pod, desired: DesiredInstance, sleeping: String) async throws(KubeError) {
+        try await updatePod(provider) { pod in
+            var meta = pod.metadata
+            meta.labels[DualPods.Label.sleeping] = sleeping
+            for (key, value) in desired.labels { meta.labels[key] = value }
+            for (key, value) in desired.podAnnotations { meta.annotations[key] = value }
+            pod.metadata = meta
+        }
+    }
+
+    /// The served requester's state: no errors, its GPUs, its pair, the path it took.
+    private func writeServedRequester(_ requester: Pod, provider: Pod, desired: DesiredInstance, _ served: ServedRequester) async throws(KubeError) {
+        try await updateRequester(requester) { pod in
+            var meta = pod.metadata
+            meta.annotations[DualPods.Annotation.status] = RequesterStatus.json([])
+            meta.annotations[DualPods.Annotation.accelerators] = served.gpuUUIDs.joined(separator: ",")
+            if served.addFinalizer && !meta.finalizers.contains(DualPods.Finalizer.requester) {
+                meta.finalizers.append(DualPods.Finalizer.requester)
+            }
+            meta.labels[DualPods.Label.dual] = provider.metadata.name
+            meta.labels[DualPods.Label.instance] = desired.id
+            // Bound as hot, but the instance was gone by the wake: it was a warm start after all.
+            let recorded = meta.annotations[DualPods.Annotation.actuationPath]
+            if recorded == nil || (recorded == ActuationPath.hot.rawValue && served.path == .warm) {
+                meta.annotations[DualPods.Annotation.actuationPath] = served.path.rawValue
+            }
+            pod.metadata = meta
+        }
     }
 
     /// How long an instance may be not ready before the controller asks its server itself.

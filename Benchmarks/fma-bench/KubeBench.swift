@@ -17,7 +17,9 @@ struct KubeBench: AsyncParsableCommand {
             latency and watch-delivery latency (create sent → every informer's handler has it) with \
             their ratio to a GET round trip on the same server measured first (the floor), the time \
             until every pod is scheduled and Running as the informers see it, and the server's \
-            resident memory. Use a release build: `make bench`.
+            resident memory. It runs twice, on a new cluster each time: first with --in-memory (the \
+            baseline), then keeping its store on disk (the default), and prints the second's create \
+            figures as ratios to the first's. Use a release build: `make bench`.
             """)
 
     @Option(help: "Simulated nodes.")
@@ -36,13 +38,35 @@ struct KubeBench: AsyncParsableCommand {
     var concurrency = 32
 
     func run() async throws {
+        print("fma-bench kube: \(nodes) nodes × \(gpusPerNode) GPUs, \(pods) pods, \(informers) informers, \(concurrency) concurrent creates, \(ProcessInfo.processInfo.activeProcessorCount) cores")
+        print("\n## store in memory (--in-memory): the baseline")
+        let memory = try await measure(persistent: false)
+        print("\n## store kept on disk (the default)")
+        let disk = try await measure(persistent: true)
+        print("")
+        print("| on disk vs in memory | in memory | on disk | ratio |")
+        print("|---|---|---|---|")
+        print(String(format: "| create p50 ms | %.3f | %.3f | %.2f× |", memory.createP50, disk.createP50, disk.createP50 / memory.createP50))
+        print(String(format: "| create p99 ms | %.3f | %.3f | %.2f× |", memory.createP99, disk.createP99, disk.createP99 / memory.createP99))
+        print(String(format: "| create rate pods/s | %.0f | %.0f | %.2f× |", memory.createRate, disk.createRate, disk.createRate / memory.createRate))
+        print("store on disk after the run: \(disk.storeBytes / 1024) KiB")
+    }
+
+    struct Figures {
+        var createP50: Double
+        var createP99: Double
+        var createRate: Double
+        var storeBytes: Int
+    }
+
+    private func measure(persistent: Bool) async throws -> Figures {
         let directory = try BenchScratch.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let executable = BenchScratch.sibling("fma-devcluster")
         let server = try BenchScratch.spawn(executable, [
             "serve", "--state-dir", directory + "/cluster", "--ready-file", directory + "/ready",
             "--nodes", String(nodes), "--gpus-per-node", String(gpusPerNode), "--log-level", "warning",
-        ])
+        ] + (persistent ? [] : ["--in-memory"]))
         defer { BenchScratch.stop(server) }
         try await BenchScratch.waitForFile(directory + "/ready", what: "fma-devcluster", seconds: 60)
         let rssIdle = BenchScratch.residentKiB(server)
@@ -53,8 +77,6 @@ struct KubeBench: AsyncParsableCommand {
         options.burst = 1_000_000
         let client = KubeClient(config: config, options: options)
         defer { Task { await client.shutdown() } }
-
-        print("fma-bench kube: \(nodes) nodes × \(gpusPerNode) GPUs, \(pods) pods, \(informers) informers, \(concurrency) concurrent creates, \(ProcessInfo.processInfo.activeProcessorCount) cores")
 
         // The floor: a GET of one object, back to back, on the same server and client.
         var floor = LatencySample()
@@ -141,6 +163,12 @@ struct KubeBench: AsyncParsableCommand {
         print(String(format: "every informer has every pod: %.2f s after the first create (%d of %d deliveries)", deliveredAll.seconds, arrivals.seenCount, pods * informers))
         print(String(format: "every pod scheduled and Running, as every informer sees it: %.2f s (%d of %d)", runningAll.seconds, arrivals.runningCount, pods * informers))
         print("fma-devcluster resident memory: \(rssIdle / 1024) MiB idle with \(nodes) nodes, \(rssAfterCreate / 1024) MiB after the creates, \(rssEnd / 1024) MiB with \(pods) pods running")
+        let storeFiles = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/cluster/store")) ?? []
+        let storeBytes = storeFiles.reduce(0) { total, name in
+            total + ((try? FileManager.default.attributesOfItem(atPath: directory + "/cluster/store/" + name)[.size] as? Int) ?? 0)
+        }
+        return Figures(createP50: creates.percentile(0.5) / 1000, createP99: creates.percentile(0.99) / 1000,
+                       createRate: Double(pods) / createElapsed.seconds, storeBytes: storeBytes)
     }
 }
 

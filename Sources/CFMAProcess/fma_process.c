@@ -10,6 +10,7 @@
 #include <spawn.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -88,6 +89,83 @@ done:
     posix_spawn_file_actions_destroy(&actions);
     posix_spawnattr_destroy(&attributes);
     return result;
+}
+
+int fma_spawn_dying_with_parent(const char *path, char *const argv[], char *const envp[], const char *log_path,
+                                pid_t *pid)
+{
+    pid_t parent = getpid();
+    int error_pipe[2];
+    if (pipe2(error_pipe, O_CLOEXEC) != 0) {
+        return errno;
+    }
+    pid_t child = fork();
+    if (child < 0) {
+        int saved = errno;
+        close(error_pipe[0]);
+        close(error_pipe[1]);
+        return saved;
+    }
+    if (child == 0) {
+        /* The child: async-signal-safe calls only until execve. Any failure is written to the
+         * error pipe (closed by a successful execve) as an errno value. */
+        int failure = 0;
+        if (setsid() < 0 || prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0) {
+            failure = errno;
+        } else if (getppid() != parent) {
+            /* The parent died before the request: nobody would stop this child. */
+            _exit(127);
+        }
+        struct sigaction action;
+        memset(&action, 0, sizeof action);
+        action.sa_handler = SIG_DFL;
+        for (int number = 1; number < NSIG; number++) {
+            (void)sigaction(number, &action, NULL);
+        }
+        sigset_t none;
+        sigemptyset(&none);
+        (void)sigprocmask(SIG_SETMASK, &none, NULL);
+        if (failure == 0) {
+            int input = open("/dev/null", O_RDONLY);
+            if (input < 0 || dup2(input, 0) < 0) {
+                failure = errno;
+            }
+        }
+        if (failure == 0 && log_path != NULL) {
+            int output = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+            if (output < 0 || dup2(output, 1) < 0 || dup2(output, 2) < 0) {
+                failure = errno;
+            }
+        }
+        if (failure == 0) {
+            /* Every other descriptor but the error pipe (close-on-exec). */
+            unsigned int keep = (unsigned int)error_pipe[1];
+            if (keep > 3) {
+                (void)syscall(SYS_close_range, 3U, keep - 1, 0);
+            }
+            (void)syscall(SYS_close_range, keep + 1, ~0U, 0);
+            execve(path, argv, envp);
+            failure = errno;
+        }
+        ssize_t ignored = write(error_pipe[1], &failure, sizeof failure);
+        (void)ignored;
+        _exit(127);
+    }
+    close(error_pipe[1]);
+    int failure = 0;
+    ssize_t count;
+    do {
+        count = read(error_pipe[0], &failure, sizeof failure);
+    } while (count < 0 && errno == EINTR);
+    close(error_pipe[0]);
+    if (count == (ssize_t)sizeof failure) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+        }
+        return failure != 0 ? failure : ECHILD;
+    }
+    *pid = child;
+    return 0;
 }
 
 static int signal_pipe_write = -1;

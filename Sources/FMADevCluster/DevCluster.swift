@@ -29,6 +29,10 @@ public final class DevCluster: Sendable {
         public var historyLimit: Int = 50_000
         /// How long an Event stays after its last occurrence.
         public var eventTTL: Duration = .seconds(3600)
+        /// Whether the objects are kept in `stateDirectory/store` (`StoreLog`) and restored
+        /// from there, with the credentials and (when `api.port` is 0) the port of the last
+        /// run, so existing kubeconfigs keep working; false: memory only, fresh each start.
+        public var persistent = true
 
         public init(stateDirectory: String) {
             self.stateDirectory = stateDirectory
@@ -55,13 +59,30 @@ public final class DevCluster: Sendable {
     private let logger: Logger
     private let eventExpiry: EventExpiry
 
-    /// Makes fresh credentials and an empty store (with the usual namespaces) behind an API
-    /// server that is not yet listening.
+    /// Restores the store, the credentials and the port of the last run from the state
+    /// directory (or, not `persistent`, makes fresh credentials and an empty store with the usual
+    /// namespaces), behind an API server that is not yet listening.
     public init(configuration: Configuration, logger: Logger) throws {
-        self.configuration = configuration
+        var configuration = configuration
         self.logger = logger
-        credentials = try ClusterCredentials.generate()
-        store = ObjectStore(kinds: configuration.kinds, historyLimit: configuration.historyLimit, admission: .fma(kinds: configuration.kinds))
+        let directory = configuration.stateDirectory
+        if configuration.persistent {
+            store = try ObjectStore(directory: "\(directory)/store", kinds: configuration.kinds, historyLimit: configuration.historyLimit,
+                                    admission: .fma(kinds: configuration.kinds))
+            for warning in store.restoreWarnings { logger.warning("restoring the store", metadata: ["problem": "\(warning)"]) }
+            if store.restoredObjects > 0 {
+                logger.info("store restored", metadata: ["objects": "\(store.restoredObjects)", "resource_version": "\(store.resourceVersion)",
+                                                         "directory": "\(directory)/store"])
+            }
+            credentials = try ClusterCredentials.load(directory: directory, logger: logger) ?? ClusterCredentials.generate()
+            if configuration.api.port == 0, let port = PreviousPort.read(directory: directory, host: configuration.api.host, logger: logger) {
+                configuration.api.port = port
+            }
+        } else {
+            store = ObjectStore(kinds: configuration.kinds, historyLimit: configuration.historyLimit, admission: .fma(kinds: configuration.kinds))
+            credentials = try ClusterCredentials.generate()
+        }
+        self.configuration = configuration
         api = KubeAPI(store: store, kinds: configuration.kinds, configuration: KubeAPI.Configuration(token: credentials.token), logger: logger)
         server = try APIServer(api: api, credentials: credentials, configuration: configuration.api, logger: logger)
         bookmarks = BookmarkTicker(store: store, interval: configuration.bookmarkInterval)
@@ -95,6 +116,9 @@ public final class DevCluster: Sendable {
         try Self.write(credentials.serverKeyPEM, to: "\(directory)/server.key", mode: 0o600)
         try Self.write(credentials.token + "\n", to: endpoints.tokenPath, mode: 0o600)
         try Self.write(kubeconfig.yaml, to: endpoints.kubeconfigPath, mode: 0o600)
+        if configuration.persistent, let port = URLComponents(string: url)?.port {
+            try Self.write("\(port)\n", to: PreviousPort.path(directory: directory), mode: 0o644)
+        }
         logger.info("API server ready", metadata: ["url": "\(url)", "kubeconfig": "\(endpoints.kubeconfigPath)"])
         return endpoints
     }

@@ -12,24 +12,33 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve the Kubernetes API over HTTPS (and simulate nodes) until SIGTERM or SIGINT.",
         discussion: """
-            At start it makes a certificate authority, a server certificate for 127.0.0.1, ::1 and \
-            localhost, and a random bearer token, and writes them to --state-dir with a kubeconfig \
-            (context fma-devcluster, namespace default) that kubectl and fma's client read:
+            At its first start in --state-dir it makes a certificate authority, a server \
+            certificate for 127.0.0.1, ::1 and localhost, and a random bearer token, and writes \
+            them there with a kubeconfig (context fma-devcluster, namespace default) that kubectl \
+            and fma's client read:
 
               DIR/kubeconfig   DIR/ca.crt   DIR/token   DIR/server.crt   DIR/server.key
 
-            Nothing is kept between runs: every start is an empty cluster (namespaces default, \
-            kube-system, kube-public, kube-node-lease) with fresh credentials.
+            What survives a restart with the same --state-dir (after SIGTERM, a crash or kill -9): \
+            every object (kept in DIR/store: a log of changes, written before each change is \
+            answered, folded into a snapshot as it grows; a machine crash may lose the last \
+            second), resource versions continuing from where they were (a watch from before the \
+            restart gets 410 Expired and relists, as after etcd's compaction), the credentials, \
+            and the port when --listen asks for port 0 and the last one is free, so kubeconfigs \
+            keep working. Pods' containers are started again, as a kubelet does after a node \
+            reboot; processes a killed run left are stopped first. --in-memory keeps nothing: \
+            every start is an empty cluster (namespaces default, kube-system, kube-public, \
+            kube-node-lease) with fresh credentials.
 
             Served: discovery, namespaces, pods, configmaps, nodes, events, services, replicasets \
             (with the scale subresource), and FMA's InferenceServerConfig, LauncherConfig and \
             LauncherPopulationPolicy (fma.llm-d.ai/v1alpha1) with their validation; list, watch \
             (resourceVersion, bookmarks), create, update, merge and JSON patch, delete with \
-            finalizers and grace periods, the status subresource, pods' logs. Strategic merge patch \
-            is served only where it equals a merge patch (no lists); server-side apply is not \
-            served. Bodies must be JSON: kubectl's generator commands that send protobuf (`kubectl \
-            create configmap NAME --from-literal …`) are refused with 415; use `create -f` or \
-            `apply -f`.
+            finalizers and grace periods, the status subresource, pods' logs, strategic merge \
+            patch for built-in kinds (lists merged by Kubernetes' keys); server-side apply is not \
+            served. Bodies are JSON, or protobuf for the few kinds kubectl's generator commands \
+            send that way (namespaces, configmaps, secrets, serviceaccounts); others answer 415: \
+            use `create -f` or `apply -f`.
 
             --nodes N simulated nodes (node-1 … node-N) with --gpus-per-node mock GPUs each run \
             the pods scheduled to them; --nodes 0 serves the API alone. A container whose command \
@@ -53,7 +62,7 @@ struct ServeCommand: AsyncParsableCommand {
               kubectl apply -f deploy/examples/launcherconfig.yaml
             """)
 
-    @Option(help: ArgumentHelp("Where the credentials and the kubeconfig are written (created if missing).", valueName: "dir"))
+    @Option(help: ArgumentHelp("Where the credentials, the kubeconfig and the objects are kept (created if missing); a restart with the same directory restores them.", valueName: "dir"))
     var stateDir: String
 
     @Option(help: ArgumentHelp("HOST:PORT the API server listens on (port 0: a free one; [::1]:PORT for IPv6).", valueName: "address"))
@@ -79,6 +88,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
+
+    @Flag(help: ArgumentHelp("Keep objects in memory only: every start is a new, empty cluster with new credentials. Without it, objects are kept in --state-dir/store and a restart with the same --state-dir restores them, the credentials and the port."))
+    var inMemory = false
 
     func validate() throws {
         _ = try listenAddress()
@@ -108,6 +120,7 @@ struct ServeCommand: AsyncParsableCommand {
         var configuration = DevCluster.Configuration(stateDirectory: stateDir)
         configuration.api = APIServer.Configuration(host: host, port: port)
         configuration.bookmarkInterval = bookmarkInterval.duration
+        configuration.persistent = !inMemory
         let cluster = try DevCluster(configuration: configuration, logger: logger)
         if nodes > 0 {
             var simulator = NodeSimulator.Configuration(nodes: nodes, gpusPerNode: gpusPerNode, stateDirectory: "\(stateDir)/simulator")
@@ -134,6 +147,10 @@ struct ServeCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
+        cluster.store.sync()
+        if let persistenceFailure = cluster.store.persistenceFailure {
+            logger.error("the store could not be kept on disk", metadata: ["error": "\(persistenceFailure)"])
+        }
         if let readyFile { try? FileManager.default.removeItem(atPath: readyFile) }
     }
 }

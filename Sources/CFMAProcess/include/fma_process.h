@@ -28,6 +28,15 @@ int fma_set_parent_death_signal(int signal);
 int fma_spawn(const char *path, char *const argv[], char *const envp[], const char *log_path,
               int new_session, int pass_fd, int pass_fd_target, pid_t *pid);
 
+/* Starts `path` as `fma_spawn` does with a new session, and the child gets SIGKILL when the
+ * thread that called this exits (PR_SET_PDEATHSIG; a child whose parent died before it could
+ * ask is not started): call it from a thread that lives as long as the process, so that the
+ * child dies with the process however it dies. Uses fork: the child calls only
+ * async-signal-safe functions before execve. Returns 0 and sets *pid, or an errno value (the
+ * child's execve error included). */
+int fma_spawn_dying_with_parent(const char *path, char *const argv[], char *const envp[], const char *log_path,
+                                pid_t *pid);
+
 /* Turns the given signals into bytes on a pipe (the self-pipe trick): a handler, safe in any
  * thread, writes each signal's number to the pipe; returns the pipe's read end (non-blocking,
  * close-on-exec), or -1 with errno. For loops that wait on signals and other events at once. */

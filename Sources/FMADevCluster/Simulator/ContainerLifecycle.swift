@@ -85,6 +85,13 @@ struct ContainerLifecycle: Sendable {
         self.ready = ready
     }
 
+    /// It ran before this simulator started (the cluster restarted) with `restarts` restarts:
+    /// its next start counts as one more, as a kubelet counts them after a node reboot.
+    mutating func ranBefore(restarts: Int64) {
+        restartCount = restarts
+        generation = max(generation, 1)
+    }
+
     /// It could not be started; shown as waiting with `reason`.
     mutating func failedToCreate(reason: String, message: String) {
         state = .waiting(reason: reason, message: message)

@@ -2,9 +2,10 @@ import FMAAPI
 import CFMAProcess
 import Foundation
 
-/// A container's process: started with posix_spawn as the leader of its own session and
-/// process group (so a signal reaches everything it started), stdout and stderr appended to
-/// its log file, and its exit seen at once by a thread blocked in `waitpid` on it.
+/// A container's process: started as the leader of its own session and process group (so a
+/// signal reaches everything it started), stdout and stderr appended to its log file, killed by
+/// the kernel when fma-devcluster dies (forked on `SpawnerThread` with a parent-death signal),
+/// and its exit seen at once by a thread blocked in `waitpid` on it.
 enum ContainerProcess {
     struct SpawnError: Error, CustomStringConvertible {
         var executable: String
@@ -17,9 +18,11 @@ enum ContainerProcess {
         let argv = [executable] + arguments
         let envp = environment.map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0
-        let result = SpawnSupport.withCStrings(argv) { argvPointer in
-            SpawnSupport.withCStrings(envp) { envPointer in
-                fma_spawn(executable, argvPointer, envPointer, logPath, 1, -1, -1, &pid)
+        let result = SpawnerThread.shared.run {
+            SpawnSupport.withCStrings(argv) { argvPointer in
+                SpawnSupport.withCStrings(envp) { envPointer in
+                    fma_spawn_dying_with_parent(executable, argvPointer, envPointer, logPath, &pid)
+                }
             }
         }
         guard result == 0 else { throw SpawnError(executable: executable, errno: result) }
@@ -70,7 +73,7 @@ enum ContainerProcess {
     /// when its main process is gone or its grace period is over. Processes are found by their
     /// environment in /proc (the marker is inherited through fork and exec).
     static func killScope(_ scope: String) {
-        killMarked(scopeVariable, scope)
+        for pid in marked(scopeVariable, scope) { kill(pid, SIGKILL) }
     }
 
     /// SIGKILLs the processes an earlier run of the cluster with this state directory left
@@ -78,31 +81,38 @@ enum ContainerProcess {
     /// any, every process marked with the directory is such a leftover. Returns how many.
     @discardableResult
     static func killLeftovers(stateDirectory: String) -> Int {
-        killMarked(clusterVariable, stateDirectory)
-    }
-
-    /// SIGKILLs every process whose environment holds `variable=value`; returns how many.
-    @discardableResult
-    private static func killMarked(_ variable: String, _ value: String) -> Int {
-        let marker = Array("\(variable)=\(value)".utf8) + [0]
-        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return 0 }
-        let me = getpid()
         var killed = 0
-        for entry in entries {
-            guard let pid = Int32(entry), pid != me, pid > 1,
-                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ") else { continue }
-            let bytes = [UInt8](environ)
-            // Variables are NUL-separated; match one whole "NAME=VALUE\0".
-            var start = 0
-            while start < bytes.count {
-                let end = bytes[start...].firstIndex(of: 0) ?? bytes.count
-                if end - start + 1 == marker.count, bytes[start..<end].elementsEqual(marker.dropLast()) {
-                    if kill(pid, SIGKILL) == 0 { killed += 1 }
-                    break
-                }
-                start = end + 1
-            }
+        for pid in marked(clusterVariable, stateDirectory) where kill(pid, SIGKILL) == 0 {
+            killed += 1
         }
         return killed
+    }
+
+    /// The live processes (not zombies) whose environment marks them as started by the cluster
+    /// of `stateDirectory` (`clusterVariable`).
+    static func markedProcesses(stateDirectory: String) -> [Int32] {
+        marked(clusterVariable, stateDirectory)
+    }
+
+    /// The live processes (not zombies) whose environment holds `variable=value`.
+    private static func marked(_ variable: String, _ value: String) -> [Int32] {
+        let marker = Array("\(variable)=\(value)".utf8)
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        let me = getpid()
+        return entries.compactMap { entry -> Int32? in
+            guard let pid = Int32(entry), pid != me, pid > 1,
+                  let environ = FileManager.default.contents(atPath: "/proc/\(entry)/environ"),
+                  !isZombie(entry) else { return nil }
+            // Variables are NUL-separated; match one whole "NAME=VALUE".
+            return environ.split(separator: 0, omittingEmptySubsequences: true).contains { $0.elementsEqual(marker) } ? pid : nil
+        }
+    }
+
+    /// Whether /proc/PID/stat says the process has exited and waits to be reaped.
+    private static func isZombie(_ pid: String) -> Bool {
+        guard let stat = FileManager.default.contents(atPath: "/proc/\(pid)/stat"),
+              let close = stat.lastIndex(of: UInt8(ascii: ")")), close + 2 < stat.endIndex else { return false }
+        let state = stat[close + 2]
+        return state == UInt8(ascii: "Z") || state == UInt8(ascii: "X")
     }
 }

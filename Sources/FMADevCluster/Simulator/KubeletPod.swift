@@ -58,8 +58,17 @@ final class KubeletPod {
         annotations = pod.metadata.annotations
         spec = pod.spec
         self.node = node
-        self.startTime = startTime
-        containers = pod.spec.containers.map(ContainerRuntime.init(spec:))
+        // A pod that ran before the cluster restarted keeps its start time, and its containers
+        // count the restart, as after a node reboot.
+        self.startTime = pod.status.json["startTime"]?.string ?? startTime
+        let previous = pod.status.containerStatuses
+        containers = pod.spec.containers.map { spec in
+            var container = ContainerRuntime(spec: spec)
+            if let status = previous.first(where: { $0.name == spec.name }), status.state?["waiting"] == nil || status.restartCount > 0 {
+                container.lifecycle.ranBefore(restarts: status.restartCount)
+            }
+            return container
+        }
     }
 
     var key: String { "\(namespace)/\(name)" }

@@ -19,6 +19,34 @@ public final class ObjectStore: Sendable {
     public init(kinds: [ResourceKind] = ResourceKind.all, historyLimit: Int = 50_000, watchBufferLimit: Int = 100_000, admission: Admission = Admission()) {
         state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, admission: admission))
         self.watchBufferLimit = watchBufferLimit
+        restoreWarnings = []
+        restoredObjects = 0
+    }
+
+    /// A store kept in `directory` (`StoreLog`): restored from what is there, every change
+    /// written there. Throws when the files cannot be read or created.
+    public init(directory: String, kinds: [ResourceKind] = ResourceKind.all, historyLimit: Int = 50_000, watchBufferLimit: Int = 100_000,
+                admission: Admission = Admission(), compactAfterBytes: Int = 64 << 20) throws {
+        let (log, restored) = try StoreLog.open(directory: directory, kinds: kinds, compactAfterBytes: compactAfterBytes)
+        state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, admission: admission, log: log, restored: restored))
+        self.watchBufferLimit = watchBufferLimit
+        restoreWarnings = restored.warnings
+        restoredObjects = restored.objects.count
+    }
+
+    /// What restoring from disk met (a last line cut short by a crash), for the log.
+    public let restoreWarnings: [String]
+    /// How many objects were restored from disk.
+    public let restoredObjects: Int
+
+    /// Syncs the store's files to disk (at shutdown).
+    public func sync() {
+        state.withLock { $0.syncLog() }
+    }
+
+    /// The first error writing the store's files: from then on, changes are kept in memory only.
+    public var persistenceFailure: String? {
+        state.withLock { $0.logFailure }
     }
 
     /// The resource version of the latest change.

@@ -27,17 +27,39 @@ struct StoreState: ~Copyable {
     private var nextWatcherID = 1
     /// Watches retired under the lock, to be finished once it is released.
     private var endedWatches: [WatchBuffer] = []
+    /// Where every change is written, when the store is kept on disk.
+    private let log: StoreLog?
 
-    init(kinds: [ResourceKind], historyLimit: Int, admission: Admission) {
+    /// A store holding `restored` (what `log` held), with the usual namespaces added when
+    /// missing; without a log, an empty store in memory.
+    init(kinds: [ResourceKind], historyLimit: Int, admission: Admission, log: StoreLog? = nil, restored: StoreLog.Restored = .init()) {
         self.kinds = Set(kinds)
         self.historyLimit = max(historyLimit, 1)
         self.admission = admission
+        self.log = log
+        for (kind, object) in restored.objects where self.kinds.contains(kind) {
+            let meta = ObjectMeta(json: object["metadata"]?.object ?? JSONObject())
+            let id = ObjectID(kind: kind, key: key(kind, meta.namespace, meta.name))
+            objects[kind, default: [:]][id.key] = object
+            indexOwners(of: object, id: id, old: nil)
+        }
+        // Watches from before the restart have nothing to resume from: 410, as after etcd's compaction.
+        resourceVersion = restored.resourceVersion
+        historyFloor = restored.resourceVersion
         if self.kinds.contains(.namespace) {
-            for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+            for name in ["default", "kube-system", "kube-public", "kube-node-lease"] where objects[.namespace]?[name] == nil {
                 _ = try? create(.namespace, namespace: "", ["metadata": ["name": .string(name)]], dryRun: false)
             }
         }
     }
+
+    /// Syncs the store's log to disk (at shutdown; changes are synced within a second anyway).
+    func syncLog() {
+        log?.sync()
+    }
+
+    /// The store's log's first write error, if any.
+    var logFailure: String? { log?.failure }
 
     // MARK: Reads
 
@@ -473,6 +495,14 @@ struct StoreState: ~Copyable {
 
     private mutating func record(_ kind: ResourceKind, _ type: WatchEventType, _ object: JSONObject, old: JSONObject?) {
         let change = StoreChange(resourceVersion: resourceVersion, kind: kind, type: type, object: JSONObjectRef(object), old: old.map { JSONObjectRef($0) })
+        // Serialized once, for the log and the watchers alike.
+        let shared = SerializedObject(object)
+        if let log {
+            log.append(version: resourceVersion, kind: kind, type: type, objectBytes: shared.bytes)
+            if log.wantsCompaction {
+                log.compact(objects: objects.lazy.flatMap { kind, byKey in byKey.values.lazy.map { (kind, $0) } }, version: resourceVersion)
+            }
+        }
         history.append(change)
         if history.count - historyStart > historyLimit {
             historyFloor = history[historyStart].resourceVersion
@@ -484,7 +514,6 @@ struct StoreState: ~Copyable {
         }
         guard let ids = watchersByKind[kind], !ids.isEmpty else { return }
         // Not kept in the history: the text lives only until these watchers have sent it.
-        let shared = SerializedObject(object)
         var dead: [Int] = []
         for id in ids {
             guard let watcher = watchers[id], let event = watcher.event(for: change, shared: shared) else { continue }

@@ -1,11 +1,13 @@
 import Crypto
+public import Logging
 public import Foundation
 import SwiftASN1
 import X509
 
 /// The secrets of one fma-devcluster run: a certificate authority made at start, a server
 /// certificate it signs for the loopback names (127.0.0.1, ::1, localhost), and the bearer token
-/// every request must carry. Nothing is reused between runs.
+/// every request must carry. A cluster that keeps its state (`DevCluster.Configuration.persistent`)
+/// reads them back from its state directory at the next start (`load`).
 public struct ClusterCredentials: Sendable {
     /// The CA certificate, PEM: what clients trust (`certificate-authority-data`).
     public var caCertificatePEM: String
@@ -21,6 +23,27 @@ public struct ClusterCredentials: Sendable {
         self.serverCertificatePEM = serverCertificatePEM
         self.serverKeyPEM = serverKeyPEM
         self.token = token
+    }
+
+    /// The credentials a run wrote to `directory` (`ca.crt`, `server.crt`, `server.key`, `token`);
+    /// nil when one is missing, or when they do not make a usable server certificate (logged).
+    public static func load(directory: String, logger: Logger) -> ClusterCredentials? {
+        func read(_ name: String) -> String? { try? String(contentsOfFile: "\(directory)/\(name)", encoding: .utf8) }
+        guard let ca = read("ca.crt"), let certificate = read("server.crt"), let key = read("server.key"),
+              let token = read("token")?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else { return nil }
+        let credentials = ClusterCredentials(caCertificatePEM: ca, serverCertificatePEM: certificate, serverKeyPEM: key, token: token)
+        do {
+            let parsed = try Certificate(pemEncoded: certificate)
+            guard parsed.notValidAfter > Date().addingTimeInterval(86400) else {
+                logger.warning("the last run's server certificate expires within a day; making new credentials", metadata: ["directory": "\(directory)"])
+                return nil
+            }
+            _ = try ServerTLS(credentials: credentials)
+        } catch {
+            logger.warning("the last run's credentials are unusable; making new ones", metadata: ["directory": "\(directory)", "error": "\(error)"])
+            return nil
+        }
+        return credentials
     }
 
     /// Makes fresh credentials: a P-256 CA valid for ten years, a server certificate for

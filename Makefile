@@ -54,6 +54,7 @@ bench: setup build-release
 	$(RELEASE_BIN)/fma-bench rpc
 	$(RELEASE_BIN)/fma-bench launcher
 	$(RELEASE_BIN)/fma-bench kube
+	$(RELEASE_BIN)/fma-bench kube-cycles
 	$(RELEASE_BIN)/fma-bench controller
 	$(RELEASE_BIN)/fma-bench scale
 

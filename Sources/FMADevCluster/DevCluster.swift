@@ -27,6 +27,8 @@ public final class DevCluster: Sendable {
         /// How many changes the store keeps for watches that start in the past; a watch from
         /// before the oldest gets 410 Expired.
         public var historyLimit: Int = 50_000
+        /// The most JSON text that history may hold (each change counted at its object's size).
+        public var historyByteLimit: Int = 16 << 20
         /// How long an Event stays after its last occurrence.
         public var eventTTL: Duration = .seconds(3600)
         /// Whether the objects are kept in `stateDirectory/store` (`StoreLog`) and restored
@@ -68,7 +70,7 @@ public final class DevCluster: Sendable {
         let directory = configuration.stateDirectory
         if configuration.persistent {
             store = try ObjectStore(directory: "\(directory)/store", kinds: configuration.kinds, historyLimit: configuration.historyLimit,
-                                    admission: .fma(kinds: configuration.kinds))
+                                    historyByteLimit: configuration.historyByteLimit, admission: .fma(kinds: configuration.kinds))
             for warning in store.restoreWarnings { logger.warning("restoring the store", metadata: ["problem": "\(warning)"]) }
             if store.restoredObjects > 0 {
                 logger.info("store restored", metadata: ["objects": "\(store.restoredObjects)", "resource_version": "\(store.resourceVersion)",
@@ -79,7 +81,8 @@ public final class DevCluster: Sendable {
                 configuration.api.port = port
             }
         } else {
-            store = ObjectStore(kinds: configuration.kinds, historyLimit: configuration.historyLimit, admission: .fma(kinds: configuration.kinds))
+            store = ObjectStore(kinds: configuration.kinds, historyLimit: configuration.historyLimit,
+                                historyByteLimit: configuration.historyByteLimit, admission: .fma(kinds: configuration.kinds))
             credentials = try ClusterCredentials.generate()
         }
         self.configuration = configuration

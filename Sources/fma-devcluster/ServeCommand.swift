@@ -115,6 +115,9 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try LogSetup.bootstrap(component: "fma-devcluster", level: logLevel)
         logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
+        // One malloc arena per core: the store is one heap under one lock, and glibc's default
+        // (eight per core) keeps freed memory scattered over arenas after every burst.
+        logger.debug("malloc arenas", metadata: ["limit": "\(MallocArenas.limit(to: max(2, ProcessInfo.processInfo.activeProcessorCount)).map(String.init) ?? "unchanged")"])
         ServerRunner.bootstrapMetrics()
         let (host, port) = try listenAddress()
         var configuration = DevCluster.Configuration(stateDirectory: stateDir)

@@ -2,6 +2,7 @@ import FMADevCluster
 import FMAJSON
 import FMAKubeModel
 import Foundation
+import FMATestSupport
 import Testing
 
 @Suite("Object store")
@@ -229,6 +230,28 @@ struct ObjectStoreTests {
         }
     }
 
+    @Test("the watch history is bounded by bytes as well as by count: large changes push the oldest out (410), the newest stays")
+    func historyBoundedByBytes() throws {
+        let store = ObjectStore(historyLimit: 50_000, historyByteLimit: 64 << 10)
+        let start = String(store.resourceVersion)
+        let large = String(repeating: "x", count: 10_000)
+        for i in 0..<20 {
+            _ = try store.create(.configMap, namespace: "default", ["metadata": ["name": .string("big-\(i)")], "data": ["k": .string(large)]])
+        }
+        // 20 changes of about 10 KB do not fit in 64 KiB: the first ones left the history.
+        #expect(throws: KubeStatus.self) { _ = try store.watch(.configMap, namespace: nil, from: start) }
+        let recent = String(store.resourceVersion - 5)
+        let watch = try store.watch(.configMap, namespace: nil, from: recent)
+        watch.cancel()
+        // One change larger than the whole bound still stays, as the newest.
+        let huge = String(repeating: "y", count: 100_000)
+        _ = try store.create(.configMap, namespace: "default", ["metadata": ["name": "huge"], "data": ["k": .string(huge)]])
+        let justBefore = String(store.resourceVersion - 1)
+        let last = try store.watch(.configMap, namespace: nil, from: justBefore)
+        last.cancel()
+        #expect(throws: KubeStatus.self) { _ = try store.watch(.configMap, namespace: nil, from: String(store.resourceVersion - 2)) }
+    }
+
     @Test("watch from a resource version replays history; filters turn moves into ADDED/DELETED; too old is 410")
     func watches() async throws {
         let store = ObjectStore(historyLimit: 5)
@@ -311,5 +334,19 @@ struct EventExpiryTests {
         let names = Set(try store.list(.event, namespace: "default").items.compactMap { $0[path: ["metadata", "name"]]?.string })
         #expect(names == Set((0..<10).map { "e\($0)" }), "the ten newest stay")
         #expect(expiry.expire(now: now) == 0)
+    }
+
+    @Test("running, a burst past maxEvents is trimmed at the next count check, long before the age sweep")
+    func burstTrimmedSoon() async throws {
+        let store = ObjectStore()
+        let expiry = EventExpiry(store: store, ttl: .seconds(3600), maxEvents: 10, interval: .seconds(3600), countInterval: .milliseconds(20))
+        let running = Task { try await expiry.run() }
+        defer { running.cancel() }
+        for index in 0..<40 {
+            let event: JSONObject = ["metadata": ["name": .string("b\(index)")], "involvedObject": ["kind": "Pod", "name": "p"], "reason": "R"]
+            _ = try store.create(.event, namespace: "default", event)
+        }
+        try await waitUntil("the burst trimmed to 10 Events") { store.count(.event) <= 10 }
+        #expect(store.count(.event) == 10)
     }
 }

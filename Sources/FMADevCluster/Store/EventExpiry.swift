@@ -6,24 +6,33 @@ public import ServiceLifecycle
 /// Deletes Events whose last occurrence is older than `ttl`, as a real API server lets them
 /// expire (after an hour by default), and beyond that the oldest past `maxEvents`, so a
 /// long-running cluster that churns through thousands of pods keeps a bounded number of Events.
+/// The age sweep runs every `interval`; the count is checked every `countInterval` (a cheap
+/// look), so a burst of Events is trimmed within seconds, not after the next sweep.
 public struct EventExpiry: Service {
     let store: ObjectStore
     let ttl: Duration
     let maxEvents: Int
     let interval: Duration
+    let countInterval: Duration
 
-    public init(store: ObjectStore, ttl: Duration = .seconds(3600), maxEvents: Int = 10_000, interval: Duration = .seconds(60)) {
+    public init(store: ObjectStore, ttl: Duration = .seconds(3600), maxEvents: Int = 10_000, interval: Duration = .seconds(60),
+                countInterval: Duration = .seconds(2)) {
         self.store = store
         self.ttl = ttl
         self.maxEvents = max(1, maxEvents)
         self.interval = interval
+        self.countInterval = min(countInterval, interval)
     }
 
     public func run() async throws {
         await cancelWhenGracefulShutdown {
+            var lastSweep = ContinuousClock.now
             while !Task.isCancelled {
-                do { try await Task.sleep(for: interval) } catch { return }
-                expire(now: Date())
+                do { try await Task.sleep(for: countInterval) } catch { return }
+                if ContinuousClock.now - lastSweep >= interval || store.count(.event) > maxEvents {
+                    expire(now: Date())
+                    lastSweep = .now
+                }
             }
         }
     }

@@ -15,9 +15,12 @@ public final class ObjectStore: Sendable {
     ///   - kinds: the kinds served; others answer 404.
     ///   - historyLimit: how many changes are kept for watches that start in the past; a watch
     ///     from before the oldest gets 410 Expired.
+    ///   - historyByteLimit: the most JSON text those changes may hold (each counted at its
+    ///     object's size), so that a burst of large objects cannot hold memory for long.
     ///   - watchBufferLimit: events a watch may have undelivered before it is ended.
-    public init(kinds: [ResourceKind] = ResourceKind.all, historyLimit: Int = 50_000, watchBufferLimit: Int = 100_000, admission: Admission = Admission()) {
-        state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, admission: admission))
+    public init(kinds: [ResourceKind] = ResourceKind.all, historyLimit: Int = 50_000, historyByteLimit: Int = 16 << 20,
+                watchBufferLimit: Int = 100_000, admission: Admission = Admission()) {
+        state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, historyByteLimit: historyByteLimit, admission: admission))
         self.watchBufferLimit = watchBufferLimit
         restoreWarnings = []
         restoredObjects = 0
@@ -25,10 +28,11 @@ public final class ObjectStore: Sendable {
 
     /// A store kept in `directory` (`StoreLog`): restored from what is there, every change
     /// written there. Throws when the files cannot be read or created.
-    public init(directory: String, kinds: [ResourceKind] = ResourceKind.all, historyLimit: Int = 50_000, watchBufferLimit: Int = 100_000,
-                admission: Admission = Admission(), compactAfterBytes: Int = 64 << 20) throws {
+    public init(directory: String, kinds: [ResourceKind] = ResourceKind.all, historyLimit: Int = 50_000, historyByteLimit: Int = 16 << 20,
+                watchBufferLimit: Int = 100_000, admission: Admission = Admission(), compactAfterBytes: Int = 64 << 20) throws {
         let (log, restored) = try StoreLog.open(directory: directory, kinds: kinds, compactAfterBytes: compactAfterBytes)
-        state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, admission: admission, log: log, restored: restored))
+        state = Mutex(StoreState(kinds: kinds, historyLimit: historyLimit, historyByteLimit: historyByteLimit, admission: admission,
+                                 log: log, restored: restored))
         self.watchBufferLimit = watchBufferLimit
         restoreWarnings = restored.warnings
         restoredObjects = restored.objects.count
@@ -47,6 +51,11 @@ public final class ObjectStore: Sendable {
     /// The first error writing the store's files: from then on, changes are kept in memory only.
     public var persistenceFailure: String? {
         state.withLock { $0.logFailure }
+    }
+
+    /// How many objects of `kind` the store holds (all namespaces).
+    public func count(_ kind: ResourceKind) -> Int {
+        state.withLock { $0.count(kind) }
     }
 
     /// The resource version of the latest change.

@@ -12,6 +12,8 @@ struct ObjectID: Hashable, Sendable {
 struct StoreState: ~Copyable {
     let kinds: Set<ResourceKind>
     let historyLimit: Int
+    /// The most JSON text the history may hold (each change counted at its object's size).
+    let historyByteLimit: Int
     let admission: Admission
 
     private(set) var resourceVersion: Int64 = 0
@@ -20,6 +22,8 @@ struct StoreState: ~Copyable {
     private var dependents: [String: Set<ObjectID>] = [:]
     private var history: [StoreChange] = []
     private var historyStart = 0
+    /// The bytes of the changes in `history[historyStart...]`.
+    private var historyBytes = 0
     /// Changes up to this version have left the history.
     private var historyFloor: Int64 = 0
     private(set) var watchers: [Int: Watcher] = [:]
@@ -32,9 +36,11 @@ struct StoreState: ~Copyable {
 
     /// A store holding `restored` (what `log` held), with the usual namespaces added when
     /// missing; without a log, an empty store in memory.
-    init(kinds: [ResourceKind], historyLimit: Int, admission: Admission, log: StoreLog? = nil, restored: StoreLog.Restored = .init()) {
+    init(kinds: [ResourceKind], historyLimit: Int, historyByteLimit: Int = 16 << 20, admission: Admission,
+         log: StoreLog? = nil, restored: StoreLog.Restored = .init()) {
         self.kinds = Set(kinds)
         self.historyLimit = max(historyLimit, 1)
+        self.historyByteLimit = max(historyByteLimit, 1)
         self.admission = admission
         self.log = log
         for (kind, object) in restored.objects where self.kinds.contains(kind) {
@@ -62,6 +68,10 @@ struct StoreState: ~Copyable {
     var logFailure: String? { log?.failure }
 
     // MARK: Reads
+
+    func count(_ kind: ResourceKind) -> Int {
+        objects[kind]?.count ?? 0
+    }
 
     func get(_ kind: ResourceKind, namespace: String, name: String) throws(KubeStatus) -> JSONObject {
         try checkServed(kind)
@@ -494,9 +504,11 @@ struct StoreState: ~Copyable {
     }
 
     private mutating func record(_ kind: ResourceKind, _ type: WatchEventType, _ object: JSONObject, old: JSONObject?) {
-        let change = StoreChange(resourceVersion: resourceVersion, kind: kind, type: type, object: JSONObjectRef(object), old: old.map { JSONObjectRef($0) })
-        // Serialized once, for the log and the watchers alike.
+        // Serialized once, for the log, the history's byte count and the watchers alike.
         let shared = SerializedObject(object)
+        // A modification keeps the version before it too: counted at the new one's size.
+        let change = StoreChange(resourceVersion: resourceVersion, kind: kind, type: type, object: JSONObjectRef(object),
+                                 old: old.map { JSONObjectRef($0) }, bytes: shared.bytes.count * (old == nil ? 1 : 2))
         if let log {
             log.append(version: resourceVersion, kind: kind, type: type, objectBytes: shared.bytes)
             if log.wantsCompaction {
@@ -504,13 +516,17 @@ struct StoreState: ~Copyable {
             }
         }
         history.append(change)
-        if history.count - historyStart > historyLimit {
+        historyBytes += change.bytes
+        // Bounded by count and by bytes; the newest change always stays.
+        while history.count - historyStart > 1,
+              history.count - historyStart > historyLimit || historyBytes > historyByteLimit {
             historyFloor = history[historyStart].resourceVersion
+            historyBytes -= history[historyStart].bytes
             historyStart += 1
-            if historyStart > historyLimit {
-                history.removeFirst(historyStart)
-                historyStart = 0
-            }
+        }
+        if historyStart > 1024, historyStart >= history.count / 2 {
+            history.removeFirst(historyStart)
+            historyStart = 0
         }
         guard let ids = watchersByKind[kind], !ids.isEmpty else { return }
         // Not kept in the history: the text lives only until these watchers have sent it.

@@ -117,4 +117,7 @@ struct StoreChange: Sendable {
     let object: JSONObjectRef
     /// The object before a modification (for filter transitions).
     let old: JSONObjectRef?
+    /// What the history's byte bound counts: the object's JSON text length, twice for a
+    /// modification (the version before it is kept too).
+    let bytes: Int
 }

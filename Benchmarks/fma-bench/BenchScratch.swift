@@ -1,5 +1,6 @@
 import ArgumentParser
 import CFMAProcess
+import FMAKube
 import Foundation
 
 /// Scratch directories and child processes for the benchmarks.
@@ -75,5 +76,16 @@ enum BenchScratch {
             return Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0
         }
         return 0
+    }
+}
+
+extension KubeClient {
+    /// A client of the cluster whose kubeconfig is at `kubeconfig`, with client-side rate
+    /// limits at `qps` (and as much burst), so that the benchmark measures the server.
+    static func unthrottled(kubeconfig: String, qps: Double = 1_000_000) throws -> KubeClient {
+        var options = KubeClient.Options()
+        options.qps = qps
+        options.burst = Int(qps)
+        return KubeClient(config: try KubeConfig.load(kubeconfig: kubeconfig), options: options)
     }
 }

@@ -71,11 +71,7 @@ struct KubeBench: AsyncParsableCommand {
         try await BenchScratch.waitForFile(directory + "/ready", what: "fma-devcluster", seconds: 60)
         let rssIdle = BenchScratch.residentKiB(server)
 
-        let config = try KubeConfig.load(kubeconfig: directory + "/cluster/kubeconfig")
-        var options = KubeClient.Options()
-        options.qps = 1_000_000
-        options.burst = 1_000_000
-        let client = KubeClient(config: config, options: options)
+        let client = try KubeClient.unthrottled(kubeconfig: directory + "/cluster/kubeconfig")
         defer { Task { await client.shutdown() } }
 
         // The floor: a GET of one object, back to back, on the same server and client.

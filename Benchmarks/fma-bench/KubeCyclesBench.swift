@@ -38,10 +38,7 @@ struct KubeCyclesBench: AsyncParsableCommand {
         ])
         defer { BenchScratch.stop(server) }
         try await BenchScratch.waitForFile(directory + "/ready", what: "fma-devcluster", seconds: 60)
-        var options = KubeClient.Options()
-        options.qps = 1_000_000
-        options.burst = 1_000_000
-        let client = KubeClient(config: try KubeConfig.load(kubeconfig: directory + "/cluster/kubeconfig"), options: options)
+        let client = try KubeClient.unthrottled(kubeconfig: directory + "/cluster/kubeconfig")
         defer { Task { await client.shutdown() } }
 
         print("fma-bench kube-cycles: \(nodes) nodes, \(pods) pods created and deleted \(cycles) times, \(ProcessInfo.processInfo.activeProcessorCount) cores")

@@ -95,10 +95,7 @@ struct ScaleBench: AsyncParsableCommand {
         }
 
         let kubeconfig = directory + "/cluster/kubeconfig"
-        var options = KubeClient.Options()
-        options.qps = 100_000
-        options.burst = 100_000
-        let client = KubeClient(config: try KubeConfig.load(kubeconfig: kubeconfig), options: options)
+        let client = try KubeClient.unthrottled(kubeconfig: kubeconfig, qps: 100_000)
         let requesters = SimulatedRequesters(layout: layout)
         let kubelet = HollowKubelet(client: client, requesters: requesters)
         let waves = ScaleWaves(client: client, layout: layout, requesters: requesters, kubelet: kubelet, concurrency: concurrency)

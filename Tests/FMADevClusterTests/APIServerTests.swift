@@ -71,7 +71,12 @@ struct APIServerTests {
             let patch = document[path: ["paths", "/apis/fma.llm-d.ai/v1alpha1/namespaces/{namespace}/inferenceserverconfigs/{name}", "patch"]]
             #expect(patch?["x-kubernetes-group-version-kind"]?["kind"] == "InferenceServerConfig")
             #expect(patch?["parameters"]?.array?.contains { $0["name"] == "fieldValidation" } == true)
-            #expect(try await cluster.send(.get, "/openapi/v2").status == 404)
+            // The same in Swagger 2.0 form, for tools that read only /openapi/v2.
+            let swagger = try #require(try await cluster.send(.get, "/openapi/v2").json)
+            #expect(swagger["swagger"] == "2.0" && swagger["definitions"] != nil)
+            let v2Patch = swagger[path: ["paths", "/api/v1/namespaces/{namespace}/pods/{name}", "patch"]]
+            #expect(v2Patch?["x-kubernetes-group-version-kind"]?["kind"] == "Pod")
+            #expect(v2Patch?["parameters"]?.array?.contains { $0["name"] == "fieldValidation" && $0["type"] == "string" } == true)
         }
     }
 

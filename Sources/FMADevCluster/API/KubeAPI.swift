@@ -150,7 +150,7 @@ public struct KubeAPI: Sendable {
     private func info(_ target: APITarget) throws(KubeStatus) -> HTTPResponse {
         switch target {
         case .root:
-            let paths: [JSONValue] = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v3", "/readyz", "/version"]
+            let paths: [JSONValue] = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version"]
                 + discovery.openAPIGroupVersions.filter { !$0.group.isEmpty }.flatMap { gv -> [JSONValue] in
                     [.string("/apis/\(gv.group)"), .string("/apis/\(gv.group)/\(gv.version)")]
                 }
@@ -165,7 +165,7 @@ public struct KubeAPI: Sendable {
         case .resourceList(let group, let version):
             return APIResponse.json(discovery.resourceList(group: group, version: version))
         case .openAPIv2:
-            throw .notFoundPath("the server does not serve OpenAPI v2; see /openapi/v3")
+            return APIResponse.json(OpenAPIDocument.swagger(kinds))
         case .openAPIv3Root:
             return APIResponse.json(OpenAPIDocument.root(discovery.openAPIGroupVersions))
         case .openAPIv3(let group, let version):

@@ -6,9 +6,9 @@ import FMAKubeModel
 ///
 /// That is what kubectl reads it for: finding the parameter tells kubectl the server validates
 /// fields itself, so `kubectl create -f` and `apply -f` send `fieldValidation=Strict` instead of
-/// validating against schemas on the client (which would need `/openapi/v2`, answered 404 here).
-/// With no schemas, kubectl's client-side apply computes strategic merge patches from its
-/// built-in types.
+/// validating against schemas on the client. With no schemas, kubectl's client-side apply
+/// computes strategic merge patches from its built-in types. `/openapi/v2` is the same
+/// description in Swagger 2.0 form (JSON), for tools that read only that version.
 enum OpenAPIDocument {
     /// `/openapi/v3`: where each group version's document is.
     static func root(_ groupVersions: [(group: String, version: String)]) -> JSONObject {
@@ -22,12 +22,42 @@ enum OpenAPIDocument {
 
     /// `/openapi/v3/api/v1` or `/openapi/v3/apis/GROUP/VERSION`.
     static func groupVersion(_ kinds: [ResourceKind]) -> JSONObject {
-        var paths = JSONObject()
-        let parameters: JSONValue = [
-            ["name": "fieldValidation", "in": "query", "schema": ["type": "string", "uniqueItems": true],
-             "description": "Strict, Warn or Ignore: what the server does with unknown or duplicate fields."],
-            ["name": "dryRun", "in": "query", "schema": ["type": "string", "uniqueItems": true]],
+        [
+            "openapi": "3.0.0",
+            "info": info,
+            "paths": .object(paths(kinds, swagger: false)),
+            "components": ["schemas": [:]],
         ]
+    }
+
+    /// `/openapi/v2`: every kind served, in Swagger 2.0 form.
+    static func swagger(_ kinds: [ResourceKind]) -> JSONObject {
+        ["swagger": "2.0", "info": info, "paths": .object(paths(kinds, swagger: true)), "definitions": [:]]
+    }
+
+    private static var info: JSONValue {
+        ["title": "fma-devcluster", "version": .string(Discovery.kubernetesVersion.git)]
+    }
+
+    /// One PATCH operation per object path; a parameter's type is under `schema` in OpenAPI v3
+    /// and beside its name in Swagger 2.0.
+    private static func paths(_ kinds: [ResourceKind], swagger: Bool) -> JSONObject {
+        func parameter(_ name: String, _ description: String?) -> JSONValue {
+            var parameter: JSONObject = ["name": .string(name), "in": "query"]
+            if swagger {
+                parameter["type"] = "string"
+                parameter["uniqueItems"] = true
+            } else {
+                parameter["schema"] = ["type": "string", "uniqueItems": true]
+            }
+            if let description { parameter["description"] = .string(description) }
+            return .object(parameter)
+        }
+        let parameters: JSONValue = [
+            parameter("fieldValidation", "Strict, Warn or Ignore: what the server does with unknown or duplicate fields."),
+            parameter("dryRun", nil),
+        ]
+        var paths = JSONObject()
         for kind in kinds {
             let gvk: JSONValue = ["group": .string(kind.group), "version": .string(kind.version), "kind": .string(kind.kind)]
             let operation: JSONValue = [
@@ -39,11 +69,6 @@ enum OpenAPIDocument {
                 : "\(kind.groupVersionPath)/\(kind.plural)/{name}"
             paths[path] = .object(["patch": operation])
         }
-        return [
-            "openapi": "3.0.0",
-            "info": ["title": "fma-devcluster", "version": .string(Discovery.kubernetesVersion.git)],
-            "paths": .object(paths),
-            "components": ["schemas": [:]],
-        ]
+        return paths
     }
 }

@@ -46,7 +46,10 @@ struct ServeCommand: AsyncParsableCommand {
             Python modules (python/ of the checkout) runs as a real process, on the pod's own \
             loopback address 127.X.Y.P, with NODE_NAME, POD_NAME, NAMESPACE, POD_UID, \
             POD_IP and NVIDIA_VISIBLE_DEVICES (the node's mock GPU UUIDs) set and its output in \
-            `kubectl logs`; other images are simulated (Running and Ready at once). Deleting a pod sends SIGTERM to its containers' \
+            `kubectl logs`; other images are simulated (Running and Ready at once). Secret and \
+            configMap volumes are written as files under DIR/simulator/pods/NAMESPACE/POD/volumes, \
+            and a command word, argument or env value naming a path under a volume's mountPath \
+            is rewritten to them. Deleting a pod sends SIGTERM to its containers' \
             process groups, then SIGKILL after its grace period to everything they started.
 
             The ready file (--ready-file) gets the server's URL, then the kubeconfig's path, then \

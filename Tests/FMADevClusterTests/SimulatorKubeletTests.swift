@@ -181,6 +181,59 @@ struct SimulatorKubeletTests {
         }
     }
 
+    @Test("secret and configMap volumes are files in the pod's directory; paths under a mountPath in env and args point there; a missing Secret waits; the files go with the pod")
+    func secretAndConfigMapVolumes() async throws {
+        try await withSimulator(nodes: 1, gpusPerNode: 0) { store, simulator in
+            _ = try store.create(.secret, namespace: "default", ["metadata": ["name": "rpc"], "stringData": ["token": "t-42", "other": "o"]])
+            _ = try store.create(.configMap, namespace: "default", ["metadata": ["name": "cfg"], "data": ["mode": "fast", "unused": "u"]])
+            var server = try #require(fakeVLLMContainer(probe: false).object)
+            server["env"] = [
+                ["name": "TOKEN_FILE", "value": "/var/run/secrets/fma/token"],
+                ["name": "OPTIONS", "value": "--token-file=/var/run/secrets/fma/token"],
+                ["name": "MODE_FILE", "value": "/etc/fma/mode.txt"],
+                ["name": "ELSEWHERE", "value": "/var/run/secrets/fmax/token"],
+            ]
+            server["volumeMounts"] = [
+                ["name": "token", "mountPath": "/var/run/secrets/fma", "readOnly": true],
+                ["name": "config", "mountPath": "/etc/fma/mode.txt", "subPath": "mode.txt"],
+            ]
+            let volumes: JSONValue = [
+                ["name": "token", "secret": ["secretName": "rpc"]],
+                ["name": "config", "configMap": ["name": "cfg", "items": [["key": "mode", "path": "mode.txt"]]]],
+            ]
+            _ = try store.create(.pod, namespace: "default", podJSON("mounted", containers: [.object(server)], spec: ["volumes": volumes]))
+            let pod = try await waitForPod(store, "mounted", "Running") { $0.status.phase == "Running" && $0.status.podIP != nil }
+            var report: (status: Int, body: String)?
+            try await waitUntil("the fake vLLM to answer") {
+                report = httpGet(host: pod.status.podIP!, port: 8000, path: "/fma/process")
+                return report?.status == 200
+            }
+            let env = try #require(try JSONValue(parsing: report?.body ?? "")["env"]?.object)
+            let tokenFile = try #require(env["TOKEN_FILE"]?.string)
+            #expect(tokenFile.hasSuffix("/pods/default/mounted/volumes/token/token"))
+            #expect(try String(contentsOfFile: tokenFile, encoding: .utf8) == "t-42")
+            #expect(env["OPTIONS"]?.string == "--token-file=" + tokenFile)
+            let modeFile = try #require(env["MODE_FILE"]?.string)
+            #expect(try String(contentsOfFile: modeFile, encoding: .utf8) == "fast")
+            #expect(!FileManager.default.fileExists(atPath: (modeFile as NSString).deletingLastPathComponent + "/unused"), "only the items listed")
+            #expect(env["ELSEWHERE"]?.string == "/var/run/secrets/fmax/token", "a sibling of the mountPath is not under it")
+
+            var waiting = try #require(simulatedContainer().object)
+            waiting["volumeMounts"] = [["name": "late", "mountPath": "/late"]]
+            _ = try store.create(.pod, namespace: "default", podJSON("blocked", containers: [.object(waiting)],
+                                                                       spec: ["volumes": [["name": "late", "secret": ["secretName": "late"]]]]))
+            try await waitForPod(store, "blocked", "CreateContainerConfigError") {
+                $0.status.containerStatuses.first?.json[path: ["state", "waiting", "message"]]?.string == "secret \"late\" not found"
+            }
+            _ = try store.create(.secret, namespace: "default", ["metadata": ["name": "late"], "stringData": ["k": "v"]])
+            try await waitForPod(store, "blocked", "Running once the Secret exists") { $0.status.phase == "Running" }
+
+            _ = try store.delete(.pod, namespace: "default", name: "mounted", options: DeleteOptions(gracePeriodSeconds: 0))
+            try await waitUntil("the volume files to go with the pod") { !FileManager.default.fileExists(atPath: tokenFile) }
+            _ = simulator
+        }
+    }
+
     @Test("two pods on one node both listen on the same port, each on its own address")
     func samePortTwice() async throws {
         try await withSimulator(nodes: 1) { store, _ in

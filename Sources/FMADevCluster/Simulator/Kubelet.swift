@@ -41,7 +41,12 @@ final class Kubelet: Sendable {
 
     /// The log file of a container of the pod `namespace/pod`.
     static func logPath(stateDirectory: String, namespace: String, pod: String, container: String) -> String {
-        "\(stateDirectory)/pods/\(namespace)/\(pod)/\(container).log"
+        "\(podDirectory(stateDirectory: stateDirectory, namespace: namespace, pod: pod))/\(container).log"
+    }
+
+    /// The directory of the pod `namespace/pod`: its containers' logs, its volumes' files.
+    static func podDirectory(stateDirectory: String, namespace: String, pod: String) -> String {
+        "\(stateDirectory)/pods/\(namespace)/\(pod)"
     }
 
     func run() async {
@@ -228,7 +233,16 @@ final class KubeletWorker {
             configurationMissing(pod, index, error.message)
             return
         }
-        let argv = (spec.command + spec.args).map(environment.expand)
+        let volumes: PodVolumes
+        do {
+            let podDirectory = Kubelet.podDirectory(stateDirectory: configuration.stateDirectory, namespace: pod.namespace, pod: pod.name)
+            volumes = try PodVolumes(container: spec, podSpec: pod.spec, podDirectory: podDirectory,
+                                     references: EnvReferences(store: store, namespace: pod.namespace))
+        } catch {
+            configurationMissing(pod, index, error.message)
+            return
+        }
+        let argv = (spec.command + spec.args).map(environment.expand).map(volumes.rewrite)
         let command = ContainerCommand.classify(argv, binDirectory: configuration.binDirectory, pythonDirectory: configuration.pythonDirectory, python: configuration.python)
         let now = Timestamp.now()
         let firstStart = !pod.containers[index].lifecycle.hasStarted
@@ -250,7 +264,7 @@ final class KubeletWorker {
                 processEnvironment["PYTHONPATH"] = pythonPath
                 processEnvironment["PYTHONUNBUFFERED"] = "1"
             }
-            for (name, value) in environment.variables { processEnvironment[name] = value }
+            for (name, value) in environment.variables { processEnvironment[name] = volumes.rewrite(value) }
             processEnvironment[ContainerProcess.scopeVariable] = Self.scope(pod.uid, spec.name)
             processEnvironment[ContainerProcess.clusterVariable] = kubelet.configuration.stateDirectory
             let log = logPath(pod, spec.name)
@@ -471,6 +485,11 @@ final class KubeletWorker {
         release(pod)
         pods[pod.uid] = nil
         dirty.remove(pod.uid)
+        // Its secret and configMap volumes go with it (its logs stay for `kubectl logs`).
+        if pod.deleteWhenStopped {
+            let directory = Kubelet.podDirectory(stateDirectory: configuration.stateDirectory, namespace: pod.namespace, pod: pod.name)
+            try? FileManager.default.removeItem(atPath: directory + "/volumes")
+        }
         guard pod.deleteWhenStopped, !pod.objectGone else { return }
         do {
             _ = try store.delete(.pod, namespace: pod.namespace, name: pod.name, options: DeleteOptions(preconditionUID: pod.uid, gracePeriodSeconds: 0))

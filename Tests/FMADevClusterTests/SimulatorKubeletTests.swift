@@ -183,7 +183,7 @@ struct SimulatorKubeletTests {
 
     @Test("secret and configMap volumes are files in the pod's directory; paths under a mountPath in env and args point there; a missing Secret waits; the files go with the pod")
     func secretAndConfigMapVolumes() async throws {
-        try await withSimulator(nodes: 1, gpusPerNode: 0) { store, simulator in
+        try await withSimulator(nodes: 1, gpusPerNode: 0) { store, _ in
             _ = try store.create(.secret, namespace: "default", ["metadata": ["name": "rpc"], "stringData": ["token": "t-42", "other": "o"]])
             _ = try store.create(.configMap, namespace: "default", ["metadata": ["name": "cfg"], "data": ["mode": "fast", "unused": "u"]])
             var server = try #require(fakeVLLMContainer(probe: false).object)
@@ -230,7 +230,6 @@ struct SimulatorKubeletTests {
 
             _ = try store.delete(.pod, namespace: "default", name: "mounted", options: DeleteOptions(gracePeriodSeconds: 0))
             try await waitUntil("the volume files to go with the pod") { !FileManager.default.fileExists(atPath: tokenFile) }
-            _ = simulator
         }
     }
 

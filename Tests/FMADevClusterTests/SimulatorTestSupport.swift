@@ -5,7 +5,9 @@ import FMATestSupport
 import Foundation
 import Synchronization
 
-private let nextNodeIndexOffset = Atomic<Int>(0)
+/// Address blocks of in-process simulators; the first (offset 0, node-1 at 127.0.1.x) is left
+/// to the fma-devcluster processes tests start, which use it (RestartTests).
+private let nextNodeIndexOffset = Atomic<Int>(1100)
 
 /// Runs a node simulator against a fresh in-memory store for the duration of `body`, then
 /// stops it (which stops every process it started).

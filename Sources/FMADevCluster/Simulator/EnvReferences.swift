@@ -32,15 +32,25 @@ struct EnvReferences: Sendable {
         let name = reference["name"]?.string ?? ""
         let key = reference["key"]?.string ?? ""
         let optional = reference["optional"]?.bool ?? false
-        let label = kind == .secret ? "Secret" : "ConfigMap"
+        guard let object = try object(kind, name: name, optional: optional) else { return nil }
+        guard let value = lookup(object, key) else {
+            if optional { return nil }
+            throw missingKey(kind, name: name, key: key)
+        }
+        return value
+    }
+
+    /// The Secret or ConfigMap `name`; nil when it is absent and `optional`.
+    func object(_ kind: ResourceKind, name: String, optional: Bool) throws(Missing) -> JSONObject? {
         guard let object = try? store.get(kind, namespace: namespace, name: name) else {
             if optional { return nil }
             throw Missing(message: "\(kind == .secret ? "secret" : "configmap") \"\(name)\" not found")
         }
-        guard let value = lookup(object, key) else {
-            if optional { return nil }
-            throw Missing(message: "couldn't find key \(key) in \(label) \(namespace)/\(name)")
-        }
-        return value
+        return object
+    }
+
+    /// The kubelet's words for a key the Secret or ConfigMap `name` lacks.
+    func missingKey(_ kind: ResourceKind, name: String, key: String) -> Missing {
+        Missing(message: "couldn't find key \(key) in \(kind == .secret ? "Secret" : "ConfigMap") \(namespace)/\(name)")
     }
 }

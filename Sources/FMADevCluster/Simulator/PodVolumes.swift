@@ -22,11 +22,11 @@ struct PodVolumes {
                   let volume = volumes.first(where: { $0["name"]?.string == name }) else { continue }
             let files: [String: Data]
             if let secret = volume["secret"]?.object {
-                files = try Self.files(references.store, .secret, namespace: references.namespace, name: secret["secretName"]?.string ?? "",
-                                       source: secret, decode: { Data(base64Encoded: $0) })
+                files = try Self.files(references, .secret, name: secret["secretName"]?.string ?? "", source: secret,
+                                       decode: { Data(base64Encoded: $0) })
             } else if let configMap = volume["configMap"]?.object {
-                files = try Self.files(references.store, .configMap, namespace: references.namespace, name: configMap["name"]?.string ?? "",
-                                       source: configMap, decode: { Data($0.utf8) })
+                files = try Self.files(references, .configMap, name: configMap["name"]?.string ?? "", source: configMap,
+                                       decode: { Data($0.utf8) })
             } else {
                 continue
             }
@@ -65,14 +65,10 @@ struct PodVolumes {
 
     /// The files of one volume: every key of `data` (and a ConfigMap's `binaryData`), or the
     /// `items` listed (key → path).
-    private static func files(_ store: ObjectStore, _ kind: ResourceKind, namespace: String, name: String, source: JSONObject,
+    private static func files(_ references: EnvReferences, _ kind: ResourceKind, name: String, source: JSONObject,
                               decode: (String) -> Data?) throws(EnvReferences.Missing) -> [String: Data] {
         let optional = source["optional"]?.bool ?? false
-        let label = kind == .secret ? "secret" : "configmap"
-        guard let object = try? store.get(kind, namespace: namespace, name: name) else {
-            if optional { return [:] }
-            throw EnvReferences.Missing(message: "\(label) \"\(name)\" not found")
-        }
+        guard let object = try references.object(kind, name: name, optional: optional) else { return [:] }
         var all: [String: Data] = [:]
         // Keys are file names (the API server allows no '/', '.' or '..'); checked again here.
         func usable(_ key: String) -> Bool { !key.isEmpty && !key.contains("/") && key != "." && key != ".." }
@@ -88,7 +84,7 @@ struct PodVolumes {
             guard let key = item["key"]?.string, let path = item["path"]?.string, !path.hasPrefix("/"), !path.contains("..") else { continue }
             guard let data = all[key] else {
                 if optional { continue }
-                throw EnvReferences.Missing(message: "couldn't find key \(key) in \(kind == .secret ? "Secret" : "ConfigMap") \(namespace)/\(name)")
+                throw references.missingKey(kind, name: name, key: key)
             }
             files[path] = data
         }

@@ -69,6 +69,9 @@ extension ResourceKind {
     public static let replicaSet = ResourceKind(group: "apps", version: "v1", kind: "ReplicaSet", plural: "replicasets", namespaced: true, shortNames: ["rs"], subresources: ["status", "scale"], categories: ["all"])
     public static let secret = ResourceKind(group: "", version: "v1", kind: "Secret", plural: "secrets", namespaced: true)
     public static let serviceAccount = ResourceKind(group: "", version: "v1", kind: "ServiceAccount", plural: "serviceaccounts", namespaced: true, shortNames: ["sa"])
+    /// `events.k8s.io/v1` Events: the same objects as core Events under newer field names
+    /// (`regarding`, `note`, `reportingController`), for clients of the newer events API.
+    public static let eventsV1 = ResourceKind(group: "events.k8s.io", version: "v1", kind: "Event", plural: "events", namespaced: true, shortNames: ["ev"])
     public static let lease = ResourceKind(group: "coordination.k8s.io", version: "v1", kind: "Lease", plural: "leases", namespaced: true)
     public static let inferenceServerConfig = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "InferenceServerConfig", plural: "inferenceserverconfigs", namespaced: true, shortNames: ["isc"], subresources: ["status"])
     public static let launcherConfig = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "LauncherConfig", plural: "launcherconfigs", namespaced: true, shortNames: ["lcfg"], subresources: ["status"])

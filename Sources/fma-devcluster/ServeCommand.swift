@@ -30,8 +30,9 @@ struct ServeCommand: AsyncParsableCommand {
             every start is an empty cluster (namespaces default, kube-system, kube-public, \
             kube-node-lease) with fresh credentials.
 
-            Served: discovery, namespaces, pods, configmaps, nodes, events, services, replicasets \
-            (with the scale subresource), and FMA's InferenceServerConfig, LauncherConfig and \
+            Served: discovery, OpenAPI v2 and v3 (top-level fields only), namespaces, pods, configmaps, \
+            secrets, serviceaccounts, nodes, events (core v1 and events.k8s.io/v1: the same \
+            objects), services, replicasets (with the scale subresource), leases, and FMA's InferenceServerConfig, LauncherConfig and \
             LauncherPopulationPolicy (fma.llm-d.ai/v1alpha1) with their validation; list, watch \
             (resourceVersion, bookmarks), create, update, merge and JSON patch, delete with \
             finalizers and grace periods, the status subresource, pods' logs, strategic merge \

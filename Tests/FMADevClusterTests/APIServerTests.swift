@@ -27,7 +27,12 @@ struct APIServerTests {
 
             let groups = try #require(try await cluster.send(.get, "/apis").json)
             let groupNames = groups["groups"]?.array?.compactMap { $0["name"]?.string } ?? []
-            #expect(groupNames == ["apps", "coordination.k8s.io", "fma.llm-d.ai"])
+            #expect(groupNames == ["apps", "coordination.k8s.io", "fma.llm-d.ai", "events.k8s.io", "metrics.k8s.io"])
+            // metrics.k8s.io is listed read-only so kubectl top asks, and is answered 503.
+            let metrics = try #require(try await cluster.send(.get, "/apis/metrics.k8s.io/v1beta1").json)
+            #expect(metrics["resources"]?.array?.first?["verbs"] == ["get", "list"])
+            let podMetrics = try await cluster.send(.get, "/apis/metrics.k8s.io/v1beta1/namespaces/default/pods")
+            #expect(podMetrics.status == 503 && podMetrics.reason == "ServiceUnavailable")
             let coordination = try #require(try await cluster.send(.get, "/apis/coordination.k8s.io/v1").json)
             let leases = coordination["resources"]?.array?.first { $0["name"]?.string == "leases" }
             #expect(leases?["kind"] == "Lease" && leases?["namespaced"] == true && leases?["singularName"] == "lease")
@@ -77,6 +82,16 @@ struct APIServerTests {
             let v2Patch = swagger[path: ["paths", "/api/v1/namespaces/{namespace}/pods/{name}", "patch"]]
             #expect(v2Patch?["x-kubernetes-group-version-kind"]?["kind"] == "Pod")
             #expect(v2Patch?["parameters"]?.array?.contains { $0["name"] == "fieldValidation" && $0["type"] == "string" } == true)
+            // Each kind has a schema naming its top-level fields, found by its group-version-kind.
+            let schemas = document[path: ["components", "schemas"]]?.object ?? [:]
+            let isc = schemas.first { $0.value["x-kubernetes-group-version-kind"]?.array?.first?["kind"] == "InferenceServerConfig" }
+            #expect(isc?.value[path: ["properties", "spec", "type"]] == "object")
+            // Asked for as protobuf (as client-go asks), /openapi/v2 is protobuf.
+            let protobuf = try await cluster.send(.get, "/openapi/v2", headers: ["Accept": "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"])
+            #expect(protobuf.status == 200)
+            #expect(protobuf.headers.first("Content-Type") == "application/com.github.proto-openapi.spec.v2.v1.0+protobuf")
+            #expect(protobuf.text.utf8.first == 0x0a)  // field 1 (swagger), length-delimited
+            #expect(protobuf.text.contains("x-kubernetes-group-version-kind"))
         }
     }
 

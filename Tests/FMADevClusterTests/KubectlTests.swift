@@ -296,6 +296,52 @@ struct KubectlTests {
         }
     }
 
+    @Test("explain shows a kind's top-level fields and where they are described (OpenAPI v3, and v2 as protobuf); top says why it has nothing")
+    func explainAndTop() async throws {
+        try await KubectlCluster.with { cluster in
+            let pods = try await cluster.kubectl("explain", "pods")
+            #expect(pods.contains("KIND:       Pod") && pods.contains("spec\t<Object>"))
+            #expect(pods.contains("https://kubernetes.io/docs/reference/kubernetes-api/"))
+            let spec = try await cluster.kubectl("explain", "pods.spec")
+            #expect(spec.contains("fma-devcluster does not describe this field further"))
+            // client-go reads /openapi/v2 only as protobuf.
+            let v2 = try await cluster.kubectl("explain", "lcfg", "--output=plaintext-openapiv2")
+            #expect(v2.contains("KIND:     LauncherConfig") && v2.contains("deploy/examples"), "\(v2)")
+            let events = try await cluster.kubectl("explain", "events", "--api-version=events.k8s.io/v1")
+            #expect(events.contains("regarding") && events.contains("note"))
+            for what in ["nodes", "pods"] {
+                let top = try await cluster.run("top", what)
+                #expect(top.status == 1)
+                #expect(top.stderr.contains("ServiceUnavailable") && top.stderr.contains("fma-devcluster runs no metrics server"), "\(top.stderr)")
+            }
+        }
+    }
+
+    @Test("events.k8s.io/v1: create -f, get through both APIs, field selector by regarding")
+    func eventsV1() async throws {
+        try await KubectlCluster.with { cluster in
+            let file = try cluster.manifest("event.yaml", """
+                apiVersion: events.k8s.io/v1
+                kind: Event
+                metadata: {name: e1}
+                eventTime: "2026-12-06T04:00:00.000000Z"
+                reportingController: example.com/ctl
+                reportingInstance: ctl-1
+                action: Binding
+                reason: Bound
+                type: Normal
+                note: bound the thing
+                regarding: {kind: Pod, name: p1, namespace: default}
+
+                """)
+            #expect(try await cluster.kubectl("create", "-f", file).contains("event.events.k8s.io/e1 created"))
+            let core = try await cluster.kubectl("get", "events", "e1", "-o", "jsonpath={.message}/{.involvedObject.name}")
+            #expect(core == "bound the thing/p1")
+            let table = try await cluster.kubectl("get", "events.events.k8s.io", "--field-selector", "regarding.name=p1")
+            #expect(table.contains("Bound") && table.contains("pod/p1") && table.contains("bound the thing"))
+        }
+    }
+
     @Test("get -w prints a change made while it watches")
     func watchSeesChange() async throws {
         try await KubectlCluster.with { cluster in
@@ -361,6 +407,13 @@ struct KubectlCluster: Sendable {
     }
 
     var environment: [String: String] { ["KUBECONFIG": kubeconfig, "HOME": directory] }
+
+    /// Writes a manifest into the cluster's directory and answers its path.
+    func manifest(_ name: String, _ text: String) throws -> String {
+        let file = "\(directory)/\(name)"
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        return file
+    }
 
     /// Runs kubectl to completion (bounded).
     func run(_ arguments: String...) async throws -> (status: Int32, stdout: String, stderr: String) {

@@ -151,3 +151,28 @@ def test_custom_objects(api: k8s.ApiClient) -> None:
                                               {"spec": {"modelServerConfig": {"port": 0}}})
     assert invalid.value.status == 422 and "spec.modelServerConfig.port" in invalid.value.body
     custom.delete_namespaced_custom_object(FMA_GROUP, FMA_VERSION, NS, "inferenceserverconfigs", isc)
+
+
+def test_events_v1_and_core_events_are_the_same_objects(api: k8s.ApiClient) -> None:
+    import datetime
+
+    events = k8s.EventsV1Api(api)
+    event_name = name("ev")
+    body = k8s.EventsV1Event(
+        metadata=k8s.V1ObjectMeta(name=event_name),
+        event_time=datetime.datetime.now(datetime.timezone.utc),
+        reporting_controller="example.com/ctl", reporting_instance="ctl-1", action="Binding", reason="Bound",
+        type="Normal", note="bound p1", regarding=k8s.V1ObjectReference(kind="Pod", name="p1", namespace=NS))
+    created = events.create_namespaced_event(NS, body)
+    assert created.note == "bound p1"
+    core = k8s.CoreV1Api(api).read_namespaced_event(event_name, NS)
+    assert core.message == "bound p1" and core.involved_object.name == "p1"
+    assert core.reporting_component == "example.com/ctl"
+    listed = events.list_namespaced_event(NS, field_selector="regarding.name=p1").items
+    assert [e.metadata.name for e in listed] == [event_name]
+    patched = events.patch_namespaced_event(event_name, NS, {"note": "bound p1 again"})
+    assert patched.note == "bound p1 again"
+    with pytest.raises(ApiException) as invalid:
+        events.create_namespaced_event(NS, k8s.EventsV1Event(metadata=k8s.V1ObjectMeta(name=name("bad")),
+                                                             event_time=datetime.datetime.now(datetime.timezone.utc)))
+    assert invalid.value.status == 422 and "reportingController" in invalid.value.body

@@ -27,6 +27,14 @@ enum APITarget: Equatable {
     /// `/apis/authentication.k8s.io/v1/selfsubjectreviews` (`kubectl auth whoami`).
     case subjectReview
 
+    /// The kind of objects the path names, if it names objects.
+    var kind: ResourceKind? {
+        switch self {
+        case .collection(let kind, _), .object(let kind, _, _, _): kind
+        default: nil
+        }
+    }
+
     /// Why a path names nothing, for the 404's message.
     struct NotFound: Error {
         var message: String

@@ -7,6 +7,12 @@ import FMAKubeModel
 /// kubectl does.
 struct Discovery: Sendable {
     let kinds: [ResourceKind]
+    /// Kinds listed (read-only) so that clients get as far as asking, and answered with 503
+    /// and what to do instead (`UnservedKinds`).
+    var unserved: [ResourceKind] = []
+
+    /// Every kind discovery lists.
+    private var listed: [ResourceKind] { kinds + unserved }
 
     /// The Kubernetes version this server says it speaks (kubectl warns on a skew of more than
     /// one minor version).
@@ -14,6 +20,7 @@ struct Discovery: Sendable {
 
     static let allVerbs: [JSONValue] = ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"]
     static let subresourceVerbs: [JSONValue] = ["get", "patch", "update"]
+    static let readVerbs: [JSONValue] = ["get", "list"]
 
     var version: JSONObject {
         [
@@ -31,7 +38,7 @@ struct Discovery: Sendable {
     /// The groups other than the core group, in order of first appearance.
     private var groups: [(name: String, versions: [String])] {
         var result: [(String, [String])] = []
-        for kind in kinds where !kind.group.isEmpty {
+        for kind in listed where !kind.group.isEmpty {
             if let index = result.firstIndex(where: { $0.0 == kind.group }) {
                 if !result[index].1.contains(kind.version) { result[index].1.append(kind.version) }
             } else {
@@ -66,10 +73,10 @@ struct Discovery: Sendable {
     /// `/api/v1` or `/apis/GROUP/VERSION`.
     func resourceList(group: String, version: String) -> JSONObject {
         var resources: [JSONValue] = []
-        for kind in kinds where kind.group == group && kind.version == version {
+        for kind in listed where kind.group == group && kind.version == version {
             var entry: JSONObject = [
                 "name": .string(kind.plural), "singularName": .string(kind.singular), "namespaced": .bool(kind.namespaced),
-                "kind": .string(kind.kind), "verbs": .array(Self.allVerbs),
+                "kind": .string(kind.kind), "verbs": .array(unserved.contains(kind) ? Self.readVerbs : Self.allVerbs),
             ]
             if !kind.shortNames.isEmpty { entry["shortNames"] = .array(kind.shortNames.map { .string($0) }) }
             if !kind.categories.isEmpty { entry["categories"] = .array(kind.categories.map { .string($0) }) }

@@ -17,20 +17,23 @@ enum FieldLabels {
         .service: ["spec.clusterIP", "spec.type"],
     ]
 
-    /// Fields whose selector name is not their path in the object.
-    private static let paths: [String: String] = ["source": "source.component"]
+    /// Fields whose selector name is not their path in the stored object, per kind.
+    private static let paths: [ResourceKind: [String: String]] = [
+        .event: ["source": "source.component"],
+        .eventsV1: EventsV1Fields.fieldLabels,
+    ]
 
     /// `selector` checked against what `kind` supports, with field names turned into the
     /// paths the store reads.
     static func check(_ selector: FieldSelector, for kind: ResourceKind) throws(KubeStatus) -> FieldSelector {
-        let allowed = common.union(byKind[kind] ?? [])
+        let allowed = common.union(byKind[kind] ?? []).union(paths[kind].map { Set($0.keys) } ?? [])
         var checked = selector
         for index in checked.requirements.indices {
             let field = checked.requirements[index].field
             guard allowed.contains(field) else {
                 throw KubeStatus.badRequest("field label not supported: \(field) (\(kind) can be selected by \(allowed.sorted().joined(separator: ", ")))")
             }
-            checked.requirements[index].field = paths[field] ?? field
+            checked.requirements[index].field = paths[kind]?[field] ?? field
         }
         return checked
     }

@@ -7,12 +7,12 @@ import NIOHTTP1
 extension KubeAPI {
     func get(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let format = try ResponseFormat.negotiate(request.headers)
-        let object = try store.get(kind, namespace: namespace, name: name)
+        let object = try viewed(kind, name) { () throws(KubeStatus) in try store.get(stored(kind), namespace: namespace, name: name) }
         if format == .table {
             let rv = object[path: ["metadata", "resourceVersion"]]?.string
-            return APIResponse.json(tableConverter(request).table(kind, [object], resourceVersion: rv), contentType: ResponseFormat.tableContentType)
+            return APIResponse.json(tableConverter(request).table(stored(kind), [object], resourceVersion: rv), contentType: ResponseFormat.tableContentType)
         }
-        return APIResponse.json(object)
+        return APIResponse.json(shown(kind, object))
     }
 
     func list(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) async throws(KubeStatus) -> HTTPResponse {
@@ -20,14 +20,14 @@ extension KubeAPI {
         var options = try ListOptions(query: request.query)
         options.fields = try FieldLabels.check(options.fields, for: kind)
         if options.watch { return try watch(kind, namespace: namespace, options: options, format: format, request) }
-        let page = try store.list(kind, namespace: namespace, labels: options.labels, fields: options.fields,
+        let page = try store.list(stored(kind), namespace: namespace, labels: options.labels, fields: options.fields,
                                   limit: options.limit, continueToken: options.continueToken)
         if format == .table {
-            let table = tableConverter(request).table(kind, page.items, resourceVersion: page.resourceVersion, continueToken: page.continueToken)
+            let table = tableConverter(request).table(stored(kind), page.items, resourceVersion: page.resourceVersion, continueToken: page.continueToken)
             return APIResponse.json(table, contentType: ResponseFormat.tableContentType)
         }
-        return APIResponse.json(listObject(kind, page.items, resourceVersion: page.resourceVersion, continueToken: page.continueToken,
-                                           remaining: page.remainingItemCount))
+        return APIResponse.json(listObject(kind, page.items.map { shown(kind, $0) }, resourceVersion: page.resourceVersion,
+                                           continueToken: page.continueToken, remaining: page.remainingItemCount))
     }
 
     func create(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
@@ -44,8 +44,8 @@ extension KubeAPI {
             meta.namespace = namespace
             object["metadata"] = .object(meta.json)
         }
-        let created = try store.create(kind, namespace: namespace ?? "", object, dryRun: options.dryRun)
-        return APIResponse.json(created, status: .created)
+        let created = try store.create(stored(kind), namespace: namespace ?? "", try toStorage(kind, object, old: nil), dryRun: options.dryRun)
+        return APIResponse.json(shown(kind, created), status: .created)
     }
 
     func update(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
@@ -64,20 +64,25 @@ extension KubeAPI {
             meta.namespace = namespace
         }
         object["metadata"] = .object(meta.json)
-        let updated = try store.update(kind, namespace: namespace, name: name, object, subresource: subresource, dryRun: options.dryRun)
-        return APIResponse.json(updated)
+        let storedObject = try toStorage(kind, object, old: JSONObject())
+        let updated = try viewed(kind, name) { () throws(KubeStatus) in
+            try store.update(stored(kind), namespace: namespace, name: name, storedObject, subresource: subresource, dryRun: options.dryRun)
+        }
+        return APIResponse.json(shown(kind, updated))
     }
 
     func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
         let patch = try PatchRequest.parse(request, kind: kind)
-        let patched = try store.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun)
-        return APIResponse.json(patched)
+        let patched = try viewed(kind, name) { () throws(KubeStatus) in
+            try store.patch(stored(kind), namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun, view: views[kind])
+        }
+        return APIResponse.json(shown(kind, patched))
     }
 
     func delete(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let options = try deleteOptions(request)
-        let result = try store.delete(kind, namespace: namespace, name: name, options: options)
+        let result = try viewed(kind, name) { () throws(KubeStatus) in try store.delete(stored(kind), namespace: namespace, name: name, options: options) }
         if case .deleted(let object) = result, kind != .pod {
             // Kubernetes answers a delete that removed the object at once with a Success Status
             // (only pods return the deleted object); an object is returned while deletion is
@@ -90,15 +95,44 @@ extension KubeAPI {
             status["message"] = nil
             return APIResponse.json(status)
         }
-        return APIResponse.json(result.object)
+        return APIResponse.json(shown(kind, result.object))
     }
 
     func deleteCollection(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         var list = try ListOptions(query: request.query)
         list.fields = try FieldLabels.check(list.fields, for: kind)
         let options = try deleteOptions(request)
-        let deleted = try store.deleteCollection(kind, namespace: namespace, labels: list.labels, fields: list.fields, options: options)
-        return APIResponse.json(listObject(kind, deleted, resourceVersion: "\(store.resourceVersion)", continueToken: nil, remaining: nil))
+        let deleted = try store.deleteCollection(stored(kind), namespace: namespace, labels: list.labels, fields: list.fields, options: options)
+        return APIResponse.json(listObject(kind, deleted.map { shown(kind, $0) }, resourceVersion: "\(store.resourceVersion)", continueToken: nil, remaining: nil))
+    }
+
+    // MARK: - Views (`KindView`)
+
+    /// The kind the store holds objects of `kind` as.
+    func stored(_ kind: ResourceKind) -> ResourceKind {
+        views[kind]?.storage ?? kind
+    }
+
+    /// A stored object as `kind` shows it.
+    func shown(_ kind: ResourceKind, _ object: JSONObject) -> JSONObject {
+        views[kind]?.fromStorage(object) ?? object
+    }
+
+    /// An object written as `kind`, checked by its view and converted for the store.
+    func toStorage(_ kind: ResourceKind, _ object: JSONObject, old: JSONObject?) throws(KubeStatus) -> JSONObject {
+        guard let view = views[kind] else { return object }
+        let causes = view.validate(object, old)
+        if !causes.isEmpty { throw KubeStatus.invalid(kind, name: object[path: ["metadata", "name"]]?.string ?? "", causes: causes) }
+        return view.toStorage(object)
+    }
+
+    /// Runs a store call for an object of `kind`; a 404 names the kind as served.
+    func viewed<R>(_ kind: ResourceKind, _ name: String, _ body: () throws(KubeStatus) -> R) throws(KubeStatus) -> R {
+        do throws(KubeStatus) {
+            return try body()
+        } catch where error.code == 404 && views[kind] != nil {
+            throw .notFound(kind, name: name)
+        }
     }
 
     // MARK: - Helpers

@@ -15,7 +15,7 @@ extension KubeAPI {
                _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let storeWatch: StoreWatch
         do {
-            storeWatch = try store.watch(kind, namespace: namespace, labels: options.labels, fields: options.fields, from: options.resourceVersion)
+            storeWatch = try store.watch(stored(kind), namespace: namespace, labels: options.labels, fields: options.fields, from: options.resourceVersion)
         } catch where error.code == 410 {
             let event = StoreEvent(type: .error, object: error.json)
             return .stream(contentType: APIResponse.jsonContentType) { writer in
@@ -23,6 +23,8 @@ extension KubeAPI {
             }
         }
         let converter = format == .table ? tableConverter(request) : nil
+        let view = views[kind]
+        let storedKind = stored(kind)
         let metrics = self.metrics
         let bookmarks = options.allowWatchBookmarks
         let timeout = options.timeoutSeconds
@@ -48,9 +50,13 @@ extension KubeAPI {
                         for event in batch {
                             if event.type == .bookmark && !bookmarks { continue }
                             var shown = event
-                            if let converter, event.type == .added || event.type == .modified || event.type == .deleted {
-                                let rv = event.object[path: ["metadata", "resourceVersion"]]?.string
-                                shown.object = converter.table(kind, [event.object], resourceVersion: rv)
+                            if event.type == .added || event.type == .modified || event.type == .deleted {
+                                if let converter {
+                                    let rv = event.object[path: ["metadata", "resourceVersion"]]?.string
+                                    shown.object = converter.table(storedKind, [event.object], resourceVersion: rv)
+                                } else if let view {
+                                    shown.object = view.fromStorage(event.object)
+                                }
                             }
                             shown.serialize(into: &bytes)
                             bytes.append(UInt8(ascii: "\n"))

@@ -1,5 +1,6 @@
 public import FMAHTTPServer
 import FMAJSON
+import NIOCore
 public import FMAKubeModel
 public import Foundation
 public import Logging
@@ -24,7 +25,10 @@ public struct KubeAPI: Sendable {
     }
 
     let store: ObjectStore
+    /// The kinds served: the store's, and the views over them (`views`).
     let kinds: [ResourceKind]
+    /// Kinds served over another kind's storage, by the kind served.
+    let views: [ResourceKind: KindView]
     let discovery: Discovery
     let tokenCheck: BearerTokenCheck
     let configuration: Configuration
@@ -35,8 +39,10 @@ public struct KubeAPI: Sendable {
 
     public init(store: ObjectStore, kinds: [ResourceKind] = ResourceKind.all, configuration: Configuration, logger: Logger) {
         self.store = store
-        self.kinds = kinds
-        self.discovery = Discovery(kinds: kinds)
+        let views = [KindView.eventsV1].filter { kinds.contains($0.storage) }
+        self.kinds = kinds + views.map(\.kind)
+        self.views = Dictionary(uniqueKeysWithValues: views.map { ($0.kind, $0) })
+        self.discovery = Discovery(kinds: self.kinds, unserved: UnservedKinds.all)
         self.tokenCheck = BearerTokenCheck(token: configuration.token)
         self.configuration = configuration
         self.metrics = APIMetrics()
@@ -79,7 +85,7 @@ public struct KubeAPI: Sendable {
                 .filter { !$0.isEmpty }
             let parsed: APITarget
             do throws(APITarget.NotFound) {
-                parsed = try APITarget.parse(segments, kinds: kinds)
+                parsed = try APITarget.parse(segments, kinds: kinds + UnservedKinds.all)
             } catch {
                 throw KubeStatus.notFoundPath(error.message)
             }
@@ -90,6 +96,7 @@ public struct KubeAPI: Sendable {
             } else if verb == "list" {
                 verb = "get"
             }
+            if let kind = parsed.kind, let refusal = UnservedKinds.refusal(kind) { throw refusal }
             response = try await route(request, to: parsed)
         } catch {
             response = APIResponse.status(error)
@@ -142,12 +149,12 @@ public struct KubeAPI: Sendable {
             guard request.method == .GET || request.method == .HEAD else {
                 throw .methodNotAllowed(request.method.rawValue, request.path)
             }
-            return try info(target)
+            return try info(target, request)
         }
     }
 
     /// Discovery, version, health and OpenAPI documents.
-    private func info(_ target: APITarget) throws(KubeStatus) -> HTTPResponse {
+    private func info(_ target: APITarget, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         switch target {
         case .root:
             let paths: [JSONValue] = ["/api", "/api/v1", "/apis", "/healthz", "/livez", "/openapi/v2", "/openapi/v3", "/readyz", "/version"]
@@ -165,7 +172,10 @@ public struct KubeAPI: Sendable {
         case .resourceList(let group, let version):
             return APIResponse.json(discovery.resourceList(group: group, version: version))
         case .openAPIv2:
-            return APIResponse.json(OpenAPIDocument.swagger(kinds))
+            let swagger = OpenAPIDocument.swagger(kinds)
+            guard SwaggerProtobuf.accepted(request.headers.first(name: "Accept") ?? "") else { return APIResponse.json(swagger) }
+            return HTTPResponse(status: .ok, headers: ["Content-Type": SwaggerProtobuf.mediaType],
+                                body: .bytes(ByteBuffer(bytes: SwaggerProtobuf.encode(swagger))))
         case .openAPIv3Root:
             return APIResponse.json(OpenAPIDocument.root(discovery.openAPIGroupVersions))
         case .openAPIv3(let group, let version):

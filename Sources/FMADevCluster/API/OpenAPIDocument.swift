@@ -2,12 +2,15 @@ import FMAJSON
 import FMAKubeModel
 
 /// A minimal OpenAPI v3 description: one PATCH operation per object path, tagged with its
-/// group-version-kind and the `fieldValidation` query parameter, and no schemas.
+/// group-version-kind and the `fieldValidation` query parameter, and one schema per kind that
+/// names only its top-level fields.
 ///
 /// That is what kubectl reads it for: finding the parameter tells kubectl the server validates
 /// fields itself, so `kubectl create -f` and `apply -f` send `fieldValidation=Strict` instead of
-/// validating against schemas on the client. With no schemas, kubectl's client-side apply
-/// computes strategic merge patches from its built-in types. `/openapi/v2` is the same
+/// validating against schemas on the client. The PATCH operations declare no body types, so
+/// kubectl's client-side apply computes strategic merge patches from its built-in types, not
+/// from these schemas. The schemas are for `kubectl explain`: it shows a kind's top-level
+/// fields and says where the full description is (`ExplainedKinds`). `/openapi/v2` is the same
 /// description in Swagger 2.0 form (JSON), for tools that read only that version.
 enum OpenAPIDocument {
     /// `/openapi/v3`: where each group version's document is.
@@ -26,13 +29,13 @@ enum OpenAPIDocument {
             "openapi": "3.0.0",
             "info": info,
             "paths": .object(paths(kinds, swagger: false)),
-            "components": ["schemas": [:]],
+            "components": ["schemas": .object(ExplainedKinds.schemas(kinds, referencePrefix: "#/components/schemas/", swagger: false))],
         ]
     }
 
     /// `/openapi/v2`: every kind served, in Swagger 2.0 form.
     static func swagger(_ kinds: [ResourceKind]) -> JSONObject {
-        ["swagger": "2.0", "info": info, "paths": .object(paths(kinds, swagger: true)), "definitions": [:]]
+        ["swagger": "2.0", "info": info, "paths": .object(paths(kinds, swagger: true)), "definitions": .object(ExplainedKinds.schemas(kinds, referencePrefix: "#/definitions/", swagger: true))]
     }
 
     private static var info: JSONValue {

@@ -88,11 +88,13 @@ public final class ObjectStore: Sendable {
         }
     }
 
+    /// Applies `patch` to the object; through `view`, to the object as the view shows it.
     public func patch(
-        _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String? = nil, dryRun: Bool = false
+        _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String? = nil, dryRun: Bool = false,
+        view: KindView? = nil
     ) throws(KubeStatus) -> JSONObject {
         try locked { (s) throws(KubeStatus) -> JSONObject in
-            try s.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: dryRun)
+            try s.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: dryRun, view: view)
         }
     }
 

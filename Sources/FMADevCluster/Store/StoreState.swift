@@ -264,24 +264,16 @@ struct StoreState: ~Copyable {
     }
 
     mutating func patch(
-        _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String?, dryRun: Bool
+        _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String?, dryRun: Bool,
+        view: KindView? = nil
     ) throws(KubeStatus) -> JSONObject {
         let current = try get(kind, namespace: namespace, name: name)
-        let patched: JSONValue
-        switch patch {
-        case .merge(let value):
-            guard value.object != nil else { throw KubeStatus.badRequest("a merge patch must be a JSON object, got \(value.typeName)") }
-            patched = JSONValue.object(current).applyingMergePatch(value)
-        case .strategic(let value):
-            patched = .object(try StrategicMergePatch.apply(value, to: current))
-        case .json(let jsonPatch):
-            do {
-                patched = try jsonPatch.apply(to: .object(current))
-            } catch {
-                throw KubeStatus(code: 422, reason: .invalid, message: "the JSON patch cannot be applied: \(error.message)")
-            }
+        var object = try patch.apply(to: view?.fromStorage(current) ?? current)
+        if let view {
+            let causes = view.validate(object, current)
+            if !causes.isEmpty { throw KubeStatus.invalid(view.kind, name: name, causes: causes) }
+            object = view.toStorage(object)
         }
-        guard var object = patched.object else { throw KubeStatus.badRequest("the patch did not leave an object") }
         // A patch that does not name a resource version applies to the current one.
         if object[path: ["metadata", "resourceVersion"]] == nil {
             object[path: ["metadata", "resourceVersion"]] = current[path: ["metadata", "resourceVersion"]]

@@ -34,6 +34,26 @@ public enum StorePatch: Sendable {
     case json(JSONPatch)
     /// Kubernetes' strategic merge patch, `application/strategic-merge-patch+json` (built-in kinds).
     case strategic(JSONValue)
+
+    /// `object` with the patch applied; a patch that does not apply is a 400 or 422.
+    func apply(to object: JSONObject) throws(KubeStatus) -> JSONObject {
+        let patched: JSONValue
+        switch self {
+        case .merge(let value):
+            guard value.object != nil else { throw KubeStatus.badRequest("a merge patch must be a JSON object, got \(value.typeName)") }
+            patched = JSONValue.object(object).applyingMergePatch(value)
+        case .strategic(let value):
+            patched = .object(try StrategicMergePatch.apply(value, to: object))
+        case .json(let jsonPatch):
+            do {
+                patched = try jsonPatch.apply(to: .object(object))
+            } catch {
+                throw KubeStatus(code: 422, reason: .invalid, message: "the JSON patch cannot be applied: \(error.message)")
+            }
+        }
+        guard let result = patched.object else { throw KubeStatus.badRequest("the patch did not leave an object") }
+        return result
+    }
 }
 
 /// One change seen by a watch.

@@ -95,4 +95,19 @@ extension InstanceManager {
         }
         return adopted
     }
+
+    /// Kills the processes an instance left behind when its own process ended: those that
+    /// moved to sessions of their own (a daemon's setsid and double fork) and were reparented
+    /// to the launcher, its subreaper. They are found as every instance process is, by their
+    /// standard output or error on the instance's log (`InstanceProcessScan`).
+    func stopLeftovers(of id: String) {
+        for process in InstanceProcessScan.scan(logDirectory: configuration.logDirectory) where process.id == id {
+            // The process as scanned, not a later one that reused its pid.
+            guard ProcessStartTime.ticks(of: process.pid) == process.startTicks else { continue }
+            logger.warning("stopping a process the instance left behind", metadata: [
+                "instance": "\(id)", "pid": "\(process.pid)", "session": "\(process.session)",
+            ])
+            kill(process.pid, SIGKILL)
+        }
+    }
 }

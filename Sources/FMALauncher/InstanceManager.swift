@@ -254,9 +254,11 @@ actor InstanceManager {
         record.ready = false
         instances[id] = record
         stopReadinessProbe(id)
+        // Whatever else the instance started goes with it: what is left in its process group,
+        // and daemons that left it (setsid and a double fork) but still write to its log.
+        kill(-pid, SIGKILL)
+        stopLeftovers(of: id)
         if stopping {
-            // Whatever else is left in its process group goes too.
-            kill(-pid, SIGKILL)
             finishDelete(id)
         } else {
             publish(fact: .stopped, record)

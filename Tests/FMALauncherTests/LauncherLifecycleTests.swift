@@ -132,6 +132,32 @@ struct LauncherLifecycleTests {
         }
     }
 
+    @Test("a daemon an instance starts (fork, setsid, fork) dies with the instance: on delete, and when the instance exits by itself")
+    func daemonsDieWithTheInstance() async throws {
+        try await withLauncher { _, client in
+            let port = try freePort()
+            let created = try await client.create(.fake(id: "daemonizing", port: port, ["--spawn-daemon"]))
+            try await waitHealthy(port: port)
+            let daemon = try #require(try await processReport(port: port).daemon_pid)
+            #expect(isAlive(daemon))
+            #expect(getsid(daemon) != created.pid, "the daemon left the instance's session")
+            _ = try await client.delete("daemonizing", gracePeriodSeconds: 5)
+            try await waitUntil("the deleted instance's daemon to die") { !isAlive(daemon) }
+
+            let secondPort = try freePort()
+            _ = try await client.create(.fake(id: "crashing", port: secondPort, ["--spawn-daemon", "--exit-after", "1"]))
+            try await waitHealthy(port: secondPort)
+            let orphan = try #require(try await processReport(port: secondPort).daemon_pid)
+            #expect(isAlive(orphan))
+            try await waitUntil("the crashed instance's daemon to die") { !isAlive(orphan) }
+            let deadline = ContinuousClock.now + .seconds(20)
+            while try await client.get("crashing").status != .stopped, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(try await client.get("crashing").status == .stopped)
+        }
+    }
+
     @Test("a delete right after a create ends well within the grace period")
     func deleteRightAfterCreate() async throws {
         try await withLauncher { _, client in

@@ -20,6 +20,7 @@ struct ProcessReport: Decodable {
     var sigint: String
     var preloaded: [String]
     var grandchild_pid: Int32?
+    var daemon_pid: Int32?
 }
 
 extension Fma_V1_CreateInstanceRequest {

@@ -39,6 +39,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="ignore SIGTERM, as a hung server would (tests the grace period)")
     parser.add_argument("--spawn-grandchild", action="store_true",
                         help="start a long-running grandchild in the same process group")
+    parser.add_argument("--spawn-daemon", action="store_true",
+                        help="start a daemon the classic way (fork, setsid, fork again): it leaves "
+                             "the instance's session and is reparented away from the instance")
     parser.add_argument("--exit-after", type=float, default=None,
                         help="exit by itself after this many seconds")
     parser.add_argument("--exit-code", type=int, default=3, help="the status for --exit-after")
@@ -59,6 +62,7 @@ class State:
         self.preloaded = preloaded
         self.import_seconds = import_seconds
         self.grandchild: subprocess.Popen | None = None
+        self.daemon_pid: int | None = None
 
     @property
     def ready(self) -> bool:
@@ -187,8 +191,31 @@ def process_report(state: State) -> dict:
         "preloaded": state.preloaded,
         "import_seconds": state.import_seconds,
         "grandchild_pid": state.grandchild.pid if state.grandchild else None,
+        "daemon_pid": state.daemon_pid,
         "sleeping": state.sleeping,
     }
+
+
+def spawn_daemon() -> int:
+    """Forks, starts a new session, forks again and lets the middle process exit: the daemon
+    (which sleeps) is in no process group or session of the instance's. Returns its pid."""
+    read_end, write_end = os.pipe()
+    middle = os.fork()
+    if middle == 0:
+        os.close(read_end)
+        os.setsid()
+        daemon = os.fork()
+        if daemon == 0:
+            os.close(write_end)
+            while True:
+                time.sleep(3600)
+        os.write(write_end, str(daemon).encode())
+        os._exit(0)
+    os.close(write_end)
+    pid = int(os.read(read_end, 32).decode())
+    os.close(read_end)
+    os.waitpid(middle, 0)
+    return pid
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -204,6 +231,8 @@ def main(argv: list[str] | None = None) -> int:
     state = State(arguments, preloaded, import_seconds)
     if arguments.spawn_grandchild:
         state.grandchild = subprocess.Popen(["sleep", "100000"])
+    if arguments.spawn_daemon:
+        state.daemon_pid = spawn_daemon()
     if arguments.exit_after is not None:
         timer = threading.Timer(arguments.exit_after, lambda: os._exit(arguments.exit_code))
         timer.daemon = True

@@ -45,7 +45,7 @@ struct fma_call *fma_call_find(const fma_client *client, uint64_t id)
 void fma_call_end(struct fma_call *call, const fma_status *status)
 {
     call->ended = 1;
-    call->status = *status;
+    fma_status_copy(&call->status, status);
     unlink_call(call);
 }
 
@@ -97,4 +97,5 @@ void fma_call_release(struct fma_call *call)
     fma_call_discard(call);
     free(call->method);
     call->method = NULL;
+    fma_status_free(&call->status);
 }

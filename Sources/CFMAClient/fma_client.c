@@ -119,6 +119,9 @@ int fma_call_unary(fma_client *client, const char *method, const uint8_t *reques
         code = unary_result(&call, response, response_len, status);
     }
     fma_call_release(&call);
+    if (status == &local) {
+        fma_status_free(&local);
+    }
     return code;
 }
 
@@ -139,6 +142,9 @@ int fma_stream_start(fma_client *client, const char *method, const uint8_t *requ
     if (code != FMA_OK) {
         fma_call_release(&stream->call);
         free(stream);
+        if (status == NULL) {
+            fma_status_free(&local);
+        }
         return code;
     }
     *out = stream;
@@ -268,6 +274,7 @@ void fma_client_close(fma_client *client)
     }
     close(client->fd);
     fma_reader_reset(&client->reader);
+    fma_status_free(&client->failure);
     free(client->authorization);
     free(client->address);
     free(client);

@@ -22,7 +22,7 @@ int fma_connection_fail(fma_client *client, const fma_status *why)
 {
     if (!client->failed) {
         client->failed = 1;
-        client->failure = *why;
+        fma_status_copy(&client->failure, why);
     }
     while (client->open != NULL) {
         fma_call_end(client->open, &client->failure);
@@ -239,10 +239,17 @@ static int read_frame(fma_client *client, int64_t deadline, Fma__V1__Frame **out
 
 /* ---- handing frames to calls ---- */
 
+/* `to` filled from a server's CallStatus, message and details whole (fma_status_free it). */
 static void copy_server_status(fma_status *to, const Fma__V1__CallStatus *from)
 {
-    to->code = (int)from->code;
-    snprintf(to->message, sizeof to->message, "%s", from->message != NULL ? from->message : "");
+    size_t count = from->n_details;
+    const char *keys[count > 0 ? count : 1];
+    const char *values[count > 0 ? count : 1];
+    for (size_t index = 0; index < count; index++) {
+        keys[index] = from->details[index]->key;
+        values[index] = from->details[index]->value;
+    }
+    fma_status_fill(to, (int)from->code, from->message, count, keys, values);
 }
 
 static void deliver_response(struct fma_call *call, const Fma__V1__CallResponse *response)
@@ -271,10 +278,12 @@ static void connection_error(fma_client *client, const Fma__V1__Frame *frame)
     fma_status why;
     copy_server_status(&why, frame->status);
     if (why.code == FMA_OK) {
+        fma_status_free(&why);
         fma_status_set(&why, FMA_UNAVAILABLE, "%s ended the connection: %s", client->address,
                        frame->status->message);
     }
     fma_connection_fail(client, &why);
+    fma_status_free(&why);
 }
 
 static const char *body_name(Fma__V1__Frame__BodyCase body)
@@ -309,6 +318,7 @@ static void dispatch(fma_client *client, const Fma__V1__Frame *frame)
         if (call != NULL) {
             copy_server_status(&status, frame->status);
             fma_call_end(call, &status);
+            fma_status_free(&status);
         }
         return;
     case FMA__V1__FRAME__BODY_REQUEST:

@@ -25,7 +25,12 @@ int fma_status_set(fma_status *status, int code, const char *format, ...) FMA_PR
 /* Sets `status` (when not NULL) to FMA_OK with an empty message. Returns FMA_OK. */
 int fma_status_ok(fma_status *status);
 
-/* Copies `from` into `to` (when not NULL). Returns from->code. */
+/* Fills `status` (when not NULL) with `code`, the whole `message` (kept in `long_message` too
+ * when it does not fit) and `detail_count` details, all copied. Returns `code`. */
+int fma_status_fill(fma_status *status, int code, const char *message, size_t detail_count,
+                    const char *const *keys, const char *const *values);
+
+/* Copies `from` into `to` (when not NULL), with copies of what `from` owns. Returns from->code. */
 int fma_status_copy(fma_status *to, const fma_status *from);
 
 /* Writes the text of errno value `err` into `buffer` (always NUL-terminated) and returns it. */

@@ -290,10 +290,24 @@ static int find_token(const struct options *options, char *token, size_t size)
 
 /* ---- the calls ---- */
 
+/* Prints the failure: its code, its whole message and its details (" [key=value, …]"). */
 static int call_failed(const fma_status *status)
 {
-    fprintf(stderr, "fma-health: %s: %s\n", fma_code_name(status->code), status->message);
+    fprintf(stderr, "fma-health: %s: %s", fma_code_name(status->code), fma_status_message(status));
+    for (size_t i = 0; i < status->detail_count; i++) {
+        fprintf(stderr, "%s%s=%s", i == 0 ? " [" : ", ", status->details[i].key,
+                status->details[i].value);
+    }
+    fprintf(stderr, "%s\n", status->detail_count > 0 ? "]" : "");
     return EXIT_CALL_FAILED;
+}
+
+/* call_failed for a status this program owns, which it then releases. */
+static int owned_call_failed(fma_status *status)
+{
+    int code = call_failed(status);
+    fma_status_free(status);
+    return code;
 }
 
 static int undecodable(const char *type)
@@ -326,7 +340,7 @@ static int run_health(fma_client *client, const struct options *options)
     fma_status status;
     if (fma_health_check(client, options->service, options->timeout_ms, &response, &status) !=
         FMA_OK) {
-        return call_failed(&status);
+        return owned_call_failed(&status);
     }
     print_health(response);
     int serving =
@@ -354,7 +368,7 @@ static int run_echo(fma_client *client, const struct options *options)
                               options->timeout_ms, &answer, &answer_len, &status);
     free(request_bytes);
     if (code != FMA_OK) {
-        return call_failed(&status);
+        return owned_call_failed(&status);
     }
     Fma__V1__EchoResponse *response = fma__v1__echo_response__unpack(NULL, answer_len, answer);
     free(answer);
@@ -400,7 +414,7 @@ static int run_stream_count(fma_client *client, const struct options *options)
     fma_status status;
     if (fma_stream_start(client, "fma.v1.Demo/Count", bytes, len, options->timeout_ms, &stream,
                          &status) != FMA_OK) {
-        return call_failed(&status);
+        return owned_call_failed(&status);
     }
     int code = print_count_stream(stream);
     fma_stream_free(stream);
@@ -438,7 +452,7 @@ int main(int argc, char **argv)
         return usage_error("%s", status.message);
     }
     if (code != FMA_OK) {
-        return call_failed(&status);
+        return owned_call_failed(&status);
     }
     if (fma_client_set_token(client, token, &status) != FMA_OK) {
         fprintf(stderr, "fma-health: %s\n", status.message);

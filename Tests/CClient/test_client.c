@@ -322,6 +322,60 @@ static void test_server_status_is_returned(void)
     close_fixture(&fixture);
 }
 
+static void test_long_message_and_details_are_returned_whole(void)
+{
+    struct fixture fixture;
+    if (!open_fixture(&fixture)) {
+        return;
+    }
+    char long_message[3001];
+    for (size_t index = 0; index < sizeof long_message - 1; index++) {
+        long_message[index] = (char)('a' + index % 26);
+    }
+    long_message[sizeof long_message - 1] = '\0';
+    Fma__V1__CallStatus__DetailsEntry field = FMA__V1__CALL_STATUS__DETAILS_ENTRY__INIT;
+    field.key = "field";
+    field.value = "id";
+    Fma__V1__CallStatus__DetailsEntry oldest = FMA__V1__CALL_STATUS__DETAILS_ENTRY__INIT;
+    oldest.key = "oldest";
+    oldest.value = "17";
+    Fma__V1__CallStatus__DetailsEntry *entries[] = {&field, &oldest};
+    Fma__V1__CallStatus sent = FMA__V1__CALL_STATUS__INIT;
+    sent.code = (Fma__V1__StatusCode)FMA_INVALID_ARGUMENT;
+    sent.message = long_message;
+    sent.n_details = 2;
+    sent.details = entries;
+    Fma__V1__Frame frame = FMA__V1__FRAME__INIT;
+    frame.call_id = 1;
+    frame.body_case = FMA__V1__FRAME__BODY_STATUS;
+    frame.status = &sent;
+    server_send(fixture.server, &frame);
+
+    char *response = NULL;
+    fma_status status;
+    EXPECT_INT(call_text(fixture.client, "fma.v1.Demo/Echo", "", 1000, &response, &status),
+               FMA_INVALID_ARGUMENT);
+    EXPECT_INT(strlen(status.message), FMA_STATUS_MESSAGE_MAX - 1);
+    EXPECT(strncmp(status.message, long_message, FMA_STATUS_MESSAGE_MAX - 1) == 0);
+    EXPECT_STR(fma_status_message(&status), long_message);
+    EXPECT_INT(status.detail_count, 2);
+    EXPECT_STR(fma_status_detail(&status, "field"), "id");
+    EXPECT_STR(fma_status_detail(&status, "oldest"), "17");
+    EXPECT(fma_status_detail(&status, "nope") == NULL);
+    fma_status_free(&status);
+    EXPECT(status.long_message == NULL && status.details == NULL && status.detail_count == 0);
+    EXPECT_INT(status.code, FMA_INVALID_ARGUMENT);
+
+    /* A short message owns nothing: fma_status_message is `message`. */
+    send_status(fixture.server, 2, FMA_NOT_FOUND, "short");
+    EXPECT_INT(call_text(fixture.client, "fma.v1.Demo/Echo", "", 1000, &response, &status),
+               FMA_NOT_FOUND);
+    EXPECT(status.long_message == NULL && status.details == NULL);
+    EXPECT(fma_status_message(&status) == status.message);
+    fma_status_free(&status);
+    close_fixture(&fixture);
+}
+
 static void test_unary_needs_exactly_one_response(void)
 {
     struct fixture fixture;
@@ -1183,6 +1237,7 @@ int main(void)
     RUN(test_unary_call);
     RUN(test_call_ids_count_up_and_token_is_optional);
     RUN(test_server_status_is_returned);
+    RUN(test_long_message_and_details_are_returned_whole);
     RUN(test_unary_needs_exactly_one_response);
     RUN(test_frames_of_other_calls_and_unknown_bodies_are_skipped);
     RUN(test_frames_arriving_one_byte_at_a_time);

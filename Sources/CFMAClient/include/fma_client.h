@@ -59,16 +59,45 @@ typedef enum fma_code {
     FMA_UNAUTHENTICATED = 16,
 } fma_code;
 
-/* Capacity of fma_status.message, including the terminating NUL. Longer messages (a server's
- * included) are truncated to fit. */
+/* Capacity of fma_status.message, including the terminating NUL. A longer message from a server
+ * is kept whole in `long_message` as well (fma_status_message returns it). */
 #define FMA_STATUS_MESSAGE_MAX 1024
 
+/* One of the machine-readable details a server may attach to a status (CallStatus.details in
+ * proto/fma/v1/frame.proto), e.g. key "field", value "id". */
+typedef struct fma_detail {
+    char *key;
+    char *value;
+} fma_detail;
+
 /* The outcome of an operation: a gRPC status code and a human-readable message. `message` is
- * always NUL-terminated; it is empty for FMA_OK. */
+ * always NUL-terminated; it is empty for FMA_OK, and holds the first FMA_STATUS_MESSAGE_MAX - 1
+ * bytes of a longer one.
+ *
+ * A status a server sent may also own memory: `long_message` (the whole message, when it did not
+ * fit in `message`; NULL otherwise) and `details` (`detail_count` entries; NULL when none). Read
+ * them with fma_status_message and fma_status_detail, and release them with fma_status_free once
+ * done with the status (a status without them owns nothing, and freeing it is harmless). Every
+ * function that fills a status overwrites all its fields without freeing what it held before, so
+ * free a status before reusing it, and do not copy one with `=` (both copies would own the same
+ * memory). */
 typedef struct fma_status {
     int code;
     char message[FMA_STATUS_MESSAGE_MAX];
+    char *long_message;
+    size_t detail_count;
+    fma_detail *details;
 } fma_status;
+
+/* The whole message: `long_message` when set, else `message`. Never NULL. */
+const char *fma_status_message(const fma_status *status);
+
+/* The value of the detail named `key`, or NULL when the status has none by that name. */
+const char *fma_status_detail(const fma_status *status, const char *key);
+
+/* Releases what `status` owns (`long_message`, `details`) and clears those fields; `code` and
+ * `message` stay. NULL is ignored. */
+void fma_status_free(fma_status *status);
 
 /* The name of a status code as written in proto/fma/v1/frame.proto ("OK", "NOT_FOUND", …,
  * "UNAUTHENTICATED"). A code outside 0…16 is named "UNKNOWN". The string is static. */

@@ -161,7 +161,7 @@ final class Zygote: Sendable {
             return startFailed(RPCError(.internal, "socketpair failed: \(String(cString: strerror(errno)))"))
         }
         let argv = [configuration.python, "-m", "fma_zygote", "--control-fd", "3"]
-            + configuration.preload.flatMap { ["--preload", $0] }
+            + configuration.preload.flatMap { ["--preload", $0] } + ["--entrypoint", configuration.entrypoint]
         var environment = ProcessInfo.processInfo.environment
         let pythonPath = (configuration.pythonPath + [environment["PYTHONPATH"]].compactMap { $0 }).joined(separator: ":")
         if !pythonPath.isEmpty { environment["PYTHONPATH"] = pythonPath }

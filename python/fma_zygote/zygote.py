@@ -37,6 +37,7 @@ import time
 import traceback
 
 from fma.v1 import launcher_pb2
+from fma_zygote import compiled_sources
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 
@@ -47,6 +48,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="the descriptor of the launcher's end of the control socket pair")
     parser.add_argument("--preload", action="append", default=[],
                         help="a module to import before forking (repeatable; commas allowed)")
+    parser.add_argument("--entrypoint", default=None,
+                        help="the entry point module the forks will run: compiled, with what it "
+                             "imports, before the zygote reports ready (not imported)")
     return parser.parse_args(argv)
 
 
@@ -100,8 +104,9 @@ _entry_code: dict = {}
 def entry_code(name: str):
     """The spec and code object `runpy.run_module(name)` would run (a package's ``__main__``),
     compiled once here in the zygote, so that no child compiles its source again (without .pyc
-    files, as under PYTHONDONTWRITEBYTECODE=1, each would). (None, None) when it cannot be
-    found or loaded this way; the child then leaves it to runpy, which reports why."""
+    files, as under PYTHONDONTWRITEBYTECODE=1, each would); the modules it imports are compiled
+    too (`compiled_sources`). (None, None) when it cannot be found or loaded this way; the child
+    then leaves it to runpy, which reports why."""
     if name not in _entry_code:
         try:
             spec = importlib.util.find_spec(name)
@@ -109,6 +114,9 @@ def entry_code(name: str):
                 spec = importlib.util.find_spec(name + ".__main__")
             code = spec.loader.get_code(spec.name) if spec is not None and spec.loader is not None else None
             _entry_code[name] = (spec, code) if code is not None else (None, None)
+            if code is not None:
+                # And what it imports, compiled (not imported) for the children too.
+                compiled_sources.compile_imports_of(code, spec.parent)
         except BaseException:  # noqa: BLE001 — runpy in the child says what is wrong
             _entry_code[name] = (None, None)
     return _entry_code[name]
@@ -278,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     channel = Channel(sock)
     modules = [name for entry in arguments.preload for name in entry.split(",") if name]
     loaded, failed, seconds = preload(modules)
+    if arguments.entrypoint:
+        entry_code(arguments.entrypoint)
     gc.collect()
     gc.freeze()
     channel.send(launcher_pb2.ZygoteEvent(ready=launcher_pb2.ZygoteReady(

@@ -15,6 +15,14 @@ Each forked child, before it runs the server's entry point:
 - applies the environment changes, then runs the entry point module as ``__main__`` with the
   given argv, and exits with its status without running the zygote's exit handlers.
 
+A create costs no fork: the zygote keeps one child forked ahead of time (a *spare*), already
+in its own session with its signals reset and every inherited descriptor closed, waiting on a
+pipe for the ZygoteFork it will run. A create hands the spare its instance (it redirects to the
+log, reports, and runs the entry point at once), and the zygote forks the next spare right after
+reporting the fork. Until it is given an instance a spare dies with the zygote (a parent-death
+signal, cleared once it becomes an instance, which outlives its zygote). ``--no-spare`` forks
+each instance when it is asked for.
+
 The zygote reaps its children on SIGCHLD (a wakeup pipe makes the signal a readable event, so
 there is no polling) and sends ``ZygoteExited`` with the exit code or the signal.
 """
@@ -48,6 +56,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
                         help="the descriptor of the launcher's end of the control socket pair")
     parser.add_argument("--preload", action="append", default=[],
                         help="a module to import before forking (repeatable; commas allowed)")
+    parser.add_argument("--no-spare", dest="spare", action="store_false",
+                        help="fork each instance when it is asked for, instead of keeping one "
+                             "forked ahead of time (a spare, which takes the next instance)")
     parser.add_argument("--entrypoint", default=None,
                         help="the entry point module the forks will run: compiled, with what it "
                              "imports, before the zygote reports ready (not imported)")
@@ -133,27 +144,40 @@ def run_as_main(spec, code) -> None:
     exec(code, main.__dict__)  # noqa: S102 — the entry point the operator configured
 
 
-def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
-    """In the forked child: isolate and redirect (then say so on `isolated`, closed with the
-    other descriptors), run the entry point, exit. Never returns."""
+def isolate() -> None:
+    """In a forked child: a session of its own and the signal dispositions a freshly started
+    interpreter has, all signals unblocked."""
+    os.setsid()
+    signal.set_wakeup_fd(-1)
+    for number in signal.valid_signals():
+        if number in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(number, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    # What CPython itself sets at start-up.
+    for name in ("SIGPIPE", "SIGXFSZ"):
+        if hasattr(signal, name):
+            signal.signal(getattr(signal, name), signal.SIG_IGN)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_SETMASK, [])
+
+
+def close_descriptors_above(lowest: int, keep: tuple[int, ...] = ()) -> None:
+    for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
+        if fd >= lowest and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def run_instance(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
+    """In an isolated child: redirect (then say so on `isolated`, closed with the other
+    descriptors), run the entry point, exit. Never returns."""
     status = 1
     try:
-        os.setsid()
-        signal.set_wakeup_fd(-1)
-        for number in signal.valid_signals():
-            if number in (signal.SIGKILL, signal.SIGSTOP):
-                continue
-            try:
-                signal.signal(number, signal.SIG_DFL)
-            except (OSError, ValueError):
-                pass
-        # What CPython itself sets at start-up.
-        for name in ("SIGPIPE", "SIGXFSZ"):
-            if hasattr(signal, name):
-                signal.signal(getattr(signal, name), signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        signal.pthread_sigmask(signal.SIG_SETMASK, [])
-
         # Standard output on the instance's log is also the mark a restarted launcher finds
         # the process by: it is in place before the fork is reported.
         log = os.open(fork.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
@@ -162,12 +186,7 @@ def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.write(isolated, b"i")
-        for fd in sorted(int(name) for name in os.listdir("/proc/self/fd")):
-            if fd > 2:
-                try:
-                    os.close(fd)
-                except OSError:
-                    pass
+        close_descriptors_above(3)
         sys.stdin = open(0, "r", closefd=False)
         sys.stdout = open(1, "w", buffering=1, closefd=False)
         sys.stderr = open(2, "w", buffering=1, closefd=False)
@@ -203,9 +222,56 @@ def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
             os._exit(status & 0xFF)
 
 
+def run_child(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
+    """In a child forked for `fork`: isolate, then run the instance. Never returns."""
+    try:
+        isolate()
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    run_instance(fork, isolated)
+
+
+# prctl(PR_SET_PDEATHSIG, …): a spare dies with the zygote until it is given an instance.
+_PR_SET_PDEATHSIG = 1
+
+
+def _parent_death_signal(number: int) -> bool:
+    try:
+        import ctypes
+
+        return ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, number, 0, 0, 0) == 0
+    except (OSError, AttributeError):
+        return False
+
+
+def run_spare(commands: int, isolated: int, zygote: int) -> None:
+    """In a spare child: isolate now, then wait for the instance it will be (a ZygoteFork on
+    `commands`, ended by EOF; EOF alone retires it). Never returns."""
+    try:
+        if not _parent_death_signal(signal.SIGKILL) or os.getppid() != zygote:
+            os._exit(0)  # no way to die with the zygote, or it is gone already
+        isolate()
+        close_descriptors_above(3, keep=(commands, isolated))
+        chunks = []
+        while chunk := os.read(commands, 65536):
+            chunks.append(chunk)
+        if not chunks:
+            os._exit(0)
+        fork = launcher_pb2.ZygoteFork.FromString(b"".join(chunks))
+        _parent_death_signal(0)  # an instance outlives its zygote; a new launcher adopts it
+    except BaseException:
+        traceback.print_exc()
+        os._exit(1)
+    run_instance(fork, isolated)
+
+
 class Zygote:
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Channel, spares: bool = True) -> None:
         self.channel = channel
+        self.pid = os.getpid()
+        self.spares = spares
+        self.spare: tuple[int, int, int] | None = None
         self.wakeup_read, self.wakeup_write = os.pipe()
         os.set_blocking(self.wakeup_read, False)
         os.set_blocking(self.wakeup_write, False)
@@ -215,6 +281,15 @@ class Zygote:
         # fork reported, so a SIGTERM the launcher sends to the new process group at once
         # (a delete right after the create) can neither miss the group nor be ignored.
         entry_code(command.entrypoint)  # compiled once, before the first fork that runs it
+        pid = self.use_spare(command)
+        if pid is None:
+            pid = self.fork_now(command)
+        if pid is not None:
+            self.channel.send(launcher_pb2.ZygoteEvent(forked=launcher_pb2.ZygoteForked(
+                instance_id=command.instance_id, pid=pid)))
+        self.prepare_spare()  # once the fork is reported: the next create finds one waiting
+
+    def fork_now(self, command: launcher_pb2.ZygoteFork) -> int | None:
         isolated_read, isolated_write = os.pipe()
         try:
             pid = os.fork()
@@ -223,7 +298,7 @@ class Zygote:
             os.close(isolated_write)
             self.channel.send(launcher_pb2.ZygoteEvent(fork_failed=launcher_pb2.ZygoteForkFailed(
                 instance_id=command.instance_id, error=f"fork failed: {error}")))
-            return
+            return None
         if pid == 0:
             os.close(isolated_read)
             run_child(command, isolated_write)
@@ -232,8 +307,54 @@ class Zygote:
             os.read(isolated_read, 1)  # b"" when the child died first: report it all the same
         finally:
             os.close(isolated_read)
-        self.channel.send(launcher_pb2.ZygoteEvent(forked=launcher_pb2.ZygoteForked(
-            instance_id=command.instance_id, pid=pid)))
+        return pid
+
+    def prepare_spare(self) -> None:
+        """Forks the next instance ahead of time, isolated and waiting, so that a create costs
+        no fork: a spare (`run_spare`) takes the next ZygoteFork and runs it at once."""
+        if not self.spares or self.spare is not None:
+            return
+        commands_read, commands_write = os.pipe()
+        isolated_read, isolated_write = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            for fd in (commands_read, commands_write, isolated_read, isolated_write):
+                os.close(fd)
+            return
+        if pid == 0:
+            os.close(commands_write)
+            os.close(isolated_read)
+            run_spare(commands_read, isolated_write, self.pid)
+        os.close(commands_read)
+        os.close(isolated_write)
+        self.spare = (pid, commands_write, isolated_read)
+
+    def use_spare(self, command: launcher_pb2.ZygoteFork) -> int | None:
+        """Gives `command` to the spare; its pid, or None when there is none (or it died)."""
+        spare, self.spare = self.spare, None
+        if spare is None:
+            return None
+        pid, commands_write, isolated_read = spare
+        try:
+            try:
+                self._write_all(commands_write, command.SerializeToString())
+            finally:
+                os.close(commands_write)
+            reported = os.read(isolated_read, 1)
+        except OSError:
+            reported = b""
+        finally:
+            os.close(isolated_read)
+        if reported != b"i":
+            return None  # the spare died before taking it: fork anew
+        return pid
+
+    @staticmethod
+    def _write_all(fd: int, data: bytes) -> None:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view):]
 
     def reap(self) -> None:
         while True:
@@ -257,6 +378,7 @@ class Zygote:
         selector.register(self.channel.sock, selectors.EVENT_READ, "control")
         selector.register(self.wakeup_read, selectors.EVENT_READ, "wakeup")
         self.reap()  # children may have exited before the handler was in place
+        self.prepare_spare()
         while True:
             for key, _ in selector.select():
                 if key.data == "wakeup":
@@ -292,4 +414,4 @@ def main(argv: list[str] | None = None) -> int:
     gc.freeze()
     channel.send(launcher_pb2.ZygoteEvent(ready=launcher_pb2.ZygoteReady(
         pid=os.getpid(), preloaded=loaded, failed=failed, import_seconds=seconds)))
-    return Zygote(channel).serve()
+    return Zygote(channel, spares=arguments.spare).serve()

@@ -1,4 +1,6 @@
+import FMAAPI
 import Foundation
+import Logging
 
 /// The launcher's own readiness probe: `GET /health` on every running instance that has a
 /// --port, kept in `Instance.ready` and announced by READY and NOT_READY events, so clients
@@ -42,10 +44,17 @@ extension InstanceManager {
     private func setReady(_ record: InstanceRecord, _ ready: Bool) {
         var record = record
         record.ready = ready
+        // The first time: what the instance imported after the fork (most of it happens before
+        // a server answers), for its record and the log.
+        if ready, record.preloadGap == nil, record.spawnMode == "fork" {
+            record.preloadGap = PreloadGapReport.read(forLog: record.logPath)
+        }
         // Observed, not made: no revision (the REST API's revision, as FMA's, moves only with changes).
         announce(ready ? .ready : .notReady, record)
         if ready {
-            logger.info("instance ready", metadata: ["instance": "\(record.spec.id)"])
+            var metadata: Logger.Metadata = ["instance": "\(record.spec.id)"]
+            if let gap = record.preloadGap { metadata["imported_after_fork"] = "\(gap.summary)" }
+            logger.info("instance ready", metadata: metadata)
         } else {
             logger.warning("instance stopped answering /health", metadata: [
                 "instance": "\(record.spec.id)", "failures": "\(ReadinessSchedule.failuresToNotReady)",

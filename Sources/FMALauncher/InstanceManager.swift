@@ -230,6 +230,7 @@ actor InstanceManager {
             let record = try publish(.deleted, stopped, remove: true)
             idsByPID.removeValue(forKey: record.pid)
             try? FileManager.default.removeItem(atPath: record.logPath)
+            try? FileManager.default.removeItem(atPath: PreloadGapReport.path(forLog: record.logPath))
             logger.info("instance deleted", metadata: ["instance": "\(id)", "revision": "\(record.revision)"])
             result = .success(record.proto)
         } catch {

@@ -68,6 +68,9 @@ struct InstanceRecord: Sendable, Codable, Equatable {
     /// Whether the server answers `/health`, as the launcher's probe last found. Not journaled:
     /// a restarted launcher probes again.
     var ready = false
+    /// What a forked instance imported after the fork, read when it first turned ready
+    /// (`PreloadGapReport`). Not journaled.
+    var preloadGap: Fma_V1_PreloadGap?
 
     private enum CodingKeys: String, CodingKey {
         case spec, phase, effectiveEnv, pid, startTicks, revision, sleeping, sleepLevel, createdUnixMs, logPath, spawnMode, adopted
@@ -105,6 +108,7 @@ struct InstanceRecord: Sendable, Codable, Equatable {
         instance.spawnMode = spawnMode
         instance.adopted = adopted
         instance.ready = ready
+        if let preloadGap { instance.preloadGap = preloadGap }
         return instance
     }
 }

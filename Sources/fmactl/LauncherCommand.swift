@@ -275,7 +275,9 @@ enum Output {
     static func instance(_ instance: Fma_V1_Instance, format: ClientOptions.Output) throws {
         switch format {
         case .json: print(try instance.jsonString())
-        case .text: table([instance], revision: nil)
+        case .text:
+            table([instance], revision: nil)
+            if instance.hasPreloadGap { print("imported after the fork: \(instance.preloadGap.summary)") }
         }
     }
 

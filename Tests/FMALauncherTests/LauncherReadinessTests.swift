@@ -9,6 +9,28 @@ import Testing
 struct LauncherReadinessTests {
     static let probing = ["--ready-probe-interval", "0.2", "--ready-probe-timeout", "0.3"]
 
+    @Test("a ready forked instance reports what it imported after the fork (its preload gap); the report goes with the instance")
+    func preloadGap() async throws {
+        try await withLauncher(Self.probing) { launcher, client in
+            let port = try freePort()
+            let watch = try await client.watch()
+            // The fake imports these at start; the launcher's zygote preloaded neither.
+            _ = try await client.create(.fake(id: "gappy", port: port, ["--import", "xml.dom.minidom,wave"]))
+            let ready = try #require(await collect(watch) { $0.type == .ready }.last)
+            #expect(ready.instance.hasPreloadGap)
+            let gap = try await client.get("gappy").preloadGap
+            #expect(gap.modules >= 2, "\(gap)")
+            #expect(gap.seconds > 0)
+            let slowest = gap.slowest.map(\.module)
+            #expect(slowest.contains("xml.dom.minidom") && slowest.contains("wave"), "\(slowest)")
+            #expect(gap.slowest.map(\.seconds) == gap.slowest.map(\.seconds).sorted(by: >))
+            let report = launcher.stateDirectory + "/logs/gappy.imports.json"
+            #expect(FileManager.default.fileExists(atPath: report))
+            _ = try await client.delete("gappy", gracePeriodSeconds: 5)
+            #expect(!FileManager.default.fileExists(atPath: report))
+        }
+    }
+
     @Test("an instance turns ready when its server answers /health, not ready when it stops answering, ready again after")
     func readyCycle() async throws {
         try await withLauncher(Self.probing) { _, client in

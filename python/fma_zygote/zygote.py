@@ -46,6 +46,7 @@ import traceback
 
 from fma.v1 import launcher_pb2
 from fma_zygote import compiled_sources
+from fma_zygote.preload_gap import PreloadGap, report_path
 
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 
@@ -191,6 +192,7 @@ def run_instance(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
         sys.stdout = open(1, "w", buffering=1, closefd=False)
         sys.stderr = open(2, "w", buffering=1, closefd=False)
 
+        PreloadGap(report_path(fork.log_path)).install()
         for key in fork.unset_env:
             os.environ.pop(key, None)
         os.environ.update(fork.env)

@@ -64,6 +64,96 @@ void   fma__v1__instance__free_unpacked
   assert(message->base.descriptor == &fma__v1__instance__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   fma__v1__preload_gap__init
+                     (Fma__V1__PreloadGap         *message)
+{
+  static const Fma__V1__PreloadGap init_value = FMA__V1__PRELOAD_GAP__INIT;
+  *message = init_value;
+}
+size_t fma__v1__preload_gap__get_packed_size
+                     (const Fma__V1__PreloadGap *message)
+{
+  assert(message->base.descriptor == &fma__v1__preload_gap__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t fma__v1__preload_gap__pack
+                     (const Fma__V1__PreloadGap *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &fma__v1__preload_gap__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t fma__v1__preload_gap__pack_to_buffer
+                     (const Fma__V1__PreloadGap *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &fma__v1__preload_gap__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Fma__V1__PreloadGap *
+       fma__v1__preload_gap__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Fma__V1__PreloadGap *)
+     protobuf_c_message_unpack (&fma__v1__preload_gap__descriptor,
+                                allocator, len, data);
+}
+void   fma__v1__preload_gap__free_unpacked
+                     (Fma__V1__PreloadGap *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &fma__v1__preload_gap__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   fma__v1__module_import__init
+                     (Fma__V1__ModuleImport         *message)
+{
+  static const Fma__V1__ModuleImport init_value = FMA__V1__MODULE_IMPORT__INIT;
+  *message = init_value;
+}
+size_t fma__v1__module_import__get_packed_size
+                     (const Fma__V1__ModuleImport *message)
+{
+  assert(message->base.descriptor == &fma__v1__module_import__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t fma__v1__module_import__pack
+                     (const Fma__V1__ModuleImport *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &fma__v1__module_import__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t fma__v1__module_import__pack_to_buffer
+                     (const Fma__V1__ModuleImport *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &fma__v1__module_import__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Fma__V1__ModuleImport *
+       fma__v1__module_import__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Fma__V1__ModuleImport *)
+     protobuf_c_message_unpack (&fma__v1__module_import__descriptor,
+                                allocator, len, data);
+}
+void   fma__v1__module_import__free_unpacked
+                     (Fma__V1__ModuleImport *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &fma__v1__module_import__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   fma__v1__exit_status__init
                      (Fma__V1__ExitStatus         *message)
 {
@@ -1420,7 +1510,7 @@ const ProtobufCEnumDescriptor fma__v1__instance__sleep_state__descriptor =
   fma__v1__instance__sleep_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[18] =
+static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[19] =
 {
   {
     "id",
@@ -1638,6 +1728,18 @@ static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[18] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "preload_gap",
+    19,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__Instance, preload_gap),
+    &fma__v1__preload_gap__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fma__v1__instance__field_indices_by_name[] = {
   16,   /* field[16] = adopted */
@@ -1652,6 +1754,7 @@ static const unsigned fma__v1__instance__field_indices_by_name[] = {
   4,   /* field[4] = options_string */
   8,   /* field[8] = pid */
   9,   /* field[9] = port */
+  18,   /* field[18] = preload_gap */
   17,   /* field[17] = ready */
   2,   /* field[2] = revision */
   11,   /* field[11] = sleep_level */
@@ -1662,7 +1765,7 @@ static const unsigned fma__v1__instance__field_indices_by_name[] = {
 static const ProtobufCIntRange fma__v1__instance__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 18 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor fma__v1__instance__descriptor =
 {
@@ -1672,11 +1775,126 @@ const ProtobufCMessageDescriptor fma__v1__instance__descriptor =
   "Fma__V1__Instance",
   "fma.v1",
   sizeof(Fma__V1__Instance),
-  18,
+  19,
   fma__v1__instance__field_descriptors,
   fma__v1__instance__field_indices_by_name,
   1,  fma__v1__instance__number_ranges,
   (ProtobufCMessageInit) fma__v1__instance__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor fma__v1__preload_gap__field_descriptors[3] =
+{
+  {
+    "modules",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__PreloadGap, modules),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seconds",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__PreloadGap, seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "slowest",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Fma__V1__PreloadGap, n_slowest),
+    offsetof(Fma__V1__PreloadGap, slowest),
+    &fma__v1__module_import__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned fma__v1__preload_gap__field_indices_by_name[] = {
+  0,   /* field[0] = modules */
+  1,   /* field[1] = seconds */
+  2,   /* field[2] = slowest */
+};
+static const ProtobufCIntRange fma__v1__preload_gap__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor fma__v1__preload_gap__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "fma.v1.PreloadGap",
+  "PreloadGap",
+  "Fma__V1__PreloadGap",
+  "fma.v1",
+  sizeof(Fma__V1__PreloadGap),
+  3,
+  fma__v1__preload_gap__field_descriptors,
+  fma__v1__preload_gap__field_indices_by_name,
+  1,  fma__v1__preload_gap__number_ranges,
+  (ProtobufCMessageInit) fma__v1__preload_gap__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor fma__v1__module_import__field_descriptors[2] =
+{
+  {
+    "module",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__ModuleImport, module),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seconds",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__ModuleImport, seconds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned fma__v1__module_import__field_indices_by_name[] = {
+  0,   /* field[0] = module */
+  1,   /* field[1] = seconds */
+};
+static const ProtobufCIntRange fma__v1__module_import__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor fma__v1__module_import__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "fma.v1.ModuleImport",
+  "ModuleImport",
+  "Fma__V1__ModuleImport",
+  "fma.v1",
+  sizeof(Fma__V1__ModuleImport),
+  2,
+  fma__v1__module_import__field_descriptors,
+  fma__v1__module_import__field_indices_by_name,
+  1,  fma__v1__module_import__number_ranges,
+  (ProtobufCMessageInit) fma__v1__module_import__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor fma__v1__exit_status__field_descriptors[3] =

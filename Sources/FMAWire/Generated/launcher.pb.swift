@@ -148,6 +148,19 @@ public nonisolated struct Fma_V1_Instance: @unchecked Sendable {
     set {_uniqueStorage()._ready = newValue}
   }
 
+  /// The modules a forked instance imported itself, after the fork: its preload gap, what the
+  /// zygote's --preload list missed and every instance pays for again. Read when the instance
+  /// first turns ready (most imports happen before a server answers); unset for exec-mode
+  /// instances, before the first READY and after a launcher restart.
+  public var preloadGap: Fma_V1_PreloadGap {
+    get {_storage._preloadGap ?? Fma_V1_PreloadGap()}
+    set {_uniqueStorage()._preloadGap = newValue}
+  }
+  /// Returns true if `preloadGap` has been explicitly set.
+  public var hasPreloadGap: Bool {_storage._preloadGap != nil}
+  /// Clears the value of `preloadGap`. Subsequent reads from it will return its default value.
+  public mutating func clearPreloadGap() {_uniqueStorage()._preloadGap = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Status: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -233,6 +246,40 @@ public nonisolated struct Fma_V1_Instance: @unchecked Sendable {
   public init() {}
 
   fileprivate var _storage = _StorageClass.defaultInstance
+}
+
+public nonisolated struct Fma_V1_PreloadGap: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  /// How many modules the instance imported after the fork (sys.modules grew by this many).
+  public var modules: UInt32 = 0
+
+  /// The seconds the outermost of those imports took, together.
+  public var seconds: Double = 0
+
+  /// The slowest outermost imports (at most five), slowest first; each one's time includes what
+  /// it imported in turn.
+  public var slowest: [Fma_V1_ModuleImport] = []
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+public nonisolated struct Fma_V1_ModuleImport: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var module: String = String()
+
+  public var seconds: Double = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
 }
 
 public nonisolated struct Fma_V1_ExitStatus: Sendable {
@@ -771,7 +818,7 @@ fileprivate nonisolated let _protobuf_package = "fma.v1"
 
 nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Instance"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}revision\0\u{1}options\0\u{3}options_string\0\u{3}gpu_uuids\0\u{3}env_vars\0\u{1}annotations\0\u{1}pid\0\u{1}port\0\u{3}sleep_state\0\u{3}sleep_level\0\u{1}exit\0\u{3}created_unix_ms\0\u{3}log_path\0\u{3}spawn_mode\0\u{1}adopted\0\u{1}ready\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}revision\0\u{1}options\0\u{3}options_string\0\u{3}gpu_uuids\0\u{3}env_vars\0\u{1}annotations\0\u{1}pid\0\u{1}port\0\u{3}sleep_state\0\u{3}sleep_level\0\u{1}exit\0\u{3}created_unix_ms\0\u{3}log_path\0\u{3}spawn_mode\0\u{1}adopted\0\u{1}ready\0\u{3}preload_gap\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -792,6 +839,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _spawnMode: String = String()
     var _adopted: Bool = false
     var _ready: Bool = false
+    var _preloadGap: Fma_V1_PreloadGap? = nil
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -820,6 +868,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _spawnMode = source._spawnMode
       _adopted = source._adopted
       _ready = source._ready
+      _preloadGap = source._preloadGap
     }
   }
 
@@ -856,6 +905,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 16: try { try decoder.decodeSingularStringField(value: &_storage._spawnMode) }()
         case 17: try { try decoder.decodeSingularBoolField(value: &_storage._adopted) }()
         case 18: try { try decoder.decodeSingularBoolField(value: &_storage._ready) }()
+        case 19: try { try decoder.decodeSingularMessageField(value: &_storage._preloadGap) }()
         default: break
         }
       }
@@ -922,6 +972,9 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
       if _storage._ready != false {
         try visitor.visitSingularBoolField(value: _storage._ready, fieldNumber: 18)
       }
+      try { if let v = _storage._preloadGap {
+        try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
+      } }()
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -949,6 +1002,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._spawnMode != rhs_storage._spawnMode {return false}
         if _storage._adopted != rhs_storage._adopted {return false}
         if _storage._ready != rhs_storage._ready {return false}
+        if _storage._preloadGap != rhs_storage._preloadGap {return false}
         return true
       }
       if !storagesAreEqual {return false}
@@ -964,6 +1018,81 @@ nonisolated extension Fma_V1_Instance.Status: SwiftProtobuf._ProtoNameProviding 
 
 nonisolated extension Fma_V1_Instance.SleepState: SwiftProtobuf._ProtoNameProviding {
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0SLEEP_STATE_UNSPECIFIED\0\u{1}AWAKE\0\u{1}SLEEPING\0")
+}
+
+nonisolated extension Fma_V1_PreloadGap: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".PreloadGap"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}modules\0\u{1}seconds\0\u{1}slowest\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularUInt32Field(value: &self.modules) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 3: try { try decoder.decodeRepeatedMessageField(value: &self.slowest) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if self.modules != 0 {
+      try visitor.visitSingularUInt32Field(value: self.modules, fieldNumber: 1)
+    }
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 2)
+    }
+    if !self.slowest.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.slowest, fieldNumber: 3)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fma_V1_PreloadGap, rhs: Fma_V1_PreloadGap) -> Bool {
+    if lhs.modules != rhs.modules {return false}
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.slowest != rhs.slowest {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Fma_V1_ModuleImport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".ModuleImport"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}module\0\u{1}seconds\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.module) }()
+      case 2: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.module.isEmpty {
+      try visitor.visitSingularStringField(value: self.module, fieldNumber: 1)
+    }
+    if self.seconds.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 2)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Fma_V1_ModuleImport, rhs: Fma_V1_ModuleImport) -> Bool {
+    if lhs.module != rhs.module {return false}
+    if lhs.seconds != rhs.seconds {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
 }
 
 nonisolated extension Fma_V1_ExitStatus: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {

@@ -18,6 +18,8 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Fma__V1__Instance Fma__V1__Instance;
 typedef struct Fma__V1__Instance__EnvVarsEntry Fma__V1__Instance__EnvVarsEntry;
 typedef struct Fma__V1__Instance__AnnotationsEntry Fma__V1__Instance__AnnotationsEntry;
+typedef struct Fma__V1__PreloadGap Fma__V1__PreloadGap;
+typedef struct Fma__V1__ModuleImport Fma__V1__ModuleImport;
 typedef struct Fma__V1__ExitStatus Fma__V1__ExitStatus;
 typedef struct Fma__V1__CreateInstanceRequest Fma__V1__CreateInstanceRequest;
 typedef struct Fma__V1__CreateInstanceRequest__EnvVarsEntry Fma__V1__CreateInstanceRequest__EnvVarsEntry;
@@ -183,10 +185,51 @@ struct  Fma__V1__Instance
    * /health while it sleeps).
    */
   protobuf_c_boolean ready;
+  /*
+   * The modules a forked instance imported itself, after the fork: its preload gap, what the
+   * zygote's --preload list missed and every instance pays for again. Read when the instance
+   * first turns ready (most imports happen before a server answers); unset for exec-mode
+   * instances, before the first READY and after a launcher restart.
+   */
+  Fma__V1__PreloadGap *preload_gap;
 };
 #define FMA__V1__INSTANCE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fma__v1__instance__descriptor) \
-    , (char *)protobuf_c_empty_string, FMA__V1__INSTANCE__STATUS__STATUS_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0, FMA__V1__INSTANCE__SLEEP_STATE__SLEEP_STATE_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0 }
+    , (char *)protobuf_c_empty_string, FMA__V1__INSTANCE__STATUS__STATUS_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0, FMA__V1__INSTANCE__SLEEP_STATE__SLEEP_STATE_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL }
+
+
+struct  Fma__V1__PreloadGap
+{
+  ProtobufCMessage base;
+  /*
+   * How many modules the instance imported after the fork (sys.modules grew by this many).
+   */
+  uint32_t modules;
+  /*
+   * The seconds the outermost of those imports took, together.
+   */
+  double seconds;
+  /*
+   * The slowest outermost imports (at most five), slowest first; each one's time includes what
+   * it imported in turn.
+   */
+  size_t n_slowest;
+  Fma__V1__ModuleImport **slowest;
+};
+#define FMA__V1__PRELOAD_GAP__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&fma__v1__preload_gap__descriptor) \
+    , 0, 0, 0,NULL }
+
+
+struct  Fma__V1__ModuleImport
+{
+  ProtobufCMessage base;
+  char *module;
+  double seconds;
+};
+#define FMA__V1__MODULE_IMPORT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&fma__v1__module_import__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
 
 
 struct  Fma__V1__ExitStatus
@@ -642,6 +685,44 @@ Fma__V1__Instance *
                       const uint8_t       *data);
 void   fma__v1__instance__free_unpacked
                      (Fma__V1__Instance *message,
+                      ProtobufCAllocator *allocator);
+/* Fma__V1__PreloadGap methods */
+void   fma__v1__preload_gap__init
+                     (Fma__V1__PreloadGap         *message);
+size_t fma__v1__preload_gap__get_packed_size
+                     (const Fma__V1__PreloadGap   *message);
+size_t fma__v1__preload_gap__pack
+                     (const Fma__V1__PreloadGap   *message,
+                      uint8_t             *out);
+size_t fma__v1__preload_gap__pack_to_buffer
+                     (const Fma__V1__PreloadGap   *message,
+                      ProtobufCBuffer     *buffer);
+Fma__V1__PreloadGap *
+       fma__v1__preload_gap__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   fma__v1__preload_gap__free_unpacked
+                     (Fma__V1__PreloadGap *message,
+                      ProtobufCAllocator *allocator);
+/* Fma__V1__ModuleImport methods */
+void   fma__v1__module_import__init
+                     (Fma__V1__ModuleImport         *message);
+size_t fma__v1__module_import__get_packed_size
+                     (const Fma__V1__ModuleImport   *message);
+size_t fma__v1__module_import__pack
+                     (const Fma__V1__ModuleImport   *message,
+                      uint8_t             *out);
+size_t fma__v1__module_import__pack_to_buffer
+                     (const Fma__V1__ModuleImport   *message,
+                      ProtobufCBuffer     *buffer);
+Fma__V1__ModuleImport *
+       fma__v1__module_import__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   fma__v1__module_import__free_unpacked
+                     (Fma__V1__ModuleImport *message,
                       ProtobufCAllocator *allocator);
 /* Fma__V1__ExitStatus methods */
 void   fma__v1__exit_status__init
@@ -1160,6 +1241,12 @@ typedef void (*Fma__V1__Instance__AnnotationsEntry_Closure)
 typedef void (*Fma__V1__Instance_Closure)
                  (const Fma__V1__Instance *message,
                   void *closure_data);
+typedef void (*Fma__V1__PreloadGap_Closure)
+                 (const Fma__V1__PreloadGap *message,
+                  void *closure_data);
+typedef void (*Fma__V1__ModuleImport_Closure)
+                 (const Fma__V1__ModuleImport *message,
+                  void *closure_data);
 typedef void (*Fma__V1__ExitStatus_Closure)
                  (const Fma__V1__ExitStatus *message,
                   void *closure_data);
@@ -1372,6 +1459,8 @@ extern const ProtobufCMessageDescriptor fma__v1__instance__env_vars_entry__descr
 extern const ProtobufCMessageDescriptor fma__v1__instance__annotations_entry__descriptor;
 extern const ProtobufCEnumDescriptor    fma__v1__instance__status__descriptor;
 extern const ProtobufCEnumDescriptor    fma__v1__instance__sleep_state__descriptor;
+extern const ProtobufCMessageDescriptor fma__v1__preload_gap__descriptor;
+extern const ProtobufCMessageDescriptor fma__v1__module_import__descriptor;
 extern const ProtobufCMessageDescriptor fma__v1__exit_status__descriptor;
 extern const ProtobufCMessageDescriptor fma__v1__create_instance_request__descriptor;
 extern const ProtobufCMessageDescriptor fma__v1__create_instance_request__env_vars_entry__descriptor;

@@ -239,6 +239,7 @@ let package = Package(
             name: "fma-launcher",
             dependencies: ["FMALauncher", "FMACommand", "FMAAPI", "FMARPC", "CFMAProcess", "FMAHTTPServer",
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                           .product(name: "Logging", package: "swift-log"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: strictSettings
         ),

@@ -43,6 +43,7 @@ extension InstanceManager {
             }
         }
         adopted += settleUnrecordedProcesses(starting: starting)
+        settleCgroups()
         try? saveJournal()
         // Readiness is not journaled: every adopted instance is probed afresh.
         for id in instances.keys { startReadinessProbe(id) }
@@ -98,9 +99,13 @@ extension InstanceManager {
 
     /// Kills the processes an instance left behind when its own process ended: those that
     /// moved to sessions of their own (a daemon's setsid and double fork) and were reparented
-    /// to the launcher, its subreaper. They are found as every instance process is, by their
-    /// standard output or error on the instance's log (`InstanceProcessScan`).
+    /// to the launcher, its subreaper. They are found in the instance's cgroup (`InstanceCgroups`,
+    /// where there is one) and, as every instance process is, by their standard output or error
+    /// on the instance's log (`InstanceProcessScan`).
     func stopLeftovers(of id: String) {
+        if let cgroups, cgroups.kill(id) > 0 {
+            logger.warning("stopped the processes left in the instance's cgroup", metadata: ["instance": "\(id)"])
+        }
         for process in InstanceProcessScan.scan(logDirectory: configuration.logDirectory) where process.id == id {
             // The process as scanned, not a later one that reused its pid.
             guard ProcessStartTime.ticks(of: process.pid) == process.startTicks else { continue }
@@ -109,5 +114,25 @@ extension InstanceManager {
             ])
             kill(process.pid, SIGKILL)
         }
+    }
+
+    /// The cgroups a previous launcher left: those of instances no longer live are emptied
+    /// (their processes stopped, daemons included) and removed.
+    func settleCgroups() {
+        guard let cgroups else { return }
+        for id in cgroups.ids() where instances[id]?.isLive != true {
+            if cgroups.kill(id) > 0 {
+                logger.warning("stopped processes left in the cgroup of an instance no journal record runs", metadata: ["instance": "\(id)"])
+            }
+            cgroups.remove(id)
+        }
+    }
+
+    /// At shutdown: the cgroups of instances that are gone are removed (those of running
+    /// instances stay, for the next launcher), and the launcher's own when none is left.
+    func releaseCgroups() {
+        guard let cgroups else { return }
+        for id in cgroups.ids() where instances[id]?.isLive != true { cgroups.remove(id) }
+        cgroups.removeRootIfEmpty()
     }
 }

@@ -36,6 +36,8 @@ actor InstanceManager {
     private var cachedEncoded: [Bool: Data] = [:]
     /// The readiness probe of each running instance with a --port (InstanceManager+Readiness).
     var probes: [String: Task<Void, Never>] = [:]
+    /// A cgroup per forked instance, where one can be made.
+    let cgroups: InstanceCgroups?
 
     init(configuration: LauncherConfiguration, spawner: InstanceSpawner, translator: any GPUTranslator,
          admin: any InstanceAdmin, logger: Logger) {
@@ -45,6 +47,8 @@ actor InstanceManager {
         self.admin = admin
         self.journal = Journal(path: configuration.journalPath)
         self.logger = logger
+        self.cgroups = configuration.instanceCgroups && configuration.spawnMode == .fork
+            ? InstanceCgroups.discover(stateDirectory: configuration.stateDirectory, logger: logger) : nil
         self.ring = EventRing(capacity: configuration.eventHistory)
     }
 
@@ -91,7 +95,8 @@ actor InstanceManager {
 
         let pid: Int32
         do {
-            pid = try await spawner.spawn(SpawnRequest(id: spec.id, options: spec.options, env: env, logPath: logPath))
+            pid = try await spawner.spawn(SpawnRequest(id: spec.id, options: spec.options, env: env, logPath: logPath,
+                                                       cgroup: cgroups?.create(spec.id)))
         } catch {
             instances.removeValue(forKey: spec.id)
             try? FileManager.default.removeItem(atPath: logPath)
@@ -231,6 +236,7 @@ actor InstanceManager {
             idsByPID.removeValue(forKey: record.pid)
             try? FileManager.default.removeItem(atPath: record.logPath)
             try? FileManager.default.removeItem(atPath: PreloadGapReport.path(forLog: record.logPath))
+            cgroups?.remove(id)
             logger.info("instance deleted", metadata: ["instance": "\(id)", "revision": "\(record.revision)"])
             result = .success(record.proto)
         } catch {

@@ -10,6 +10,8 @@ struct SpawnRequest: Sendable {
     var options: [String]
     var env: [String: String]
     var logPath: String
+    /// The cgroup the process moves itself into first (fork mode), or nil.
+    var cgroup: String? = nil
 }
 
 /// Starts instance processes: forked from the zygote, or cold with posix_spawn.
@@ -29,6 +31,7 @@ struct InstanceSpawner: Sendable {
             fork.argv = [configuration.entrypoint] + configuration.entrypointArguments + request.options
             fork.env = request.env
             fork.logPath = request.logPath
+            fork.cgroup = request.cgroup ?? ""
             do {
                 return try await zygote.fork(fork)
             } catch let error as RPCError {

@@ -84,8 +84,9 @@ public final class Launcher: Sendable {
     }
 
     /// Asks the zygote to exit; instances keep running (a new launcher adopts them).
-    public func shutdown() {
+    public func shutdown() async {
         zygote?.shutdown()
+        await manager.releaseCgroups()
     }
 }
 

@@ -26,6 +26,9 @@ public struct LauncherConfiguration: Sendable {
     /// With `exec`: the program to run instead of `python -m ENTRYPOINT`.
     public var execCommand: [String]?
     public var maxInstances: Int = 64
+    /// Whether each forked instance gets a cgroup of its own where one can be made
+    /// (`InstanceCgroups`), so that stopping it kills every process it started.
+    public var instanceCgroups = true
     /// How many events a watcher can resume from (`since`).
     public var eventHistory: Int = 1000
     public var defaultGracePeriod: Duration = .seconds(10)

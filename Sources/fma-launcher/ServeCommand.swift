@@ -5,6 +5,7 @@ import FMALauncher
 import FMAHTTPServer
 import FMARPC
 import Foundation
+import Logging
 import ServiceLifecycle
 
 /// `fma-launcher serve`: the launcher server.
@@ -54,6 +55,9 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "The most instances at once.")
     var maxInstances: Int = 64
+
+    @Option(help: ArgumentHelp("auto: each forked instance gets a cgroup of its own where this launcher can make one (a writable cgroup v2 subtree or v1 pids hierarchy), so a delete kills every process the instance started, daemons included; off: leftovers are found by their output only.", valueName: "auto|off"))
+    var instanceCgroups: String = "auto"
 
     @Option(help: "How many past events a watch can resume from (WatchInstances since).")
     var eventHistory: Int = 1000
@@ -106,6 +110,9 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError("--spawn must be fork or exec, not '\(spawn)'")
         }
         guard maxInstances > 0 else { throw ValidationError("--max-instances must be positive") }
+        guard ["auto", "off"].contains(instanceCgroups) else {
+            throw ValidationError("--instance-cgroups must be auto or off, not '\(instanceCgroups.prefix(40))'")
+        }
         guard eventHistory > 0 else { throw ValidationError("--event-history must be positive") }
         guard sleepTimeout.value > 0, adminTimeout.value > 0, readyProbeTimeout.value > 0 else {
             throw ValidationError("--sleep-timeout, --admin-timeout and --ready-probe-timeout must be positive")
@@ -141,6 +148,7 @@ struct ServeCommand: AsyncParsableCommand {
             do { configuration.execCommand = try ShellWords.split(execCommand) } catch { throw ValidationError("--exec-command: \(error)") }
         }
         configuration.maxInstances = maxInstances
+        configuration.instanceCgroups = instanceCgroups == "auto"
         if let host = instanceHost ?? ProcessInfo.processInfo.environment["POD_IP"].flatMap({ $0.isEmpty ? nil : $0 }) {
             configuration.adminHost = host
         }
@@ -162,7 +170,16 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let launcher = try Launcher(configuration: configuration, translator: translator, admin: HTTPInstanceAdmin(sleepTimeout: sleepTimeout.duration, timeout: adminTimeout.duration), logger: logger)
         try await launcher.start()
-        defer { launcher.shutdown() }
+        do {
+            try await serve(launcher, logger: logger)
+        } catch {
+            await launcher.shutdown()
+            throw error
+        }
+        await launcher.shutdown()
+    }
+
+    private func serve(_ launcher: Launcher, logger: Logger) async throws {
         var extraServices: [any Service] = []
         var readyLines: [String] = []
         if let restPort {

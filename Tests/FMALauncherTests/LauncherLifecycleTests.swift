@@ -2,6 +2,7 @@ import FMAAPI
 import FMARPC
 import FMATestSupport
 import FMAWire
+@testable import FMALauncher
 import Foundation
 import Testing
 
@@ -155,6 +156,36 @@ struct LauncherLifecycleTests {
                 try await Task.sleep(for: .milliseconds(20))
             }
             #expect(try await client.get("crashing").status == .stopped)
+        }
+    }
+
+    @Test("with a cgroup per instance, a daemon that also sends its output to /dev/null dies with the instance; the cgroups go with the launcher",
+          .enabled(if: InstanceCgroups.writableHierarchy(), "needs a writable cgroup hierarchy (root, or a delegated cgroup v2 subtree)"))
+    func quietDaemonsDieWithTheirCgroup() async throws {
+        try await withTemporaryDirectory { dir in
+            let launcher = try await LauncherServer(directory: dir, cgroups: true)
+            let client = launcher.client()
+            let port = try freePort()
+            let created = try await client.create(.fake(id: "quiet", port: port, ["--spawn-daemon", "--quiet-daemon"]))
+            defer { kill(-created.pid, SIGKILL) }
+            try await waitHealthy(port: port)
+            let daemon = try #require(try await processReport(port: port).daemon_pid)
+            defer { kill(daemon, SIGKILL) }
+            #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(daemon)/fd/1")) == "/dev/null")
+            let membership = try String(contentsOfFile: "/proc/\(daemon)/cgroup", encoding: .utf8)
+            #expect(membership.contains("/fma-launcher-") && membership.contains("/quiet"), "\(membership)")
+            _ = try await client.delete("quiet", gracePeriodSeconds: 5)
+            try await waitUntil("the quiet daemon to die") { !isAlive(daemon) }
+            launcher.process.signal(SIGTERM)
+            _ = try await launcher.process.waitForExit(timeout: .seconds(20))
+            // The launcher's cgroup directory (…/fma-launcher-HASH) is gone from every hierarchy.
+            let line = try #require(membership.split(separator: "\n").first { $0.contains("/fma-launcher-") })
+            let root = String(line[line.range(of: "/fma-launcher-")!.lowerBound...]).split(separator: "/").first.map { "/" + $0 } ?? ""
+            let mounts = try String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8).split(separator: "\n")
+                .filter { $0.contains(" - cgroup") }.map { String($0.split(separator: " ")[4]) }
+            try await waitUntil("the launcher's cgroups to be removed") {
+                mounts.allSatisfy { !FileManager.default.fileExists(atPath: $0 + root) }
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 import FMAAPI
 import FMARPC
 import Foundation
+import Synchronization
 
 /// The real `fma-launcher` with the fake vLLM as its entry point, on a temporary Unix socket.
 public final class LauncherServer: @unchecked Sendable {
@@ -14,8 +15,9 @@ public final class LauncherServer: @unchecked Sendable {
     /// Starts the launcher and waits (bounded) until it serves (its zygote has preloaded).
     /// `gpuArguments` replace the default `--mock-gpus 4 --node-name test-node`. The readiness
     /// probe is off (READY events would interleave with the revisions tests count) unless
-    /// `extraArguments` give `--ready-probe-interval`.
-    public init(directory: String, extraArguments: [String] = [], gpuArguments: [String]? = nil) async throws {
+    /// `extraArguments` give `--ready-probe-interval`. Instances get no cgroups unless
+    /// `cgroups` (a test that kills its instances after the launcher would leave theirs).
+    public init(directory: String, extraArguments: [String] = [], gpuArguments: [String]? = nil, cgroups: Bool = false) async throws {
         self.directory = directory
         stateDirectory = directory + "/state"
         let socket = directory + "/launcher.sock"
@@ -24,7 +26,7 @@ public final class LauncherServer: @unchecked Sendable {
                      "--python-path", repositoryRoot + "/python",
                      "--entrypoint", "fma_fakevllm", "--preload", "fma_fakevllm.server", "--preload", "xml.dom.minidom",
                      "--log-level", "debug"] + (gpuArguments ?? ["--mock-gpus", "4", "--node-name", "test-node"])
-            + ["--ready-probe-interval", "0"] + extraArguments
+            + ["--ready-probe-interval", "0", "--instance-cgroups", cgroups ? "auto" : "off"] + extraArguments
         process = try await Self.start(arguments: arguments, directory: directory)
     }
 
@@ -67,11 +69,19 @@ public final class LauncherServer: @unchecked Sendable {
     public func stop() { process.stop() }
 }
 
-/// A TCP port that was free a moment ago on 127.0.0.1 (for a fake vLLM's --port).
+/// A TCP port that was free a moment ago on 127.0.0.1 (for a fake vLLM's --port), and never
+/// handed out before in this test process. The kernel may give a port that was just closed to
+/// the next `bind(0)`: two tests running at once could then get the same port, and one test's
+/// launcher would find the other test's server answering on it.
 public func freePort() throws -> Int {
-    guard let port = LoopbackProbe.freePort() else { throw TestSupportError("no free port on 127.0.0.1") }
-    return port
+    for _ in 0..<100 {
+        guard let port = LoopbackProbe.freePort() else { throw TestSupportError("no free port on 127.0.0.1") }
+        if handedOutPorts.withLock({ $0.insert(port).inserted }) { return port }
+    }
+    throw TestSupportError("no port on 127.0.0.1 that this test process has not used already")
 }
+
+private let handedOutPorts = Mutex<Set<Int>>([])
 
 /// Fetches http://127.0.0.1:PORT/PATH (plain HTTP/1.0 over a socket), returning status and body;
 /// nil when nothing answers. Bounded by `timeout`; never blocks the thread pool for long.

@@ -42,6 +42,9 @@ def parse_arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--spawn-daemon", action="store_true",
                         help="start a daemon the classic way (fork, setsid, fork again): it leaves "
                              "the instance's session and is reparented away from the instance")
+    parser.add_argument("--quiet-daemon", action="store_true",
+                        help="with --spawn-daemon: the daemon also sends its standard input, output "
+                             "and error to /dev/null, as daemon(3) does")
     parser.add_argument("--exit-after", type=float, default=None,
                         help="exit by itself after this many seconds")
     parser.add_argument("--exit-code", type=int, default=3, help="the status for --exit-after")
@@ -196,7 +199,7 @@ def process_report(state: State) -> dict:
     }
 
 
-def spawn_daemon() -> int:
+def spawn_daemon(quiet: bool = False) -> int:
     """Forks, starts a new session, forks again and lets the middle process exit: the daemon
     (which sleeps) is in no process group or session of the instance's. Returns its pid."""
     read_end, write_end = os.pipe()
@@ -207,6 +210,10 @@ def spawn_daemon() -> int:
         daemon = os.fork()
         if daemon == 0:
             os.close(write_end)
+            if quiet:
+                null = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(null, fd)
             while True:
                 time.sleep(3600)
         os.write(write_end, str(daemon).encode())
@@ -232,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     if arguments.spawn_grandchild:
         state.grandchild = subprocess.Popen(["sleep", "100000"])
     if arguments.spawn_daemon:
-        state.daemon_pid = spawn_daemon()
+        state.daemon_pid = spawn_daemon(arguments.quiet_daemon)
     if arguments.exit_after is not None:
         timer = threading.Timer(arguments.exit_after, lambda: os._exit(arguments.exit_code))
         timer.daemon = True

@@ -179,6 +179,13 @@ def run_instance(fork: launcher_pb2.ZygoteFork, isolated: int) -> None:
     descriptors), run the entry point, exit. Never returns."""
     status = 1
     try:
+        if fork.cgroup:
+            # First of all: whatever the instance starts from here on stays in its cgroup.
+            try:
+                with open(os.path.join(fork.cgroup, "cgroup.procs"), "w") as procs:
+                    procs.write(str(os.getpid()))
+            except OSError as error:
+                print(f"fma_zygote: cannot join cgroup {fork.cgroup}: {error}", file=sys.stderr)
         # Standard output on the instance's log is also the mark a restarted launcher finds
         # the process by: it is in place before the fork is reported.
         log = os.open(fork.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)

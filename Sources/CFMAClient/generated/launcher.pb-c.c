@@ -3098,7 +3098,7 @@ const ProtobufCMessageDescriptor fma__v1__zygote_fork__env_entry__descriptor =
   (ProtobufCMessageInit) fma__v1__zygote_fork__env_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor fma__v1__zygote_fork__field_descriptors[6] =
+static const ProtobufCFieldDescriptor fma__v1__zygote_fork__field_descriptors[7] =
 {
   {
     "instance_id",
@@ -3172,9 +3172,22 @@ static const ProtobufCFieldDescriptor fma__v1__zygote_fork__field_descriptors[6]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cgroup",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__ZygoteFork, cgroup),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fma__v1__zygote_fork__field_indices_by_name[] = {
   1,   /* field[1] = argv */
+  6,   /* field[6] = cgroup */
   4,   /* field[4] = entrypoint */
   2,   /* field[2] = env */
   0,   /* field[0] = instance_id */
@@ -3184,7 +3197,7 @@ static const unsigned fma__v1__zygote_fork__field_indices_by_name[] = {
 static const ProtobufCIntRange fma__v1__zygote_fork__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor fma__v1__zygote_fork__descriptor =
 {
@@ -3194,7 +3207,7 @@ const ProtobufCMessageDescriptor fma__v1__zygote_fork__descriptor =
   "Fma__V1__ZygoteFork",
   "fma.v1",
   sizeof(Fma__V1__ZygoteFork),
-  6,
+  7,
   fma__v1__zygote_fork__field_descriptors,
   fma__v1__zygote_fork__field_indices_by_name,
   1,  fma__v1__zygote_fork__number_ranges,

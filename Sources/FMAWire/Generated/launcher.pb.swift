@@ -682,6 +682,11 @@ public nonisolated struct Fma_V1_ZygoteFork: Sendable {
   /// Keys removed from the environment first.
   public var unsetEnv: [String] = []
 
+  /// A cgroup directory the child moves itself into first (writing its pid to cgroup.procs),
+  /// so that every process it starts, daemons included, can be found and stopped with it;
+  /// empty when the launcher has no writable cgroup hierarchy.
+  public var cgroup: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -1817,7 +1822,7 @@ nonisolated extension Fma_V1_ZygoteCommand: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Fma_V1_ZygoteFork: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ZygoteFork"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}instance_id\0\u{1}argv\0\u{1}env\0\u{3}log_path\0\u{1}entrypoint\0\u{3}unset_env\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}instance_id\0\u{1}argv\0\u{1}env\0\u{3}log_path\0\u{1}entrypoint\0\u{3}unset_env\0\u{1}cgroup\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1831,6 +1836,7 @@ nonisolated extension Fma_V1_ZygoteFork: SwiftProtobuf.Message, SwiftProtobuf._M
       case 4: try { try decoder.decodeSingularStringField(value: &self.logPath) }()
       case 5: try { try decoder.decodeSingularStringField(value: &self.entrypoint) }()
       case 6: try { try decoder.decodeRepeatedStringField(value: &self.unsetEnv) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.cgroup) }()
       default: break
       }
     }
@@ -1855,6 +1861,9 @@ nonisolated extension Fma_V1_ZygoteFork: SwiftProtobuf.Message, SwiftProtobuf._M
     if !self.unsetEnv.isEmpty {
       try visitor.visitRepeatedStringField(value: self.unsetEnv, fieldNumber: 6)
     }
+    if !self.cgroup.isEmpty {
+      try visitor.visitSingularStringField(value: self.cgroup, fieldNumber: 7)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1865,6 +1874,7 @@ nonisolated extension Fma_V1_ZygoteFork: SwiftProtobuf.Message, SwiftProtobuf._M
     if lhs.logPath != rhs.logPath {return false}
     if lhs.entrypoint != rhs.entrypoint {return false}
     if lhs.unsetEnv != rhs.unsetEnv {return false}
+    if lhs.cgroup != rhs.cgroup {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

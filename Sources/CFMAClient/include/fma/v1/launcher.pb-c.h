@@ -558,10 +558,16 @@ struct  Fma__V1__ZygoteFork
    */
   size_t n_unset_env;
   char **unset_env;
+  /*
+   * A cgroup directory the child moves itself into first (writing its pid to cgroup.procs),
+   * so that every process it starts, daemons included, can be found and stopped with it;
+   * empty when the launcher has no writable cgroup hierarchy.
+   */
+  char *cgroup;
 };
 #define FMA__V1__ZYGOTE_FORK__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fma__v1__zygote_fork__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Fma__V1__ZygoteShutdown

@@ -19,6 +19,8 @@ public struct LauncherConfiguration: Sendable {
     public var pythonPath: [String] = []
     /// Modules the zygote imports before forking.
     public var preload: [String] = LauncherConfiguration.vllmPreload
+    /// Whether the zygote keeps a child forked ahead of time for the next create (its spare).
+    public var zygoteSpare = true
     /// The module each instance runs as `__main__`.
     public var entrypoint: String = "vllm.entrypoints.cli.main"
     /// Arguments placed before the instance's options (vLLM: `serve`).

@@ -162,6 +162,7 @@ final class Zygote: Sendable {
         }
         let argv = [configuration.python, "-m", "fma_zygote", "--control-fd", "3"]
             + configuration.preload.flatMap { ["--preload", $0] } + ["--entrypoint", configuration.entrypoint]
+            + (configuration.zygoteSpare ? [] : ["--no-spare"])
         var environment = ProcessInfo.processInfo.environment
         let pythonPath = (configuration.pythonPath + [environment["PYTHONPATH"]].compactMap { $0 }).joined(separator: ":")
         if !pythonPath.isEmpty { environment["PYTHONPATH"] = pythonPath }

@@ -189,6 +189,30 @@ struct LauncherLifecycleTests {
         }
     }
 
+    @Test("the zygote keeps a spare child for the next create; --no-spare forks at each create instead")
+    func zygoteSpare() async throws {
+        func zygoteChildren(_ launcher: LauncherServer) -> Set<Int32> {
+            guard let zygote = launcher.zygotePID,
+                  let tasks = try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(zygote)/task") else { return [] }
+            return Set(tasks.flatMap { task in
+                ((try? String(contentsOfFile: "/proc/\(zygote)/task/\(task)/children", encoding: .utf8)) ?? "")
+                    .split(separator: " ").compactMap { Int32($0) }
+            })
+        }
+        for spare in [true, false] {
+            try await withLauncher(spare ? [] : ["--no-spare"]) { launcher, client in
+                let port = try freePort()
+                let created = try await client.create(.fake(id: "s", port: port))
+                try await waitHealthy(port: port)
+                if spare {
+                    try await waitUntil("the next spare") { zygoteChildren(launcher).subtracting([created.pid]).count == 1 }
+                } else {
+                    #expect(zygoteChildren(launcher) == [created.pid])
+                }
+            }
+        }
+    }
+
     @Test("a delete right after a create ends well within the grace period")
     func deleteRightAfterCreate() async throws {
         try await withLauncher { _, client in

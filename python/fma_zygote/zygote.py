@@ -20,8 +20,8 @@ in its own session with its signals reset and every inherited descriptor closed,
 pipe for the ZygoteFork it will run. A create hands the spare its instance (it redirects to the
 log, reports, and runs the entry point at once), and the zygote forks the next spare right after
 reporting the fork. Until it is given an instance a spare dies with the zygote (a parent-death
-signal, cleared once it becomes an instance, which outlives its zygote). ``--no-spare`` forks
-each instance when it is asked for.
+signal, cleared once it becomes an instance, which outlives its zygote). ``--no-spare``
+(fma-launcher's ``--no-spare``) forks each instance when it is asked for.
 
 The zygote reaps its children on SIGCHLD (a wakeup pipe makes the signal a readable event, so
 there is no polling) and sends ``ZygoteExited`` with the exit code or the signal.

@@ -87,16 +87,24 @@ static void send_response(int fd, uint64_t call_id, const char *text)
     send_response_bytes(fd, call_id, (const uint8_t *)text, strlen(text));
 }
 
-static void send_status(int fd, uint64_t call_id, int code, const char *message)
+static void send_status_with_details(int fd, uint64_t call_id, int code, const char *message,
+                                     size_t n_details, Fma__V1__CallStatus__DetailsEntry **details)
 {
     Fma__V1__CallStatus status = FMA__V1__CALL_STATUS__INIT;
     status.code = (Fma__V1__StatusCode)code;
     status.message = (char *)message;
+    status.n_details = n_details;
+    status.details = details;
     Fma__V1__Frame frame = FMA__V1__FRAME__INIT;
     frame.call_id = call_id;
     frame.body_case = FMA__V1__FRAME__BODY_STATUS;
     frame.status = &status;
     server_send(fd, &frame);
+}
+
+static void send_status(int fd, uint64_t call_id, int code, const char *message)
+{
+    send_status_with_details(fd, call_id, code, message, 0, NULL);
 }
 
 static int read_exactly(int fd, uint8_t *into, size_t len)
@@ -340,16 +348,7 @@ static void test_long_message_and_details_are_returned_whole(void)
     oldest.key = "oldest";
     oldest.value = "17";
     Fma__V1__CallStatus__DetailsEntry *entries[] = {&field, &oldest};
-    Fma__V1__CallStatus sent = FMA__V1__CALL_STATUS__INIT;
-    sent.code = (Fma__V1__StatusCode)FMA_INVALID_ARGUMENT;
-    sent.message = long_message;
-    sent.n_details = 2;
-    sent.details = entries;
-    Fma__V1__Frame frame = FMA__V1__FRAME__INIT;
-    frame.call_id = 1;
-    frame.body_case = FMA__V1__FRAME__BODY_STATUS;
-    frame.status = &sent;
-    server_send(fixture.server, &frame);
+    send_status_with_details(fixture.server, 1, FMA_INVALID_ARGUMENT, long_message, 2, entries);
 
     char *response = NULL;
     fma_status status;

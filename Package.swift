@@ -187,6 +187,7 @@ let package = Package(
         .executableTarget(
             name: "fma-controller",
             dependencies: ["FMAController", "FMACommand", "FMAKube", "FMARPC",
+                           .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

@@ -10,7 +10,9 @@ import FMAKubeModel
 /// - `spec.nodeName`, `spec.nodeSelector`, and each container's `name` and `ports` (where the
 ///   requester's stub and the launcher's RPC listen);
 /// - `status.phase`, `status.podIP`, the `Ready` condition, and each container status's `name`,
-///   `ready`, `started`, `restartCount` and `state`.
+///   `ready`, `started`, `restartCount` and `state`;
+/// - for the launcher populator (`projectedLauncher`), also the `PodScheduled` condition with its
+///   `lastTransitionTime` (when a launcher that does not turn Ready counts as stuck).
 ///
 /// Everything else (commands, environment, volumes, probes, tolerations, the other conditions)
 /// is left out. That is safe because the controller writes Pods only with merge patches of the
@@ -20,10 +22,23 @@ enum CachedPod {
     private static let specKept: Set<String> = ["nodeName", "nodeSelector"]
     private static let containerKept: Set<String> = ["name", "ports"]
     private static let statusKept: Set<String> = ["phase", "podIP"]
-    private static let conditionKept: Set<String> = ["type", "status"]
+    /// Condition type → the members kept of it.
+    private static let conditionsKept: [String: Set<String>] = ["Ready": ["type", "status"]]
+    private static let launcherConditionsKept: [String: Set<String>] = [
+        "Ready": ["type", "status"], "PodScheduled": ["type", "status", "lastTransitionTime"],
+    ]
     private static let containerStatusKept: Set<String> = ["name", "ready", "started", "restartCount", "state"]
 
     static func projected(_ pod: Pod) -> Pod {
+        projected(pod, conditions: conditionsKept)
+    }
+
+    /// The projection of the populator's launcher Pods.
+    static func projectedLauncher(_ pod: Pod) -> Pod {
+        projected(pod, conditions: launcherConditionsKept)
+    }
+
+    private static func projected(_ pod: Pod, conditions: [String: Set<String>]) -> Pod {
         var json = JSONObject()
         for (key, value) in pod.json {
             switch key {
@@ -34,7 +49,7 @@ enum CachedPod {
             case "spec":
                 json[key] = value.object.map { .object(spec($0)) } ?? value
             case "status":
-                json[key] = value.object.map { .object(status($0)) } ?? value
+                json[key] = value.object.map { .object(status($0, conditions: conditions)) } ?? value
             default:
                 break
             }
@@ -60,14 +75,14 @@ enum CachedPod {
         return kept
     }
 
-    private static func status(_ status: JSONObject) -> JSONObject {
+    private static func status(_ status: JSONObject, conditions kinds: [String: Set<String>]) -> JSONObject {
         var kept = keeping(status, statusKept)
         if let conditions = status["conditions"]?.array {
-            let ready = conditions.compactMap { condition -> JSONValue? in
-                guard let object = condition.object, object["type"]?.string == "Ready" else { return nil }
-                return .object(keeping(object, conditionKept))
+            let wanted = conditions.compactMap { condition -> JSONValue? in
+                guard let object = condition.object, let members = kinds[object["type"]?.string ?? ""] else { return nil }
+                return .object(keeping(object, members))
             }
-            if !ready.isEmpty { kept["conditions"] = .array(ready) }
+            if !wanted.isEmpty { kept["conditions"] = .array(wanted) }
         }
         if let statuses = status["containerStatuses"]?.array {
             kept["containerStatuses"] = .array(statuses.map { containerStatus in

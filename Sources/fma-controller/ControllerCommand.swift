@@ -6,6 +6,7 @@ import FMAKube
 import FMARPC
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
 import ServiceLifecycle
 
 /// `fma-controller`: the dual-pods controller.
@@ -13,7 +14,7 @@ import ServiceLifecycle
 struct ControllerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fma-controller",
-        abstract: "Serve server-requesting Pods with vLLM instances in launchers: hot, warm or cold.",
+        abstract: "Serve server-requesting Pods with vLLM instances in launchers (hot, warm or cold) and keep warm launchers where policies ask.",
         discussion: """
             A server-requesting Pod carries the annotation dual-pods.llm-d.ai/inference-server-config \
             naming an InferenceServerConfig. For each one scheduled in --namespace, the controller asks \
@@ -30,6 +31,15 @@ struct ControllerCommand: AsyncParsableCommand {
             the bearer token of --token-file; requesters over fma's RPC when their container has such a \
             port, else FMA's HTTP SPI on their admin port (dual-pods.llm-d.ai/admin-port, default 8081).
 
+            The launcher populator (the same process unless --dual-pods alone is given) keeps, on every \
+            node a LauncherPopulationPolicy selects, the number of launcher Pods of each LauncherConfig \
+            it lists (the largest count among the policies that select the node): it creates missing \
+            ones, deletes unbound ones no policy wants or made from an older template of their config, \
+            never deletes a bound one, and leaves a config that is missing or malformed alone. An unbound \
+            launcher unscheduled for --stuck-scheduling-threshold, or scheduled and not Ready for \
+            --stuck-starting-threshold, gets the label dual-pods.llm-d.ai/launcher-stuck=true and one \
+            LauncherStuck Event. LauncherConfigs' and policies' status.errors say what to fix.
+
             Problems a user must fix appear in the requester's dual-pods.llm-d.ai/status annotation and \
             as Events; `fmactl dual list` shows every pair.
 
@@ -42,6 +52,7 @@ struct ControllerCommand: AsyncParsableCommand {
             Examples:
               fma-controller --namespace default --token-file /var/run/fma/token
               KUBECONFIG=/tmp/fma-run/cluster/kubeconfig fma-controller -n default --leader-elect=false
+              fma-controller -n default --populator --stuck-starting-threshold 3m   # the populator alone
             """,
         version: FMAVersion.current)
 
@@ -96,6 +107,27 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("FMA's direct-mode memory check; accepted so FMA's manifests run, unused in launcher mode.", valueName: "bool"))
     var debugAcceleratorMemory: Bool = false
 
+    @Flag(help: "Run the dual-pods controller (alone, unless --populator is given too; without either flag both run).")
+    var dualPods = false
+
+    @Flag(help: "Run the launcher populator (alone, unless --dual-pods is given too; without either flag both run).")
+    var populator = false
+
+    @Option(help: ArgumentHelp("Populator: how long a launcher it created or deleted may take to show in its cache before it lists launchers from the API server instead (Go syntax: 5s, 1m).", valueName: "duration"))
+    var expectationTimeout = GoDuration(argument: "5s")!
+
+    @Option(help: ArgumentHelp("Populator: an unbound launcher not scheduled this long after its creation is stuck (stuck_scheduling).", valueName: "duration"))
+    var stuckSchedulingThreshold = GoDuration(argument: "2m")!
+
+    @Option(help: ArgumentHelp("Populator: an unbound launcher scheduled this long ago and not Ready is stuck (stuck_starting).", valueName: "duration"))
+    var stuckStartingThreshold = GoDuration(argument: "7m30s")!
+
+    @Option(help: ArgumentHelp("Populator: workers reconciling (node, LauncherConfig) pairs at once.", valueName: "n"))
+    var populatorWorkers: Int = 4
+
+    @Option(help: ArgumentHelp("Populator: the Lease of its leader election (it leads apart from the dual-pods controller).", valueName: "name"))
+    var populatorLeaseName: String = "fma-launcher-populator"
+
     @Option(help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
@@ -106,6 +138,11 @@ struct ControllerCommand: AsyncParsableCommand {
         guard (1...100_000).contains(kubeAPIBurst) else { throw ValidationError("--kube-api-burst \(kubeAPIBurst) is not from 1 to 100000") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port \(metricsPort) is not a port") }
         if metricsListen != nil && metricsPort != nil { throw ValidationError("give --metrics-listen or --metrics-port, not both") }
+        guard (1...256).contains(populatorWorkers) else { throw ValidationError("--populator-workers \(populatorWorkers) is not from 1 to 256") }
+        for (flag, value) in [("--expectation-timeout", expectationTimeout), ("--stuck-scheduling-threshold", stuckSchedulingThreshold),
+                              ("--stuck-starting-threshold", stuckStartingThreshold)] where value.duration <= .zero {
+            throw ValidationError("\(flag) \(value) is not a duration above zero")
+        }
     }
 
     func run() async throws {
@@ -130,24 +167,45 @@ struct ControllerCommand: AsyncParsableCommand {
         kubeOptions.qps = kubeAPIQPS
         kubeOptions.burst = kubeAPIBurst
         let client = KubeClient(config: config, options: kubeOptions, logger: logger)
-        var options = DualPodsController.Options(namespace: namespace)
-        options.workers = workers
-        options.token = try TokenSource.load(file: tokenFile)
-        options.verifyCompletion = verifyCompletion
-        if leaderElect {
-            let environment = ProcessInfo.processInfo.environment
-            let me = identity ?? environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
-            var election = LeaderElector.Options(leaseName: leaseName, namespace: namespace, identity: me)
+        let token = try TokenSource.load(file: tokenFile)
+        let me = identity ?? ProcessInfo.processInfo.environment["POD_NAME"] ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())"
+        func election(_ lease: String) -> LeaderElector.Options? {
+            guard leaderElect else { return nil }
+            var election = LeaderElector.Options(leaseName: lease, namespace: namespace, identity: me)
             election.leaseDuration = .seconds(leaseDuration)
             election.renewDeadline = .seconds(max(1, leaseDuration * 2 / 3))
             election.retryPeriod = .seconds(max(1, leaseDuration / 7))
-            options.leaderElection = election
+            return election
         }
+        let runBoth = !dualPods && !populator
         logger.info("starting", metadata: ["namespace": "\(namespace)", "cluster": "\(config.server)", "workers": "\(workers)",
+                                           "dual_pods": "\(runBoth || dualPods)", "populator": "\(runBoth || populator)",
                                            "leader_elect": "\(leaderElect)", "verify_completion": "\(verifyCompletion)",
-                                           "token": "\(options.token == nil ? "none" : "set")"])
-        let controller = DualPodsController(client: client, options: options, metrics: ControllerMetrics(registry: registry), logger: logger)
-        var services: [any Service] = [ControllerService(controller)]
+                                           "token": "\(token == nil ? "none" : "set")"])
+        var services: [any Service] = []
+        var synced: [@Sendable (@escaping @Sendable () -> Void) -> Void] = []
+        if runBoth || dualPods {
+            var options = DualPodsController.Options(namespace: namespace)
+            options.workers = workers
+            options.token = token
+            options.verifyCompletion = verifyCompletion
+            options.leaderElection = election(leaseName)
+            let controller = DualPodsController(client: client, options: options, metrics: ControllerMetrics(registry: registry), logger: logger)
+            services.append(ControllerService(controller))
+            synced.append { controller.onSynced = $0 }
+        }
+        if runBoth || populator {
+            var options = LauncherPopulator.Options(namespace: namespace)
+            options.workers = populatorWorkers
+            options.expectationTimeout = expectationTimeout.duration
+            options.thresholds = LauncherPhase.Thresholds(scheduling: stuckSchedulingThreshold.duration, starting: stuckStartingThreshold.duration)
+            options.leaderElection = election(populatorLeaseName)
+            var populatorLogger = logger
+            populatorLogger[metadataKey: "controller"] = "\(LauncherPopulator.componentName)"
+            let populator = LauncherPopulator(client: client, options: options, metrics: PopulatorMetrics(registry: registry), logger: populatorLogger)
+            services.append(ControllerService(populator))
+            synced.append { populator.onSynced = $0 }
+        }
         var readyLines = ["synced"]
         if let address = metricsListen ?? metricsPort.map({ "tcp://0.0.0.0:\($0)" }) {
             let (metrics, url) = try await ServerRunner.bindMetrics(listen: address, logger: logger)
@@ -155,8 +213,14 @@ struct ControllerCommand: AsyncParsableCommand {
             services.append(metrics)
         }
         if let readyFile {
+            // The ready file is written once every part has synced.
             let lines = readyLines
-            controller.onSynced = { try? ReadyFile.write(lines: lines, to: readyFile) }
+            let remaining = NIOLockedValueBox(synced.count)
+            for register in synced {
+                register {
+                    if remaining.withLockedValue({ $0 -= 1; return $0 }) == 0 { try? ReadyFile.write(lines: lines, to: readyFile) }
+                }
+            }
         }
         let group = ServiceGroup(configuration: .init(services: services.map { .init(service: $0) },
                                                       gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))

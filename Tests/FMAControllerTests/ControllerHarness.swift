@@ -76,7 +76,7 @@ struct ControllerCluster: Sendable {
 
     // MARK: Objects
 
-    func applyLauncherConfig(name: String = "lc", maxInstances: Int = 2) async throws {
+    func applyLauncherConfig(name: String = "lc", maxInstances: Int = 2, nodeSelector: [String: String] = [:]) async throws {
         let command: [JSONValue] = [
             "fma-launcher", "serve", "--listen", "tcp://$(POD_IP):8100", "--token-file", .string(directory + "/token"),
             "--state-dir", .string(directory + "/launchers/$(POD_NAME)"), "--python-path", .string(repositoryRoot + "/python"),
@@ -88,6 +88,7 @@ struct ControllerCluster: Sendable {
             "metadata": ["name": .string(name), "namespace": .string(namespace)],
             "spec": ["maxInstances": .int(Int64(maxInstances)), "podTemplate": ["spec": [
                 "terminationGracePeriodSeconds": 5,
+                "nodeSelector": .object(JSONObject(nodeSelector.sorted { $0.key < $1.key }.map { ($0.key, .string($0.value)) })),
                 "containers": [["name": "inference-server", "image": "fma/launcher:test", "command": .array(command),
                                 "ports": [["name": "fma-rpc", "containerPort": 8100], ["name": "launcher", "containerPort": 8001]]]],
             ]]],

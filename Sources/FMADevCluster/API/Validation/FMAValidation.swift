@@ -143,16 +143,3 @@ enum FMAValidation {
         return domain.hasSuffix(".kubernetes.io") || domain.hasSuffix(".k8s.io")
     }
 }
-
-/// Kubernetes resource quantities (`8`, `80Gi`, `500m`, `1.5e3`).
-enum Quantity {
-    static func isValid(_ value: JSONValue) -> Bool {
-        switch value {
-        case .int, .double: return true
-        case .string(let text): return text.wholeMatch(of: pattern) != nil
-        default: return false
-        }
-    }
-
-    nonisolated(unsafe) private static let pattern = #/[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E|[eE][+-]?[0-9]+)?/#
-}

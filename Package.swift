@@ -166,7 +166,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fma-devcluster",
-            dependencies: ["FMADevCluster", "FMACommand", "FMAKubeModel", "FMARPC", "FMAAPI",
+            dependencies: ["FMADevCluster", "FMACommand", "FMAKube", "FMAKubeModel", "FMARPC", "FMAAPI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],

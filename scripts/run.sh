@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The one-machine default, as `make run` starts it: fma-devcluster (an HTTPS Kubernetes API
 # server and a node simulator) with FMA_NODES simulated nodes of FMA_GPUS mock GPUs each, an
-# fma-gpu-inventory pod per node, fma-controller beside it, and deploy/examples: FMA's example
-# custom resources and a ReplicaSet of one server-requesting Pod, which the controller serves
-# (cold: it makes a launcher running fma-launcher with the fake vLLM). It prints the KUBECONFIG
+# fma-gpu-inventory pod per node, fma-controller beside it (the dual-pods controller and the
+# launcher populator), and deploy/examples: FMA's example custom resources (whose policy makes
+# the populator start one launcher, fma-launcher with the fake vLLM, per GPU node) and then a
+# ReplicaSet of one server-requesting Pod, which the controller serves warm in the launcher
+# waiting on its node. It prints the KUBECONFIG
 # line and commands to try, serves until Ctrl-C, then stops everything it started (the
 # devcluster stops every pod's processes on its way out).
 set -euo pipefail
@@ -58,11 +60,27 @@ for _ in $(seq 600); do
 done
 controller_metrics=$(sed -n 2p "$run_dir/controller.ready" 2>/dev/null || true)
 
-# FMA's example custom resources and a ReplicaSet of one server-requesting Pod: the controller
-# serves it with a cold start (it makes a launcher on the pod's node first).
-kubectl apply -f "$root/deploy/examples" >/dev/null
+# FMA's example custom resources first: the LauncherPopulationPolicy makes the controller's
+# populator start one launcher on every GPU node. Once those are Ready, the ReplicaSet of one
+# server-requesting Pod: the controller serves it with a warm start (an instance forked in the
+# launcher already waiting on its node).
+examples=$root/deploy/examples
+kubectl apply -f "$examples/inferenceserverconfig.yaml" -f "$examples/launcherconfig.yaml" \
+  -f "$examples/launcherpopulationpolicy.yaml" >/dev/null
+if [ "$gpus" -gt 0 ]; then
+  echo "run: waiting for the populator's launchers (one per GPU node)…"
+  for _ in $(seq 1200); do
+    ready=$(kubectl get pods -l app.kubernetes.io/component=launcher \
+      -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$' || true)
+    [ "$ready" -ge "$nodes" ] && break
+    kill -0 $controller 2>/dev/null || { echo "run: fma-controller exited; see $run_dir/controller.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  [ "$ready" -ge "$nodes" ] || echo "run: only $ready of $nodes launchers turned Ready within 120 s; the first server may start cold" >&2
+fi
+kubectl apply -f "$examples/requesters.yaml" >/dev/null
 
-echo "run: waiting for the pods to turn Ready (the first server starts cold)…"
+echo "run: waiting for the pods to turn Ready (the first server starts warm)…"
 for _ in $(seq 600); do
   not_ready=$(kubectl get pods -A -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -vc '^True$' || true)
   [ "$not_ready" = 0 ] && break
@@ -74,7 +92,8 @@ done
 cat <<MSG
 
 fma-devcluster is serving $url (pid $cluster): $nodes nodes × $gpus mock GPUs
-fma-controller (pid $controller) serves server-requesting Pods; its log: $run_dir/controller.log
+fma-controller (pid $controller) serves server-requesting Pods and keeps a warm launcher on every
+  GPU node (LauncherPopulationPolicy launcher-per-gpu-node); its log: $run_dir/controller.log
   Prometheus metrics: $metrics (cluster), $controller_metrics (controller)
 
 Use it from another terminal:
@@ -90,6 +109,8 @@ Use it from another terminal:
   kubectl scale rs fake-model-servers --replicas 4   # warm (room in a launcher) or cold (a new launcher)
 
   kubectl get isc,lcfg,lpp
+  kubectl get lpp launcher-per-gpu-node -o jsonpath='{.status}'   # observedGeneration, errors
+  kubectl label node node-2 fma.example/no-launchers=true   # see the policy's selector: node-2's launcher goes
   kubectl logs -l app.kubernetes.io/component=launcher
   $bin/fmactl gpus list unix:$run_dir/cluster/simulator/nodes/node-1/gpu-inventory.sock
 

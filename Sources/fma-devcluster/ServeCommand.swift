@@ -1,6 +1,7 @@
 import ArgumentParser
 import FMACommand
 import FMADevCluster
+import FMAKube
 import FMARPC
 import Foundation
 import Logging
@@ -41,7 +42,8 @@ struct ServeCommand: AsyncParsableCommand {
             send that way (namespaces, configmaps, secrets, serviceaccounts); others answer 415: \
             use `create -f` or `apply -f`.
 
-            --nodes N simulated nodes (node-1 … node-N) with --gpus-per-node mock GPUs each run \
+            --nodes N simulated nodes (node-1 … node-N) with --gpus-per-node mock GPUs each (or \
+            what --nodes-file gives a node: its own GPU count, labels and allocatable resources) run \
             the pods scheduled to them; --nodes 0 serves the API alone. A container whose command \
             is one of fma's executables (found beside this one) or `python3 -m` one of fma's \
             Python modules (python/ of the checkout) runs as a real process, on the pod's own \
@@ -84,6 +86,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Mock GPUs per simulated node (their UUIDs are those fma-gpu-inventory --mock gives the node).")
     var gpusPerNode: Int = 4
 
+    @Option(help: ArgumentHelp("A YAML or JSON file giving nodes their own GPU count, labels and allocatable resources (applied when a node is created), e.g. `node-2: {gpus: 8, labels: {pool: big}, allocatable: {example.com/widget: \"3\"}}`.", valueName: "file"))
+    var nodesFile: String?
+
     @Flag(help: ArgumentHelp("Run fma-gpu-inventory for each simulated node, as pod gpu-inventory-NODE in namespace fma-system (socket: DIR/simulator/nodes/NODE/gpu-inventory.sock)."))
     var gpuInventories = false
 
@@ -104,6 +109,19 @@ struct ServeCommand: AsyncParsableCommand {
         guard (0...1000).contains(nodes) else { throw ValidationError("--nodes \(nodes) is not a node count from 0 to 1000") }
         guard (0...64).contains(gpusPerNode) else { throw ValidationError("--gpus-per-node \(gpusPerNode) is not a GPU count from 0 to 64") }
         guard bookmarkInterval.value > 0, bookmarkInterval.value <= 3600 else { throw ValidationError("--bookmark-interval must be between 0 and 3600 seconds") }
+    }
+
+    /// `--nodes-file`, read and checked; a problem is a usage error naming the file and the field.
+    static func readNodesFile(_ path: String, nodeNames: [String]) throws -> [String: NodeOverrides] {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ValidationError("--nodes-file \(path): cannot be read: \(error.localizedDescription)")
+        }
+        do {
+            return try NodeOverrides.parse(try YAMLText.json(text), nodeNames: nodeNames)
+        } catch {
+            throw ValidationError("--nodes-file \(path): \(error)")
+        }
     }
 
     /// `--listen` (`HOST:PORT` or `[IPv6]:PORT`), read as the TCP address every fma server takes.
@@ -133,6 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
             var simulator = NodeSimulator.Configuration(nodes: nodes, gpusPerNode: gpusPerNode, stateDirectory: "\(stateDir)/simulator")
             simulator.binDirectory = NodeSimulator.Configuration.defaultBinDirectory
             simulator.runGPUInventories = gpuInventories
+            if let nodesFile { simulator.nodeOverrides = try Self.readNodesFile(nodesFile, nodeNames: simulator.nodeNames) }
             let nodes = NodeSimulator(configuration: simulator, store: cluster.store, logger: logger)
             cluster.api.logSource.set { namespace, pod, container in nodes.logPath(namespace: namespace, pod: pod, container: container) }
             cluster.addService(nodes)

@@ -12,7 +12,7 @@ private let nextNodeIndexOffset = Atomic<Int>(1100)
 /// Runs a node simulator against a fresh in-memory store for the duration of `body`, then
 /// stops it (which stops every process it started).
 func withSimulator<T: Sendable>(
-    nodes: Int = 1, gpusPerNode: Int = 2,
+    nodes: Int = 1, gpusPerNode: Int = 2, overrides: [String: NodeOverrides] = [:],
     _ body: @Sendable (ObjectStore, NodeSimulator) async throws -> T
 ) async throws -> T {
     try await withTemporaryDirectory { directory in
@@ -21,6 +21,7 @@ func withSimulator<T: Sendable>(
             nodes: nodes, gpusPerNode: gpusPerNode, binDirectory: binDirectory, pythonDirectory: repositoryRoot + "/python",
             stateDirectory: directory + "/state", shutdownGracePeriod: .seconds(5))
         configuration.configurationRetryDelay = .milliseconds(200)
+        configuration.nodeOverrides = overrides
         // Simulators of tests running side by side get address blocks of their own.
         configuration.nodeIndexOffset = nextNodeIndexOffset.add(1100, ordering: .relaxed).oldValue
         // FMA_TEST_LOG=debug shows the simulator's log on stderr.

@@ -11,6 +11,8 @@ extension NodeSimulator {
         public var nodeIndexOffset: Int = 0
         /// Mock GPUs per node (`nvidia.com/gpu` capacity); their UUIDs are `MockGPUs.uuids(node:count:)`.
         public var gpusPerNode: Int
+        /// Per node: its own GPU count, extra labels and allocatable resources (`--nodes-file`).
+        public var nodeOverrides: [String: NodeOverrides] = [:]
         /// Where this project's executables are (`fma-launcher`, `fma-gpu-inventory`, ...).
         public var binDirectory: String
         /// The project's Python sources (`fma_fakevllm`, `fma_zygote`); becomes PYTHONPATH.

@@ -37,7 +37,11 @@ public struct NodeSimulator: Service {
     }
 
     private var simulatedNodes: [SimulatedNode] {
-        configuration.nodeNames.enumerated().map { SimulatedNode(name: $1, index: configuration.nodeIndexOffset + $0 + 1, gpus: configuration.gpusPerNode) }
+        configuration.nodeNames.enumerated().map { offset, name in
+            let overrides = configuration.nodeOverrides[name] ?? NodeOverrides()
+            return SimulatedNode(name: name, index: configuration.nodeIndexOffset + offset + 1, gpus: overrides.gpus ?? configuration.gpusPerNode,
+                                 overrides: overrides)
+        }
     }
 
     public func run() async throws {

@@ -9,6 +9,8 @@ struct SimulatedNode: Sendable, Hashable {
     /// 1-based; 127.X.Y.0/24 with X.Y = index / 256, index % 256 is the node's loopback block.
     let index: Int
     let gpus: Int
+    /// Labels and allocatable resources from the nodes file.
+    var overrides = NodeOverrides()
 
     static let gpuResource = "nvidia.com/gpu"
 
@@ -56,9 +58,11 @@ struct SimulatedNode: Sendable, Hashable {
             "fma.llm-d.ai/simulated": "true",
         ]
         if gpus > 0 { labels["nvidia.com/gpu.present"] = "true" }
+        labels.merge(overrides.labels) { _, new in new }
         // The kubelet has 254 pod addresses per node: more pods could not start.
         var resources: [String: String] = ["cpu": cpu, "memory": memory, "pods": String(min(maxPods, Self.podAddresses))]
         if gpus > 0 { resources[Self.gpuResource] = String(gpus) }
+        resources.merge(overrides.allocatable) { _, new in new }
         var node = Node(name: name)
         node.metadata.labels = labels
         var status = NodeStatus()

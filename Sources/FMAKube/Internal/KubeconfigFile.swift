@@ -1,6 +1,5 @@
 import FMAJSON
 import Foundation
-import Yams
 
 /// One kubeconfig file, read: its named clusters, users and contexts (file paths inside
 /// already made absolute against the file's directory) and its current context.
@@ -26,11 +25,9 @@ struct KubeconfigFile {
         self.path = path
         let root: JSONValue
         do {
-            root = try Self.jsonValue(Yams.compose(yaml: text)) ?? .null
-        } catch let error as KubeConfigError {
-            throw error
+            root = try YAMLText.json(text)
         } catch {
-            throw KubeConfigError("\(path): not valid YAML: \(error)")
+            throw KubeConfigError("\(path): \(error.message)")
         }
         if root.isNull { return } // an empty file is an empty config, as kubectl reads it
         guard let object = root.object else {
@@ -75,37 +72,6 @@ struct KubeconfigFile {
             result.append(Entry(name: name, value: object, file: path))
         }
         return result
-    }
-
-    /// A YAML node as JSON: scalars by their resolved tag (so `true` is a boolean, `8443` a
-    /// number and `"8443"` a string), mappings with string keys.
-    static func jsonValue(_ node: Yams.Node?) throws(KubeConfigError) -> JSONValue? {
-        guard let node else { return nil }
-        switch node {
-        case .scalar(let scalar):
-            switch Tag.Name(rawValue: node.tag.description) {
-            case .null: return .null
-            case .bool: return node.bool.map(JSONValue.bool) ?? .string(scalar.string)
-            case .int: return node.int.map { .int(Int64($0)) } ?? .string(scalar.string)
-            case .float: return node.float.map(JSONValue.double) ?? .string(scalar.string)
-            default: return .string(scalar.string)
-            }
-        case .sequence(let sequence):
-            var values: [JSONValue] = []
-            for element in sequence {
-                values.append(try jsonValue(element) ?? .null)
-            }
-            return .array(values)
-        case .mapping(let mapping):
-            var object = JSONObject()
-            for (key, value) in mapping {
-                guard let name = key.string else { throw KubeConfigError("mapping key is not a string: \(key)") }
-                object[name] = try jsonValue(value) ?? .null
-            }
-            return .object(object)
-        case .alias:
-            return .null
-        }
     }
 }
 

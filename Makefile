@@ -57,6 +57,7 @@ bench: setup build-release
 	$(RELEASE_BIN)/fma-bench kube-cycles
 	$(RELEASE_BIN)/fma-bench controller
 	$(RELEASE_BIN)/fma-bench scale
+	$(RELEASE_BIN)/fma-bench populator
 
 ## lint: warnings are errors (Package.swift); also check C and Python sources compile cleanly
 lint: setup

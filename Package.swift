@@ -337,7 +337,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FMAControllerTests",
-            dependencies: ["FMAController", "FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport",
+            dependencies: ["FMAController", "FMACommand", "FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport",
                            .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: testSettings
         ),

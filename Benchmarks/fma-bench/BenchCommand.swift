@@ -9,7 +9,7 @@ struct FMABench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fma-bench",
         abstract: "fma's benchmarks; each prints ratios against a baseline measured in the same run.",
-        subcommands: [BenchCommand.self, LauncherBench.self, KubeBench.self, KubeCyclesBench.self, ControllerBench.self, ScaleBench.self, ScaleLaunchersCommand.self],
+        subcommands: [BenchCommand.self, LauncherBench.self, KubeBench.self, KubeCyclesBench.self, ControllerBench.self, ScaleBench.self, ScaleLaunchersCommand.self, PopulatorBench.self],
         defaultSubcommand: BenchCommand.self)
 }
 

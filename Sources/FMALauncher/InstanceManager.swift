@@ -45,7 +45,12 @@ actor InstanceManager {
         self.spawner = spawner
         self.translator = translator
         self.admin = admin
-        self.journal = Journal(path: configuration.journalPath)
+        let health = journalHealth
+        let path = configuration.journalPath
+        self.journal = Journal(path: path, flusher: JournalFlusher(path: path) { reason in
+            health.failed(reason)
+            logger.error("cannot flush the journal to disk", metadata: ["path": "\(path)", "error": "\(reason)"])
+        })
         self.logger = logger
         self.cgroups = configuration.instanceCgroups && configuration.spawnMode == .fork
             ? InstanceCgroups.discover(stateDirectory: configuration.stateDirectory, logger: logger) : nil

@@ -3,9 +3,11 @@ import Foundation
 
 /// The instance table on disk, so a restarted launcher can take its instances over.
 ///
-/// Written after every change as JSON to a temporary file, flushed with fsync, then renamed
-/// over the journal (and the directory synced): a crash leaves the old or the new table, never
-/// a torn one.
+/// Written after every change as JSON to a temporary file, then renamed over the journal: a
+/// crash of the launcher leaves the old or the new table, never a torn one. The fsyncs that
+/// make it survive a crash of the machine run in the background right after (`JournalFlusher`);
+/// after such a crash every instance is gone anyway, and a journal the crash left unreadable is
+/// logged and the launcher starts empty.
 struct Journal: Sendable {
     struct Contents: Codable, Sendable {
         var revision: UInt64
@@ -13,6 +15,12 @@ struct Journal: Sendable {
     }
 
     let path: String
+    let flusher: JournalFlusher?
+
+    init(path: String, flusher: JournalFlusher? = nil) {
+        self.path = path
+        self.flusher = flusher
+    }
 
     func load() throws -> Contents? {
         guard FileManager.default.fileExists(atPath: path) else { return nil }
@@ -39,13 +47,8 @@ struct Journal: Sendable {
                 offset += written
             }
         }
-        guard fsync(fd) == 0 else { throw Self.error("fsync \(temporary)") }
         guard rename(temporary, path) == 0 else { throw Self.error("rename \(temporary)") }
-        let directory = open((path as NSString).deletingLastPathComponent, O_RDONLY | O_CLOEXEC)
-        if directory >= 0 {
-            fsync(directory)
-            close(directory)
-        }
+        flusher?.request()
     }
 
     private static func error(_ what: String) -> RPCError {

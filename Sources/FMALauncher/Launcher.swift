@@ -83,10 +83,12 @@ public final class Launcher: Sendable {
         return router
     }
 
-    /// Asks the zygote to exit; instances keep running (a new launcher adopts them).
+    /// Asks the zygote to exit; instances keep running (a new launcher adopts them). The
+    /// journal's last flush to disk finishes first.
     public func shutdown() async {
         zygote?.shutdown()
         await manager.releaseCgroups()
+        manager.journal.flusher?.drain()
     }
 }
 

@@ -106,33 +106,12 @@ public final class DualPodsController: Sendable {
     /// leader election is on) the workers. Throws when the caches cannot sync or leadership is lost.
     public func run() async throws {
         addHandlers()
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await self.pods.run() }
-            group.addTask { await self.nodes.run() }
-            group.addTask { await self.iscs.run() }
-            group.addTask { await self.launcherConfigs.run() }
-            group.addTask { await self.fleet.run() }
-            group.addTask { await self.events.run() }
-            for (name, synced) in [("pods", await pods.waitForSync()), ("nodes", await nodes.waitForSync()),
-                                   ("inferenceserverconfigs", await iscs.waitForSync()),
-                                   ("launcherconfigs", await launcherConfigs.waitForSync())] where !synced {
-                guard !Task.isCancelled else { break }
-                throw ControllerError("the \(name) cache did not sync")
-            }
-            logger.info("caches synced", metadata: ["pods": "\(pods.cache.count)", "nodes": "\(nodes.cache.count)",
-                                                   "iscs": "\(iscs.cache.count)", "launcherconfigs": "\(launcherConfigs.cache.count)"])
-            onSynced?()
-            if let election = options.leaderElection {
-                let elector = LeaderElector(client: client, options: election, logger: logger)
-                guard try await elector.acquire() else { return }
-                metrics.leader(true)
-                group.addTask {
-                    defer { self.metrics.leader(false) }
-                    try await elector.keepRenewing()
-                }
-            }
-            group.addTask { await self.runWorkers() }
-            await Task.sleepUntilCancelled()
+        let loop = ControlLoop(caches: [.init("pods", pods), .init("nodes", nodes), .init("inferenceserverconfigs", iscs),
+                                        .init("launcherconfigs", launcherConfigs)],
+                               background: [{ await self.fleet.run() }, { await self.events.run() }],
+                               election: options.leaderElection, client: client, logger: logger)
+        try await loop.run(synced: { self.onSynced?() }, leading: { self.metrics.leader($0) }) {
+            await ControlLoop.runWorkers(self.options.workers, queue: self.queue, logger: self.logger) { await self.process($0) }
         }
     }
 
@@ -144,20 +123,6 @@ public final class DualPodsController: Sendable {
         await http.shutdown()
     }
 
-    private func runWorkers() async {
-        logger.info("workers starting", metadata: ["workers": "\(options.workers)"])
-        await withDiscardingTaskGroup { group in
-            for _ in 0..<max(1, options.workers) {
-                group.addTask {
-                    while let key = await self.queue.next() {
-                        await self.process(key)
-                        self.queue.done(key)
-                    }
-                }
-            }
-        }
-    }
-
     func enqueue(_ key: WorkKey) {
         if let depth = pending.withLockedValue({ $0.add(key, at: .now) }) {
             metrics.queueAdd(node: key.node, depth: depth)
@@ -165,7 +130,7 @@ public final class DualPodsController: Sendable {
         queue.add(key)
     }
 
-    private func process(_ key: WorkKey) async {
+    func process(_ key: WorkKey) async {
         guard gate.enter(key) else { return }
         let started = ContinuousClock.now
         if let (added, depth) = pending.withLockedValue({ $0.start(key) }) {

@@ -90,29 +90,18 @@ public final class LauncherPopulator: Sendable {
     /// the workers. Throws when the caches cannot sync or leadership is lost.
     public func run() async throws {
         addHandlers()
-        try await withThrowingDiscardingTaskGroup { group in
-            group.addTask { await self.pods.run() }
-            group.addTask { await self.nodes.run() }
-            group.addTask { await self.policies.run() }
-            group.addTask { await self.configs.run() }
-            group.addTask { await self.events.run() }
-            for (name, synced) in [("launcher pods", await pods.waitForSync()), ("nodes", await nodes.waitForSync()),
-                                   ("launcherpopulationpolicies", await policies.waitForSync()),
-                                   ("launcherconfigs", await configs.waitForSync())] where !synced {
-                guard !Task.isCancelled else { break }
-                throw ControllerError("the \(name) cache did not sync")
+        let loop = ControlLoop(caches: [.init("launcher pods", pods), .init("nodes", nodes), .init("launcherpopulationpolicies", policies),
+                                        .init("launcherconfigs", configs)],
+                               background: [{ await self.events.run() }],
+                               election: options.leaderElection, client: client, logger: logger)
+        try await loop.run(synced: { self.onSynced?() }) {
+            self.enqueueEverything()
+            self.activity.withLockedValue { $0.working = true }
+            await ControlLoop.runWorkers(self.options.workers, queue: self.queue, logger: self.logger) { key in
+                self.activity.withLockedValue { $0.inFlight += 1 }
+                await self.process(key)
+                self.activity.withLockedValue { $0.inFlight -= 1 }
             }
-            logger.info("populator caches synced", metadata: ["launchers": "\(pods.cache.count)", "nodes": "\(nodes.cache.count)",
-                                                             "policies": "\(policies.cache.count)", "launcherconfigs": "\(configs.cache.count)"])
-            onSynced?()
-            if let election = options.leaderElection {
-                let elector = LeaderElector(client: client, options: election, logger: logger)
-                guard try await elector.acquire() else { return }
-                group.addTask { try await elector.keepRenewing() }
-            }
-            enqueueEverything()
-            group.addTask { await self.runWorkers() }
-            await Task.sleepUntilCancelled()
         }
     }
 
@@ -124,23 +113,6 @@ public final class LauncherPopulator: Sendable {
     /// later instant, e.g. a launcher turning stuck, do not count).
     public var isIdle: Bool {
         activity.withLockedValue { $0.working && $0.inFlight == 0 } && queue.count == 0
-    }
-
-    private func runWorkers() async {
-        logger.info("populator workers starting", metadata: ["workers": "\(options.workers)"])
-        activity.withLockedValue { $0.working = true }
-        await withDiscardingTaskGroup { group in
-            for _ in 0..<max(1, options.workers) {
-                group.addTask {
-                    while let key = await self.queue.next() {
-                        self.activity.withLockedValue { $0.inFlight += 1 }
-                        await self.process(key)
-                        self.queue.done(key)
-                        self.activity.withLockedValue { $0.inFlight -= 1 }
-                    }
-                }
-            }
-        }
     }
 
     private func process(_ key: PopulatorKey) async {

@@ -18,6 +18,8 @@ extension KubeConfig {
     public static func fromKubeconfig(
         paths: [String],
         context: String? = nil,
+        cluster: String? = nil,
+        user: String? = nil,
         logger: Logger = Logger(label: "fma.kube.config")
     ) throws(KubeConfigError) -> KubeConfig {
         var merged = MergedKubeconfig()
@@ -37,10 +39,12 @@ extension KubeConfig {
         guard !merged.files.isEmpty else {
             throw KubeConfigError("no kubeconfig file found (looked for \(paths.joined(separator: ", ")))")
         }
-        return try build(merged, context: context, logger: logger)
+        return try build(merged, context: context, cluster: cluster, user: user, logger: logger)
     }
 
-    private static func build(_ merged: MergedKubeconfig, context explicitContext: String?, logger: Logger) throws(KubeConfigError) -> KubeConfig {
+    /// `cluster` and `user`, when given, replace the context's (kubectl's `--cluster`, `--user`).
+    private static func build(_ merged: MergedKubeconfig, context explicitContext: String?, cluster explicitCluster: String?,
+                              user explicitUser: String?, logger: Logger) throws(KubeConfigError) -> KubeConfig {
         let files = merged.files.joined(separator: ":")
         guard let contextName = explicitContext ?? merged.currentContext else {
             throw KubeConfigError("\(files): no current-context is set and no context was given")
@@ -51,11 +55,12 @@ extension KubeConfig {
             throw KubeConfigError("\(files): \(origin) \"\(contextName)\" is not defined (contexts: \(known.isEmpty ? "none" : known))")
         }
         let contextField = "\(contextEntry.file): contexts[\(contextName)].context"
-        guard let clusterName = contextEntry.value["cluster"]?.string, !clusterName.isEmpty else {
-            throw KubeConfigError("\(contextField).cluster: missing")
+        let clusterOrigin = explicitCluster == nil ? "\(contextField).cluster" : "--cluster"
+        guard let clusterName = explicitCluster ?? contextEntry.value["cluster"]?.string, !clusterName.isEmpty else {
+            throw KubeConfigError("\(clusterOrigin): missing")
         }
         guard let cluster = merged.clusters[clusterName] else {
-            throw KubeConfigError("\(contextField).cluster: cluster \"\(clusterName)\" is not defined in \(files)")
+            throw KubeConfigError("\(clusterOrigin): cluster \"\(clusterName)\" is not defined in \(files)")
         }
         var config = KubeConfig(server: "", source: files)
         config.contextName = contextName
@@ -63,9 +68,9 @@ extension KubeConfig {
             config.namespace = namespace
         }
         try applyCluster(cluster, to: &config, logger: logger)
-        if let userName = contextEntry.value["user"]?.string, !userName.isEmpty {
+        if let userName = explicitUser ?? contextEntry.value["user"]?.string, !userName.isEmpty {
             guard let user = merged.users[userName] else {
-                throw KubeConfigError("\(contextField).user: user \"\(userName)\" is not defined in \(files)")
+                throw KubeConfigError("\(explicitUser == nil ? "\(contextField).user" : "--user"): user \"\(userName)\" is not defined in \(files)")
             }
             try applyUser(user, to: &config)
         }

@@ -59,18 +59,20 @@ public struct KubeConfig: Sendable {
     public static func load(
         kubeconfig: String? = nil,
         context: String? = nil,
+        cluster: String? = nil,
+        user: String? = nil,
         environment: [String: String]? = nil,
         logger: Logger = Logger(label: "fma.kube.config")
     ) throws(KubeConfigError) -> KubeConfig {
         let environment = environment ?? ProcessInfo.processInfo.environment
         if let kubeconfig {
-            return try fromKubeconfig(paths: [kubeconfig], context: context, logger: logger)
+            return try fromKubeconfig(paths: [kubeconfig], context: context, cluster: cluster, user: user, logger: logger)
         }
         let kubeconfigVariable = environment["KUBECONFIG"].map { !$0.isEmpty } ?? false
-        if context == nil, !kubeconfigVariable, let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty {
+        if context == nil, cluster == nil, user == nil, !kubeconfigVariable, let host = environment["KUBERNETES_SERVICE_HOST"], !host.isEmpty {
             return try inCluster(environment: environment)
         }
-        return try fromKubeconfig(paths: defaultKubeconfigPaths(environment: environment), context: context, logger: logger)
+        return try fromKubeconfig(paths: defaultKubeconfigPaths(environment: environment), context: context, cluster: cluster, user: user, logger: logger)
     }
 
     /// The kubeconfig files kubectl reads: each entry of `KUBECONFIG` (colon-separated, in

@@ -65,6 +65,12 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("The kubeconfig context to use (default: its current context).", valueName: "name"))
     var context: String?
 
+    @Option(help: ArgumentHelp("The kubeconfig cluster to use instead of the context's.", valueName: "name"))
+    var cluster: String?
+
+    @Option(help: ArgumentHelp("The kubeconfig user to use instead of the context's.", valueName: "name"))
+    var user: String?
+
     @Option(name: [.long, .customLong("num-workers")], help: "Workers reconciling at once (one node's work is never split across two).")
     var workers: Int = 2
 
@@ -97,6 +103,9 @@ struct ControllerCommand: AsyncParsableCommand {
 
     @Option(help: ArgumentHelp("FMA's flag: serve metrics on this port of every address (same as --metrics-listen tcp://0.0.0.0:PORT).", valueName: "port"))
     var metricsPort: Int?
+
+    @Option(help: ArgumentHelp("FMA's profiling port; accepted so FMA's manifests run, unused (fma serves no pprof).", valueName: "port"))
+    var debugPort: Int?
 
     @Option(help: ArgumentHelp("Write \"synced\" (and the metrics URL) here once the caches have synced.", valueName: "file"))
     var readyFile: String?
@@ -157,7 +166,7 @@ struct ControllerCommand: AsyncParsableCommand {
         let registry = ServerRunner.bootstrapMetrics()
         let config: KubeConfig
         do {
-            config = try KubeConfig.load(kubeconfig: kubeconfig, context: context, logger: logger)
+            config = try KubeConfig.load(kubeconfig: kubeconfig, context: context, cluster: cluster, user: user, logger: logger)
         } catch {
             FileHandle.standardError.write(Data("fma-controller: \(error)\n".utf8))
             throw ExitCode(1)

@@ -73,6 +73,26 @@ struct KubeConfigTests {
         }
     }
 
+    @Test func explicitUserAndClusterReplaceTheContexts() async throws {
+        try await withTemporaryDirectory { dir in
+            try write(Self.base, to: dir + "/config")
+            try write("CA", to: dir + "/certs/ca.crt")
+            try write("t", to: dir + "/token")
+            let config = try KubeConfig.load(kubeconfig: dir + "/config", user: "certuser")
+            #expect(config.contextName == "dev")
+            #expect(config.namespace == "fma")
+            #expect(config.tls.clientCertificate == .pem(Array("cert".utf8)))
+            #expect(config.token == .none)
+            #expect(throws: KubeConfigError.self) { try KubeConfig.load(kubeconfig: dir + "/config", user: "nobody") }
+            do {
+                _ = try KubeConfig.load(kubeconfig: dir + "/config", cluster: "elsewhere")
+                Issue.record("an undefined --cluster was accepted")
+            } catch let error as KubeConfigError {
+                #expect(error.message == "--cluster: cluster \"elsewhere\" is not defined in \(dir)/config")
+            }
+        }
+    }
+
     @Test func mergedFilesFirstDefinitionWins() async throws {
         try await withTemporaryDirectory { dir in
             try write("""

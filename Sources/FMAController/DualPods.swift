@@ -30,6 +30,8 @@ public enum DualPods {
         public static let launcherConfigHash = prefix + "launcher-config-hash"
         /// On a launcher Pod: the node-independent template hash.
         public static let launcherTemplateHash = prefix + "launcher-populator-template-hash"
+        /// On a direct provider: the hash of its content, node and GPU indices (reuse of sleepers).
+        public static let nominal = prefix + "nominal"
         /// Ours, on a requester: how it was served (hot, warm or cold), for `fmactl dual list`.
         public static let actuationPath = prefix + "actuation-path"
     }

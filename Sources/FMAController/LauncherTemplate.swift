@@ -82,17 +82,11 @@ public struct LauncherTemplate: Sendable, Hashable {
         Hashing.base64(Hashing.sha256(Array("\(templateHash);node=\(node)".utf8)))
     }
 
-    /// The spec de-individualized (no ephemeral containers, no service-account token volume) and
-    /// its unordered lists sorted, so the hash does not depend on the order a user wrote.
+    /// The spec de-individualized (`deindividualized`) and its unordered lists sorted, so the
+    /// hash does not depend on the order a user wrote.
     static func canonical(_ spec: PodSpec) -> PodSpec {
-        var json = spec.json
-        json["ephemeralContainers"] = nil
-        var droppedVolume: String?
+        var json = deindividualized(spec).json
         if var volumes = json["volumes"]?.array {
-            if let index = volumes.firstIndex(where: { ($0["name"]?.string ?? "").wholeMatch(of: /kube-api-access-[a-z0-9]+/) != nil }) {
-                droppedVolume = volumes[index]["name"]?.string
-                volumes.remove(at: index)
-            }
             volumes.sort { ($0["name"]?.string ?? "") < ($1["name"]?.string ?? "") }
             json["volumes"] = volumes.isEmpty ? nil : .array(volumes)
         }
@@ -100,11 +94,7 @@ public struct LauncherTemplate: Sendable, Hashable {
             guard let items = json[key]?.array else { continue }
             json[key] = .array(items.map { item in
                 guard var container = item.object else { return item }
-                if var mounts = container["volumeMounts"]?.array {
-                    mounts.removeAll { droppedVolume != nil && $0["name"]?.string == droppedVolume }
-                    mounts = sorted(mounts, by: ["name", "mountPath"])
-                    container["volumeMounts"] = mounts.isEmpty ? nil : .array(mounts)
-                }
+                if let mounts = container["volumeMounts"]?.array { container["volumeMounts"] = mounts.isEmpty ? nil : .array(sorted(mounts, by: ["name", "mountPath"])) }
                 if let ports = container["ports"]?.array { container["ports"] = .array(sorted(ports, by: ["name", "containerPort", "protocol"])) }
                 if let envFrom = container["envFrom"]?.array { container["envFrom"] = .array(sorted(envFrom, by: ["prefix"])) }
                 return .object(container)
@@ -112,6 +102,30 @@ public struct LauncherTemplate: Sendable, Hashable {
         }
         if let tolerations = json["tolerations"]?.array { json["tolerations"] = .array(sorted(tolerations, by: ["key", "operator", "value", "effect"])) }
         if let secrets = json["imagePullSecrets"]?.array { json["imagePullSecrets"] = .array(sorted(secrets, by: ["name"])) }
+        return PodSpec(json: json)
+    }
+
+    /// FMA's de-individualization of a Pod's spec: no ephemeral containers, and no
+    /// service-account token volume (the first named `kube-api-access-…`) nor its mounts.
+    static func deindividualized(_ spec: PodSpec) -> PodSpec {
+        var json = spec.json
+        json["ephemeralContainers"] = nil
+        guard var volumes = json["volumes"]?.array,
+              let index = volumes.firstIndex(where: { ($0["name"]?.string ?? "").wholeMatch(of: /kube-api-access-[a-z0-9]+/) != nil }) else {
+            return PodSpec(json: json)
+        }
+        let dropped = volumes[index]["name"]?.string
+        volumes.remove(at: index)
+        json["volumes"] = volumes.isEmpty ? nil : .array(volumes)
+        for key in ["containers", "initContainers"] {
+            guard let items = json[key]?.array else { continue }
+            json[key] = .array(items.map { item in
+                guard var container = item.object, var mounts = container["volumeMounts"]?.array else { return item }
+                mounts.removeAll { $0["name"]?.string == dropped }
+                container["volumeMounts"] = mounts.isEmpty ? nil : .array(mounts)
+                return .object(container)
+            })
+        }
         return PodSpec(json: json)
     }
 

@@ -208,7 +208,9 @@ public final class LauncherFleet: Sendable {
         if let error, error.code == .outOfRange {
             logger.info("launcher no longer holds the revision the watch resumes from; listing again", metadata: ["launcher": "\(podName)"])
         } else if let error, failures == 1 || failures % 20 == 0 {
-            logger.info("launcher watch broke; retrying", metadata: ["launcher": "\(podName)", "error": "\(error.message)", "attempt": "\(failures)"])
+            // A launcher that is still starting refuses the first tries: that is not news.
+            let level: Logger.Level = failures == 1 ? .debug : .info
+            logger.log(level: level, "launcher watch broke; retrying", metadata: ["launcher": "\(podName)", "error": "\(error.message)", "attempt": "\(failures)"])
         }
         commandSink.yield(.watch(podName: podName, generation: generation, delay: Self.backoff(failures)))
     }

@@ -46,6 +46,9 @@ public struct PopulationPolicy: Sendable {
                     bounds.append(nil)
                 }
             }
+            if let min = bounds[0], let max = bounds[1], max < min {
+                errors.append("spec.enhancedNodeSelector.allocatableResources[\(resource)]: min \(min) is more than max \(max), so no node can match")
+            }
             ranges.append((resource, bounds[0], bounds[1]))
         }
         self.ranges = ranges

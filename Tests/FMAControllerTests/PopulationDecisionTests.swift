@@ -48,6 +48,12 @@ import Testing
         #expect(broken.selectorErrors.contains { $0.hasPrefix("spec.enhancedNodeSelector.allocatableResources[cpu].min: quantity \"lots\" is invalid") })
     }
 
+    @Test func anEmptyRangeIsReported() {
+        let empty = policy("p", ranges: ["example.com/widget": ["min": "5", "max": "2"]], counts: [("lc", 1)])
+        #expect(empty.selectorErrors == ["spec.enhancedNodeSelector.allocatableResources[example.com/widget]: min 5 is more than max 2, so no node can match"])
+        #expect(!empty.selects(node("n", allocatable: ["example.com/widget": "3"])))
+    }
+
     @Test func theTargetIsTheLargestCountOrHandsOffOrNone() {
         let n = node("n", labels: ["pool": "a"])
         let policies = [policy("one", counts: [("lc", 1), ("other", 5)]),

@@ -10,7 +10,7 @@ extension LauncherPopulator {
         var launchers = pods.cache.byIndex(Self.pairIndex, Self.indexValue(pair))
         let now = Date()
         // The phase metric first, whatever happens next.
-        let nextStuck = publishPhases(pair, launchers, templateHash: template?.templateHash ?? "", now: now)
+        let (phases, nextStuck) = publishPhases(pair, launchers, templateHash: template?.templateHash ?? "", now: now)
         let target = PopulationTarget.of(node: nodes.cache.get(pair.node), config: pair.config,
                                          policies: currentPolicies(), templateHash: template?.templateHash)
         let wanted: Int
@@ -76,7 +76,8 @@ extension LauncherPopulator {
             kept.removeAll { removed.contains($0.metadata.uid) }
         }
         if template != nil {
-            try await reportStuck(kept, templateHash: template?.templateHash ?? "", now: now)
+            // Phases as published (a launcher listed afresh after a timeout is judged now).
+            try await reportStuck(kept) { phases[$0.metadata.uid] ?? LauncherPhase.of($0, templateHash: template?.templateHash ?? "", thresholds: options.thresholds, now: now).phase }
         }
         if deleted > 0 || deleting > 0 {
             // Create only once the deleted launchers are gone (their deletion re-enqueues this pair).
@@ -116,9 +117,9 @@ extension LauncherPopulator {
 
     /// Labels stuck launchers `launcher-stuck=true` (with one Warning Event when they turn
     /// stuck) and takes the label off those that recovered.
-    private func reportStuck(_ launchers: [Pod], templateHash: String, now: Date) async throws {
+    private func reportStuck(_ launchers: [Pod], phase phaseOf: (Pod) -> LauncherPhase) async throws {
         for pod in launchers {
-            let phase = LauncherPhase.of(pod, templateHash: templateHash, thresholds: options.thresholds, now: now).phase
+            let phase = phaseOf(pod)
             let labeled = pod.metadata.label(DualPods.Label.launcherStuck) == "true"
             guard phase.isStuck != labeled else { continue }
             if phase.isStuck {
@@ -136,18 +137,20 @@ extension LauncherPopulator {
         }
     }
 
-    /// Counts the pair's launchers by phase into `fma_launcher_pod_count`; returns the first
-    /// instant one of them turns stuck, if one will.
-    private func publishPhases(_ pair: PopulatorKey.Pair, _ launchers: [Pod], templateHash: String, now: Date) -> Date? {
+    /// Counts the pair's launchers by phase into `fma_launcher_pod_count`; returns each one's
+    /// phase (by UID) and the first instant one of them turns stuck, if one will.
+    private func publishPhases(_ pair: PopulatorKey.Pair, _ launchers: [Pod], templateHash: String, now: Date) -> ([String: LauncherPhase], Date?) {
         var counts: [LauncherPhase: Int] = [:]
+        var phases: [String: LauncherPhase] = [:]
         var next: Date?
         for pod in launchers {
             let (phase, at) = LauncherPhase.of(pod, templateHash: templateHash, thresholds: options.thresholds, now: now)
             counts[phase, default: 0] += 1
+            phases[pod.metadata.uid] = phase
             if let at { next = min(next ?? at, at) }
         }
         metrics.launchers(config: pair.config, node: pair.node, counts: counts, configExists: configs.cache.get(namespace: options.namespace, name: pair.config) != nil)
-        return next
+        return (phases, next)
     }
 
     /// FMA's selector of one pair's launcher Pods.

@@ -1,4 +1,3 @@
-import FMAJSON
 public import FMAKubeModel
 
 /// A LauncherPopulationPolicy read once (per resourceVersion) for the populator: its node
@@ -34,22 +33,19 @@ public struct PopulationPolicy: Sendable {
             errors.append("spec.enhancedNodeSelector.labelSelector: \(error.message)")
         }
         var ranges: [(String, Quantity?, Quantity?)] = []
-        let rangeObjects = spec.enhancedNodeSelector.json["allocatableResources"]?.object ?? JSONObject()
-        for (resource, range) in rangeObjects.sorted(by: { $0.key < $1.key }) {
-            var bounds: [Quantity?] = []
-            for bound in ["min", "max"] {
-                guard let value = range[bound], !value.isNull else { bounds.append(nil); continue }
-                do {
-                    bounds.append(try Quantity(json: value))
-                } catch {
-                    errors.append("spec.enhancedNodeSelector.allocatableResources[\(resource)].\(bound): \(error)")
-                    bounds.append(nil)
+        for (resource, range) in spec.enhancedNodeSelector.allocatableResources.sorted(by: { $0.key < $1.key }) {
+            func bound(_ name: String, _ text: String?) -> Quantity? {
+                guard let text else { return nil }
+                do { return try Quantity(text) } catch {
+                    errors.append("spec.enhancedNodeSelector.allocatableResources[\(resource)].\(name): \(error)")
+                    return nil
                 }
             }
-            if let min = bounds[0], let max = bounds[1], max < min {
+            let (min, max) = (bound("min", range.min), bound("max", range.max))
+            if let min, let max, max < min {
                 errors.append("spec.enhancedNodeSelector.allocatableResources[\(resource)]: min \(min) is more than max \(max), so no node can match")
             }
-            ranges.append((resource, bounds[0], bounds[1]))
+            ranges.append((resource, min, max))
         }
         self.ranges = ranges
         self.selector = errors.isEmpty ? selector : nil
@@ -61,9 +57,9 @@ public struct PopulationPolicy: Sendable {
     public func selects(_ node: Node) -> Bool {
         guard let selector, selector.matches(node.metadata.labels) else { return false }
         guard !ranges.isEmpty else { return true }
-        let allocatable = node.status.json["allocatable"]?.object ?? JSONObject()
+        let allocatable = node.status.allocatable
         for range in ranges {
-            guard let value = allocatable[range.resource], let quantity = try? Quantity(json: value) else { return false }
+            guard let text = allocatable[range.resource], let quantity = try? Quantity(text) else { return false }
             if let min = range.min, quantity < min { return false }
             if let max = range.max, max < quantity { return false }
         }

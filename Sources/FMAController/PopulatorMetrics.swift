@@ -7,9 +7,17 @@ public import Prometheus
 /// the launchers it created and deleted.
 public final class PopulatorMetrics: Sendable {
     private struct Tally {
-        var byNode: [String: [LauncherPhase: Int]] = [:]
+        private var byNode: [String: [LauncherPhase: Int]] = [:]
+        /// The sum over `byNode`, kept as nodes change (not recounted on every update).
+        private(set) var totals: [LauncherPhase: Int] = [:]
         var configExists = false
-        var total: Int { byNode.values.reduce(0) { $0 + $1.values.reduce(0, +) } }
+        var total: Int { totals.values.reduce(0, +) }
+
+        mutating func set(node: String, _ counts: [LauncherPhase: Int]) {
+            for (phase, count) in byNode[node] ?? [:] { totals[phase, default: 0] -= count }
+            for (phase, count) in counts { totals[phase, default: 0] += count }
+            byNode[node] = counts.isEmpty ? nil : counts
+        }
     }
 
     let registry: PrometheusCollectorRegistry
@@ -25,7 +33,7 @@ public final class PopulatorMetrics: Sendable {
     /// The launchers of one (node, config) pair, by phase.
     func launchers(config: String, node: String, counts: [LauncherPhase: Int], configExists: Bool) {
         update(config) { tally in
-            tally.byNode[node] = counts.isEmpty ? nil : counts
+            tally.set(node: node, counts)
             tally.configExists = configExists
         }
     }
@@ -59,7 +67,7 @@ public final class PopulatorMetrics: Sendable {
             for phase in LauncherPhase.allCases {
                 let gauge = registry.makeGauge(descriptor: Self.podCount, labels: [("lcfg_name", config), ("phase", phase.rawValue)])
                 if visible {
-                    gauge.set(Double(tally.byNode.values.reduce(0) { $0 + ($1[phase] ?? 0) }))
+                    gauge.set(Double(tally.totals[phase] ?? 0))
                 } else {
                     registry.unregisterGauge(gauge)
                 }

@@ -186,7 +186,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fma-controller",
-            dependencies: ["FMAController", "FMACommand", "FMAKube", "FMARPC",
+            dependencies: ["FMAController", "FMACommand", "FMAKube", "FMAKubeModel", "FMARPC",
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
@@ -337,7 +337,7 @@ let package = Package(
         ),
         .testTarget(
             name: "FMAControllerTests",
-            dependencies: ["FMAController", "FMACommand", "FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport",
+            dependencies: ["FMAController", "FMACommand", "FMAKube", "FMAKubeModel", "FMAJSON", "FMADevCluster", "FMAAPI", "FMARPC", "FMAWire", "FMATestSupport", "FMAHTTPClient",
                            .product(name: "Prometheus", package: "swift-prometheus")],
             swiftSettings: testSettings
         ),

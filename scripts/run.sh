@@ -5,7 +5,8 @@
 # launcher populator), and deploy/examples: FMA's example custom resources (whose policy makes
 # the populator start one launcher, fma-launcher with the fake vLLM, per GPU node) and then a
 # ReplicaSet of one server-requesting Pod, which the controller serves warm in the launcher
-# waiting on its node. It prints the KUBECONFIG
+# waiting on its node; and direct mode's ConfigMap gpu-map, so that
+# deploy/examples/direct-requesters.yaml can be applied. It prints the KUBECONFIG
 # line and commands to try, serves until Ctrl-C, then stops everything it started (the
 # devcluster stops every pod's processes on its way out).
 set -euo pipefail
@@ -80,6 +81,22 @@ if [ "$gpus" -gt 0 ]; then
 fi
 kubectl apply -f "$examples/requesters.yaml" >/dev/null
 
+# Direct mode's ConfigMap gpu-map: each node's GPU UUIDs → indices, from its fma-gpu-inventory.
+if [ "$gpus" -gt 0 ]; then
+  entries=()
+  for i in $(seq "$nodes"); do
+    socket=$run_dir/cluster/simulator/nodes/node-$i/gpu-inventory.sock
+    entry=
+    for _ in $(seq 600); do
+      entry=$("$bin/fmactl" gpus map-entry "unix:$socket" 2>/dev/null) && break
+      sleep 0.05
+    done
+    [ -n "$entry" ] || { echo "run: node-$i's fma-gpu-inventory did not answer within 30 s" >&2; exit 1; }
+    entries+=("--from-literal=node-$i=$entry")
+  done
+  kubectl create configmap gpu-map "${entries[@]}" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+fi
+
 echo "run: waiting for the pods to turn Ready (the first server starts warm)…"
 for _ in $(seq 600); do
   not_ready=$(kubectl get pods -A -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -vc '^True$' || true)
@@ -107,6 +124,10 @@ Use it from another terminal:
   kubectl scale rs fake-model-servers --replicas 0   # the instance goes to sleep in its launcher
   kubectl scale rs fake-model-servers --replicas 1   # hot: the sleeper on that GPU wakes
   kubectl scale rs fake-model-servers --replicas 4   # warm (room in a launcher) or cold (a new launcher)
+
+  # Direct mode (a provider Pod made from the requester's own spec; ConfigMap gpu-map):
+  kubectl apply -f $examples/direct-requesters.yaml
+  kubectl scale rs fake-direct-servers --replicas 0   # the provider sleeps; back to 1: it wakes
 
   kubectl get isc,lcfg,lpp
   kubectl get lpp launcher-per-gpu-node -o jsonpath='{.status}'   # observedGeneration, errors

@@ -14,6 +14,12 @@ import FMAKubeModel
 /// - for the launcher populator (`projectedLauncher`), also the `PodScheduled` condition with its
 ///   `lastTransitionTime` (when a launcher that does not turn Ready counts as stuck).
 ///
+/// - direct-mode providers (with the `nominal` annotation): the whole spec (the `gpu` index reads
+///   `CUDA_VISIBLE_DEVICES`, sleeping and waking read the readinessProbe's port) and, of
+///   `managedFields`, the time of this controller's last write (the sleeper budget's
+///   least-recently-used order); direct-mode requesters (with a `server-patch` and no
+///   `inference-server-config`): the whole spec, which their provider is made from.
+///
 /// Everything else (commands, environment, volumes, probes, tolerations, the other conditions)
 /// is left out. That is safe because the controller writes Pods only with merge patches of the
 /// metadata it owns (`DualPodsController.updatePod`), never by sending back a cached Pod.
@@ -39,15 +45,18 @@ enum CachedPod {
     }
 
     private static func projected(_ pod: Pod, conditions: [String: Set<String>]) -> Pod {
+        let annotations = pod.metadata.annotations
+        let provider = annotations[DualPods.Annotation.nominal] != nil
+        let direct = provider || (annotations[DualPods.Annotation.serverPatch] != nil && annotations[DualPods.Annotation.inferenceServerConfig] == nil)
         var json = JSONObject()
         for (key, value) in pod.json {
             switch key {
             case "apiVersion", "kind":
                 json[key] = value
             case "metadata":
-                json[key] = value.object.map { .object(metadata($0)) } ?? value
+                json[key] = value.object.map { .object(metadata($0, provider: provider)) } ?? value
             case "spec":
-                json[key] = value.object.map { .object(spec($0)) } ?? value
+                json[key] = direct ? value : value.object.map { .object(spec($0)) } ?? value
             case "status":
                 json[key] = value.object.map { .object(status($0, conditions: conditions)) } ?? value
             default:
@@ -58,10 +67,17 @@ enum CachedPod {
         return Pod(json: json)
     }
 
-    private static func metadata(_ metadata: JSONObject) -> JSONObject {
-        guard metadata["managedFields"] != nil else { return metadata }
+    private static func metadata(_ metadata: JSONObject, provider: Bool) -> JSONObject {
+        guard let managed = metadata["managedFields"] else { return metadata }
         var metadata = metadata
         metadata["managedFields"] = nil
+        if provider {
+            let ours = (managed.array ?? []).filter { $0["manager"]?.string == DualPods.controllerName }
+                .compactMap { entry -> JSONValue? in
+                    entry["time"].map { .object(["manager": .string(DualPods.controllerName), "time": $0]) }
+                }
+            if !ours.isEmpty { metadata["managedFields"] = .array(ours) }
+        }
         return metadata
     }
 

@@ -6,7 +6,7 @@ public struct DualPair: Sendable, Hashable {
     public var requester: String
     public var node: String
     public var inferenceServerConfig: String
-    /// The launcher Pod bound to the requester, if any.
+    /// The provider Pod bound to the requester, if any: a launcher, or a direct-mode provider.
     public var launcher: String?
     public var instance: String?
     /// hot, warm or cold, once served.
@@ -29,8 +29,12 @@ public struct DualPair: Sendable, Hashable {
     public static func pairs(_ pods: [Pod]) -> (pairs: [DualPair], idleLaunchers: [Pod]) {
         var launcherByRequester: [String: Pod] = [:]
         var idle: [Pod] = []
-        for pod in pods where pod.metadata.label(DualPods.Label.launcherConfigName) != nil {
-            if let binding = Binding(pod) { launcherByRequester[binding.uid] = pod } else { idle.append(pod) }
+        for pod in pods {
+            if pod.metadata.label(DualPods.Label.launcherConfigName) != nil {
+                if let binding = Binding(pod) { launcherByRequester[binding.uid] = pod } else { idle.append(pod) }
+            } else if DirectProvider.isDirect(pod), let binding = Binding(pod) {
+                launcherByRequester[binding.uid] = pod
+            }
         }
         let pairs = pods.filter(DualPodsController.isRequester).map { pod -> DualPair in
             let annotations = pod.metadata.annotations

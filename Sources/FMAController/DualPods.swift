@@ -8,7 +8,7 @@ public enum DualPods {
     public enum Annotation {
         /// On a requester: the name of its InferenceServerConfig (launcher mode).
         public static let inferenceServerConfig = prefix + "inference-server-config"
-        /// On a requester: a server patch (direct mode, not served by this controller yet).
+        /// On a requester: a server patch (direct mode).
         public static let serverPatch = prefix + "server-patch"
         /// On a requester: the port of FMA's HTTP SPI (default 8081).
         public static let adminPort = prefix + "admin-port"
@@ -72,6 +72,8 @@ public enum DualPods {
         public static let providerGone = "ProviderGone"
         /// Ours: the requester is deleted because its node is cordoned and it has no provider.
         public static let nodeUnschedulable = "NodeUnschedulable"
+        /// Ours: a sleeping direct provider was deleted to make room for the requester's.
+        public static let sleeperEvicted = "SleeperEvicted"
         /// Ours: the requester cannot be served as it is (the message says why and what to fix).
         public static let cannotServe = "CannotServe"
     }

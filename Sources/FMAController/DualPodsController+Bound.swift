@@ -144,22 +144,27 @@ extension DualPodsController {
                 return .done
             }
         }
-        let served = ServedRequester(gpuUUIDs: state.gpuUUIDs ?? [], path: state.path,
+        let served = ServedRequester(gpuUUIDs: state.gpuUUIDs ?? [], path: state.path, instanceID: desired.id,
                                      addFinalizer: addFinalizer || Self.serverContainerRunning(provider))
         try await withThrowingDiscardingTaskGroup { group in
             if labelsNeeded {
                 group.addTask { try await self.writeProviderLabels(provider, desired: desired, sleeping: sleepingLabel) }
             }
-            group.addTask { try await self.writeServedRequester(requester, provider: provider, desired: desired, served) }
+            group.addTask { try await self.writeServedRequester(requester, provider: provider, served) }
         }
         if labelsNeeded { state.labelsApplied = true }
+        try await relayReadiness(state.sleeping == false, to: requester, provider: podName, iscName: desired.iscName, state: &state, logger: logger)
+        return .done
+    }
 
-        // Readiness relay.
-        let ready = state.sleeping == false
+    /// Step 7, the readiness relay: `ready` to the requester's stub unless its container says so
+    /// already; the first time it is ready, the actuation is reported.
+    func relayReadiness(_ ready: Bool, to requester: Pod, provider podName: String, iscName: String,
+                        state: inout ServerState, logger: Logger) async throws {
         if state.readinessRelayed != ready {
             let containerReady = requester.status.containerStatuses.first { $0.name == DualPods.inferenceServerContainer }?.ready
             if containerReady != ready {
-                try await timed(purpose: ready ? "relay_ready" : "relay_unready", method: "POST", isc: desired.iscName) { () async throws(ControllerError) in
+                try await timed(purpose: ready ? "relay_ready" : "relay_unready", method: "POST", isc: iscName) { () async throws(ControllerError) in
                     try await requesters.setReady(ready, on: requester)
                 }
                 logger.debug("relayed readiness", metadata: ["ready": "\(ready)"])
@@ -174,13 +179,14 @@ extension DualPodsController {
             // requesters holds no descriptor for each.
             if ready { await requesters.forget(uid: requester.metadata.uid) }
         }
-        return .done
     }
 
     /// What the requester's state says once it is served.
     struct ServedRequester: Sendable {
         var gpuUUIDs: [String]
         var path: ActuationPath
+        /// The launcher's instance (launcher mode); nil for a direct provider.
+        var instanceID: String?
         var addFinalizer: Bool
     }
 
@@ -196,7 +202,7 @@ extension DualPodsController {
     }
 
     /// The served requester's state: no errors, its GPUs, its pair, the path it took.
-    private func writeServedRequester(_ requester: Pod, provider: Pod, desired: DesiredInstance, _ served: ServedRequester) async throws(KubeError) {
+    func writeServedRequester(_ requester: Pod, provider: Pod, _ served: ServedRequester) async throws(KubeError) {
         try await updateRequester(requester) { pod in
             var meta = pod.metadata
             meta.annotations[DualPods.Annotation.status] = RequesterStatus.json([])
@@ -205,7 +211,7 @@ extension DualPodsController {
                 meta.finalizers.append(DualPods.Finalizer.requester)
             }
             meta.labels[DualPods.Label.dual] = provider.metadata.name
-            meta.labels[DualPods.Label.instance] = desired.id
+            meta.labels[DualPods.Label.instance] = served.instanceID
             // Bound as hot, but the instance was gone by the wake: it was a warm start after all.
             let recorded = meta.annotations[DualPods.Annotation.actuationPath]
             if recorded == nil || (recorded == ActuationPath.hot.rawValue && served.path == .warm) {
@@ -239,7 +245,11 @@ extension DualPodsController {
             "instance_seconds": "\(String(format: "%.4f", state.instanceSeconds))",
             "controller_seconds": "\(controllerSeconds.map { String(format: "%.4f", $0) } ?? "")",
         ])
-        let message = "\(path.rawValue.capitalized) start: instance \(state.instance?.id ?? "") in launcher \(provider) ready\(took)"
+        let message = if let instance = state.instance {
+            "\(path.rawValue.capitalized) start: instance \(instance.id) in launcher \(provider) ready\(took)"
+        } else {
+            "\(path.rawValue.capitalized) start: server-providing Pod \(provider) ready\(took)"
+        }
         events.post(requester, reason: DualPods.Reason.served, message: message)
     }
 

@@ -41,6 +41,26 @@ extension DualPodsController {
                 enqueueRequesters(isc: isc.metadata.name)
             }
         }
+        // The gpu-map ConfigMap (FMA's cmItem): read at each change; any change brings every
+        // direct-mode server back (FMA: only when UUIDs were added or moved), so that a removed
+        // node's requesters show the error too.
+        gpuMapConfigMaps.addHandler { [self] event in
+            let map: GPUMap?
+            switch event {
+            case .added(let cm), .updated(_, let cm): map = GPUMap(data: cm.data)
+            case .deleted: map = nil
+            }
+            let previous = gpuMap.withLockedValue { old in
+                defer { old = map }
+                return old
+            }
+            guard previous != map else { return }
+            for (node, why) in map?.skipped ?? [:] {
+                logger.warning("skipping an entry of the gpu-map ConfigMap", metadata: ["node": "\(node)", "why": "\(why)"])
+            }
+            logger.info("gpu-map changed", metadata: ["gpus": "\(map?.locations.count ?? 0)", "added_or_moved": "\(map?.additions(since: previous) ?? 0)"])
+            enqueueDirectRequesters()
+        }
         // A cordoned node deletes its unserved requesters; an uncordoned one lets them proceed.
         nodes.addHandler { [self] event in
             guard case .updated(let old, let new) = event, old.spec.unschedulable != new.spec.unschedulable else { return }
@@ -74,6 +94,16 @@ extension DualPodsController {
     /// Every scheduled requester of the ISC named `isc`.
     func enqueueRequesters(isc: String) {
         for pod in pods.cache.byIndex(Self.iscIndex, isc) {
+            if let node = pod.spec.nodeName, !node.isEmpty {
+                enqueue(.server(uid: pod.metadata.uid, name: pod.metadata.name, node: node))
+            }
+        }
+    }
+
+    /// Every scheduled direct-mode requester.
+    func enqueueDirectRequesters() {
+        for pod in pods.cache.list() where pod.metadata.annotation(DualPods.Annotation.serverPatch)?.isEmpty == false
+            && pod.metadata.annotation(DualPods.Annotation.inferenceServerConfig) == nil {
             if let node = pod.spec.nodeName, !node.isEmpty {
                 enqueue(.server(uid: pod.metadata.uid, name: pod.metadata.name, node: node))
             }

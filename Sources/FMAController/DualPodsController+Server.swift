@@ -93,12 +93,6 @@ extension DualPodsController {
         guard requester.status.podIP?.isEmpty == false else {
             return try await report(requester, ["no IP assigned yet"], state: state, addFinalizer: addFinalizer)
         }
-        if requester.metadata.annotation(DualPods.Annotation.inferenceServerConfig) == nil {
-            return try await report(requester, [
-                "direct mode (annotation \(DualPods.Annotation.serverPatch)) is not served by this controller yet; use \(DualPods.Annotation.inferenceServerConfig) with an InferenceServerConfig",
-            ], state: state, addFinalizer: addFinalizer)
-        }
-
         // The requester's GPUs, asked once.
         if state.gpuUUIDs == nil {
             let gpus: [String]
@@ -117,6 +111,10 @@ extension DualPodsController {
             logger.debug("requester's GPUs known", metadata: ["gpus": "\(gpus.joined(separator: ","))"])
         }
 
+        // FMA's test: launcher mode when the ISC annotation is present, even empty.
+        if requester.metadata.annotation(DualPods.Annotation.inferenceServerConfig) == nil {
+            return try await serveDirect(requester, provider: provider, node: node, state: &state, addFinalizer: addFinalizer, logger: logger)
+        }
         if let provider {
             return try await servedByBoundProvider(requester, provider: provider, state: &state, addFinalizer: addFinalizer, logger: logger)
         }
@@ -141,18 +139,23 @@ extension DualPodsController {
             return try await report(requester, ["failed to configure inference server: \(error.message)"], state: state, addFinalizer: addFinalizer)
         }
 
-        if nodes.cache.get(node)?.spec.unschedulable == true {
-            logger.info("deleting server-requesting Pod because it is bound to an unschedulable node and has no server-providing Pod")
-            events.post(requester, type: .warning, reason: DualPods.Reason.nodeUnschedulable,
-                                  message: "Deleting server-requesting Pod because its node \(node) is cordoned and no server-providing Pod serves it yet")
-            do {
-                try await deleteRequester(requester, reason: "its node is cordoned", logger: logger, preconditions: false)
-            } catch {
-                logger.warning("could not delete the requester on a cordoned node", metadata: ["error": "\(error)"])
-            }
-            state.requesterDeleteRequested = true
-            return .done
-        }
+        if await deletedOnCordonedNode(requester, node: node, state: &state, logger: logger) { return .done }
         return try await chooseLauncher(requester, isc: isc, desired: desired, node: node, state: &state, addFinalizer: addFinalizer, logger: logger)
+    }
+
+    /// Step 10: a requester with no provider on a cordoned node is deleted (its set makes a new
+    /// one elsewhere); a failure is logged, not retried, as FMA's.
+    func deletedOnCordonedNode(_ requester: Pod, node: String, state: inout ServerState, logger: Logger) async -> Bool {
+        guard nodes.cache.get(node)?.spec.unschedulable == true else { return false }
+        logger.info("deleting server-requesting Pod because it is bound to an unschedulable node and has no server-providing Pod")
+        events.post(requester, type: .warning, reason: DualPods.Reason.nodeUnschedulable,
+                    message: "Deleting server-requesting Pod because its node \(node) is cordoned and no server-providing Pod serves it yet")
+        do {
+            try await deleteRequester(requester, reason: "its node is cordoned", logger: logger, preconditions: false)
+        } catch {
+            logger.warning("could not delete the requester on a cordoned node", metadata: ["error": "\(error)"])
+        }
+        state.requesterDeleteRequested = true
+        return true
     }
 }

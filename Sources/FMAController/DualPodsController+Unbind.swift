@@ -24,7 +24,10 @@ extension DualPodsController {
                 logger.warning("could not delete the provider in trouble", metadata: ["error": "\(error)"])
             }
         }
-        if state.instance == nil {
+        var provider = provider
+        if DirectProvider.isDirect(provider) {
+            if let outcome = try await sleepDirect(provider, state: &state, logger: logger) { return outcome }
+        } else if state.instance == nil {
             do {
                 state.instance = try DesiredInstance(boundLauncher: provider)
             } catch {
@@ -32,7 +35,6 @@ extension DualPodsController {
                 state.sleeping = true
             }
         }
-        var provider = provider
         if let desired = state.instance {
             // De-route first: no traffic to a server about to sleep.
             if desired.labels.contains(where: { provider.metadata.label($0.key) != nil }) {
@@ -59,7 +61,38 @@ extension DualPodsController {
             meta.labels[DualPods.Label.dual] = nil
             pod.metadata = meta
         }
+        if DirectProvider.isDirect(provider) { noteProviderUse(provider.metadata.name) }
         logger.info("unbound server-providing Pod", metadata: ["provider": "\(provider.metadata.name)"])
+        return nil
+    }
+
+    /// Direct mode: `POST /sleep` to the provider's server. A provider whose server is not
+    /// running is no use as a sleeper (it would wake holding the GPU, or never start): it is
+    /// deleted instead, and that outcome returned.
+    private func sleepDirect(_ provider: Pod, state: inout ServerState, logger: Logger) async throws -> Outcome? {
+        guard state.sleeping != true else { return nil }
+        guard let ip = provider.status.podIP, !ip.isEmpty, Self.serverContainerRunning(provider) else {
+            logger.info("deleting a server-providing Pod whose server does not run instead of keeping it asleep")
+            do {
+                try await client.delete(Pod.self, name: provider.metadata.name, namespace: options.namespace,
+                                        options: DeleteOptions(preconditionUID: provider.metadata.uid, propagationPolicy: .background))
+            } catch {
+                guard error.isNotFound || error.isGone else { throw error }
+            }
+            return .done
+        }
+        let port = try DirectProvider.serverPort(provider)
+        do {
+            try await timed(purpose: "sleep", method: "POST", isc: "") { () async throws(ControllerError) in
+                try await instanceHTTP.sleep(ip: ip, port: port)
+            }
+        } catch {
+            throw ControllerError("failed to put provider \(provider.metadata.name) to sleep: \(error.message)")
+        }
+        state.sleeping = true
+        state.readinessRelayed = nil
+        state.actuationReported = false
+        logger.info("put server-providing Pod to sleep", metadata: ["provider": "\(provider.metadata.name)"])
         return nil
     }
 

@@ -27,6 +27,15 @@ public final class DualPodsController: Sendable {
         public var verifyCompletion = true
         /// Leader election; nil runs without (a single replica).
         public var leaderElection: LeaderElector.Options?
+        /// Direct mode: the sleeping providers each GPU may keep beside a new one (FMA's
+        /// `--sleeper-limit`).
+        public var sleeperLimit = 1
+        /// Direct mode: the GPU memory (bytes) the sleepers of one GPU may hold when a new
+        /// provider is made there; nil: the count limit alone.
+        public var sleeperMemoryBudget: UInt64?
+        /// Direct mode: before each wake, the requester's GPUs must hold at most
+        /// `sleeperLimit` × 4096 MiB (FMA's `--debug-accelerator-memory`).
+        public var checkAcceleratorMemory = false
 
         public init(namespace: String) {
             self.namespace = namespace
@@ -37,6 +46,8 @@ public final class DualPodsController: Sendable {
     static let launcherHashIndex = "launcherconfighash"
     static let nodeIndex = "nodeName"
     static let iscIndex = "inferenceserverconfig"
+    static let nominalIndex = "nominal"
+    static let gpuIndex = "gpu"
 
     let options: Options
     let client: KubeClient
@@ -48,6 +59,13 @@ public final class DualPodsController: Sendable {
     let nodes: Informer<KubeListerWatcher<Node>>
     let iscs: Informer<KubeListerWatcher<InferenceServerConfig>>
     let launcherConfigs: Informer<KubeListerWatcher<LauncherConfig>>
+    /// The `gpu-map` ConfigMap alone (direct mode).
+    let gpuMapConfigMaps: Informer<KubeListerWatcher<ConfigMap>>
+    /// The `gpu-map` ConfigMap read; nil while it does not exist.
+    let gpuMap = NIOLockedValueBox<GPUMap?>(nil)
+    /// Direct providers' last bind or unbind by this controller (name → when): with the Pods'
+    /// managedFields, the sleeper budget's least-recently-used order.
+    let providerUse = NIOLockedValueBox<[String: Date]>([:])
     let fleet: LauncherFleet
     let requesters: RequesterAccess
     let instanceHTTP: InstanceHTTP
@@ -79,6 +97,8 @@ public final class DualPodsController: Sendable {
         nodes = Informer(client.listerWatcher(Node.self), logger: logger)
         iscs = Informer(client.listerWatcher(InferenceServerConfig.self, namespace: ns), logger: logger)
         launcherConfigs = Informer(client.listerWatcher(LauncherConfig.self, namespace: ns), logger: logger)
+        gpuMapConfigMaps = Informer(client.listerWatcher(ConfigMap.self, namespace: ns, fieldSelector: .equals("metadata.name", GPUMap.configMapName)),
+                                    logger: logger)
         queue = WorkQueue(logger: logger)
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.allowHTTP2 = false
@@ -100,6 +120,8 @@ public final class DualPodsController: Sendable {
         launcherHashIndex: { pod in pod.metadata.annotation(DualPods.Annotation.launcherConfigHash).map { [$0] } ?? [] },
         nodeIndex: { pod in (pod.spec.nodeName).map { [$0] } ?? [] },
         iscIndex: { pod in pod.metadata.annotation(DualPods.Annotation.inferenceServerConfig).flatMap { $0.isEmpty ? nil : [$0] } ?? [] },
+        nominalIndex: { pod in pod.metadata.annotation(DualPods.Annotation.nominal).map { [$0] } ?? [] },
+        gpuIndex: { pod in DirectProvider.gpuKeys(pod) },
     ]
 
     /// Runs until the task is cancelled: informers, launcher watches, then (once leading, when
@@ -107,7 +129,7 @@ public final class DualPodsController: Sendable {
     public func run() async throws {
         addHandlers()
         let loop = ControlLoop(caches: [.init("pods", pods), .init("nodes", nodes), .init("inferenceserverconfigs", iscs),
-                                        .init("launcherconfigs", launcherConfigs)],
+                                        .init("launcherconfigs", launcherConfigs), .init("configmaps", gpuMapConfigMaps)],
                                background: [{ await self.fleet.run() }, { await self.events.run() }],
                                election: options.leaderElection, client: client, logger: logger)
         try await loop.run(synced: { self.onSynced?() }, leading: { self.metrics.leader($0) }) {

@@ -21,6 +21,29 @@ struct InstanceHTTP: Sendable {
         return sleeping
     }
 
+    /// `POST /wake_up` (direct providers; a launcher's instances are woken through the launcher).
+    func wake(ip: String, port: Int) async throws(ControllerError) {
+        try await post("/wake_up", ip: ip, port: port, timeout: .seconds(120))
+    }
+
+    /// `POST /sleep`, without a level (vLLM's default, level 1), as FMA sends it.
+    func sleep(ip: String, port: Int) async throws(ControllerError) {
+        try await post("/sleep", ip: ip, port: port, timeout: .seconds(120))
+    }
+
+    private func post(_ path: String, ip: String, port: Int, timeout: Duration) async throws(ControllerError) {
+        let url = Endpoints.httpBase(ip: ip, port: port) + path
+        let response: HTTPClientResponse
+        do {
+            response = try await http.send(HTTPClientRequest(.post, url, timeout: timeout, connectTimeout: .seconds(2)))
+        } catch {
+            throw ControllerError("POST \(url) fails: \(error.message)")
+        }
+        guard response.isSuccess else {
+            throw ControllerError("POST \(url) answered \(response.status): \(response.bodyText.prefix(200))")
+        }
+    }
+
     /// One 1-token completion: proves the server serves (and warms it after a wake).
     func verifyCompletion(ip: String, port: Int, model: String?) async throws(ControllerError) {
         let url = Endpoints.httpBase(ip: ip, port: port) + "/v1/completions"

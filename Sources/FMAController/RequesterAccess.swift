@@ -44,6 +44,34 @@ final class RequesterAccess: Sendable {
         return array.compactMap(\.string)
     }
 
+    /// MiB in use per GPU UUID, as the requester measures it: `GetAcceleratorMemory` over RPC,
+    /// else FMA's `GET /v1/dual-pods/accelerator-memory-usage`.
+    func acceleratorMemory(of pod: Pod) async throws(ControllerError) -> [String: UInt64] {
+        guard let ip = pod.status.podIP, !ip.isEmpty else { throw ControllerError("no IP assigned yet") }
+        if let client = await rpc(for: pod) {
+            do {
+                return try await client.acceleratorMemory()
+            } catch {
+                throw ControllerError("GetAcceleratorMemory on \(client.rpc.configuration.address) fails: \(error.message)")
+            }
+        }
+        let url = Endpoints.httpBase(ip: ip, port: Endpoints.adminPort(of: pod)) + RequesterHTTP.acceleratorMemoryPath
+        let response: HTTPClientResponse
+        do {
+            response = try await http.send(HTTPClientRequest(.get, url, headers: ["Accept": "application/json"], timeout: .seconds(10)))
+        } catch {
+            throw ControllerError("GET \"\(url)\" fails: \(error.message)")
+        }
+        guard response.isSuccess, let object = (try? JSONValue(parsing: response.body))?.object else {
+            throw ControllerError("GET \"\(url)\" fails: status \(response.status): \(response.bodyText.prefix(200))")
+        }
+        var used: [String: UInt64] = [:]
+        for (uuid, value) in object {
+            if let mib = value.int, mib >= 0 { used[uuid] = UInt64(mib) }
+        }
+        return used
+    }
+
     /// Relays readiness: `SetReady` over RPC, else `POST /v1/become-ready|unready`.
     func setReady(_ ready: Bool, on pod: Pod) async throws(ControllerError) {
         guard let ip = pod.status.podIP, !ip.isEmpty else { throw ControllerError("no IP assigned yet") }

@@ -22,8 +22,11 @@ struct ServerState: Sendable {
     var providerName: String?
     /// A launcher Pod created for this server that the cache may not show yet.
     var pendingProvider: (name: String, since: ContinuousClock.Instant)?
-    /// The instance committed at bind time.
+    /// The instance committed at bind time (launcher mode).
     var instance: DesiredInstance?
+    /// Direct mode: the provider made from the requester, for the GPU indices it was made for.
+    var nominal: NominalProvider?
+    var nominalIndices: [Int]?
     var instanceKnownToExist = false
     var labelsApplied = false
     /// Whether the instance sleeps; nil when unknown.

@@ -8,10 +8,12 @@ public import Foundation
 ///   least recently used beyond that go. "Used" is the controller's last write to the Pod
 ///   (bind or unbind: its managedFields entry of manager `dual-pods-controller`), else its
 ///   creation; ties by name.
-/// - **Memory** (fma's, `--sleeper-memory-budget`): where a GPU's measured free memory is
-///   below what the new server needs, its least recently used sleeper goes too — one at a
-///   time, since what a sleeper frees is only known once it is gone (the next pass measures
-///   again). Unknown memory falls back to the count alone.
+/// - **Memory** (fma's, `--sleeper-memory-budget`): before the new server starts, what is in
+///   use on its GPUs is the sleepers' (the scheduler gave the GPUs to its requester alone).
+///   Where a GPU's measured use is above the budget — so the new server would not find the
+///   rest of the GPU free — its least recently used sleeper goes too, one at a time, since what
+///   a sleeper frees is only known once it is gone (the next pass measures again). Unknown
+///   memory falls back to the count alone.
 public enum SleeperBudget {
     /// A sleeping provider on one or more GPUs.
     public struct Sleeper: Sendable, Hashable {
@@ -32,9 +34,7 @@ public enum SleeperBudget {
         /// A provider Pod as a sleeper: its GPU indices from `CUDA_VISIBLE_DEVICES`, its last
         /// use from the controller's managedFields entry (else its creation).
         public init?(_ pod: Pod, manager: String = DualPods.controllerName) {
-            guard let container = pod.spec.containers.first(where: { $0.name == DualPods.inferenceServerContainer }),
-                  let devices = container.env.first(where: { $0.name == "CUDA_VISIBLE_DEVICES" })?.value else { return nil }
-            let indices = devices.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let indices = DirectProvider.gpuIndices(pod)
             guard !indices.isEmpty else { return nil }
             let managed = (pod.metadata.json["managedFields"]?.array ?? [])
                 .filter { $0["manager"]?.string == manager }
@@ -46,14 +46,14 @@ public enum SleeperBudget {
         }
     }
 
-    /// What a GPU has free now, and what the new server needs there (bytes).
+    /// What a GPU's sleepers hold now (measured) and what they may hold (bytes).
     public struct Memory: Sendable, Hashable {
-        public var free: UInt64
-        public var needed: UInt64
+        public var used: UInt64
+        public var budget: UInt64
 
-        public init(free: UInt64, needed: UInt64) {
-            self.free = free
-            self.needed = needed
+        public init(used: UInt64, budget: UInt64) {
+            self.used = used
+            self.budget = budget
         }
     }
 
@@ -65,7 +65,7 @@ public enum SleeperBudget {
             let here = sleepers.filter { $0.gpuIndices.contains(gpu) && !gone.contains($0.uid) }
                 .sorted { ($0.lastUsed, $0.name) < ($1.lastUsed, $1.name) }
             var toGo = max(0, here.count - max(0, limit))
-            if toGo == 0, let memory = memory[gpu], memory.free < memory.needed, !here.isEmpty { toGo = 1 }
+            if toGo == 0, let memory = memory[gpu], memory.used > memory.budget, !here.isEmpty { toGo = 1 }
             for sleeper in here.prefix(toGo) {
                 chosen.append(sleeper)
                 gone.insert(sleeper.uid)

@@ -3,6 +3,7 @@ import FMAAPI
 import FMACommand
 import FMAController
 import FMAKube
+import FMAKubeModel
 import FMARPC
 import Foundation
 import Logging
@@ -39,6 +40,16 @@ struct ControllerCommand: AsyncParsableCommand {
             launcher unscheduled for --stuck-scheduling-threshold, or scheduled and not Ready for \
             --stuck-starting-threshold, gets the label dual-pods.llm-d.ai/launcher-stuck=true and one \
             LauncherStuck Event. LauncherConfigs' and policies' status.errors say what to fix.
+
+            Direct mode (FMA's): a requester with the annotation dual-pods.llm-d.ai/server-patch instead \
+            is served by a server-providing Pod made from its own spec with that patch applied (a \
+            strategic merge patch, rendered first as a Go template with {{ .NodeName }} and \
+            {{ .LocalVolume }}), given its GPUs as CUDA_VISIBLE_DEVICES from the ConfigMap gpu-map \
+            (per node, a JSON object of GPU UUID to index), pinned to the node, with zero GPU requests. \
+            When the requester goes, the provider is put to sleep (POST /sleep) and kept; a later \
+            requester with the same spec on the same GPUs wakes it (POST /wake_up). Before a new \
+            provider is created, sleepers on its GPUs beyond --sleeper-limit (and beyond \
+            --sleeper-memory-budget, as measured) are deleted, least recently used first.
 
             Problems a user must fix appear in the requester's dual-pods.llm-d.ai/status annotation and \
             as Events; `fmactl dual list` shows every pair.
@@ -110,10 +121,13 @@ struct ControllerCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Write \"synced\" (and the metrics URL) here once the caches have synced.", valueName: "file"))
     var readyFile: String?
 
-    @Option(help: ArgumentHelp("FMA's direct-mode sleeper limit; accepted so FMA's manifests run, unused in launcher mode.", valueName: "n"))
+    @Option(help: ArgumentHelp("Direct mode: the sleeping server-providing Pods each GPU may keep beside a new one; before creating a provider the least recently used beyond it are deleted.", valueName: "n"))
     var sleeperLimit: Int = 1
 
-    @Option(help: ArgumentHelp("FMA's direct-mode memory check; accepted so FMA's manifests run, unused in launcher mode.", valueName: "bool"))
+    @Option(help: ArgumentHelp("Direct mode: the GPU memory (a quantity: 16Gi, 20000Mi) the sleepers of one GPU may hold when a provider is created there; while the requester measures more in use, the least recently used sleeper is deleted too. Unset: --sleeper-limit alone.", valueName: "quantity"))
+    var sleeperMemoryBudget: String?
+
+    @Option(help: ArgumentHelp("Direct mode: before each wake, check through the requester that its GPUs hold at most --sleeper-limit × 4096 MiB (true or false).", valueName: "bool"))
     var debugAcceleratorMemory: Bool = false
 
     @Flag(help: "Run the dual-pods controller (alone, unless --populator is given too; without either flag both run).")
@@ -147,11 +161,27 @@ struct ControllerCommand: AsyncParsableCommand {
         guard (1...100_000).contains(kubeAPIBurst) else { throw ValidationError("--kube-api-burst \(kubeAPIBurst) is not from 1 to 100000") }
         if let metricsPort, !(0...65535).contains(metricsPort) { throw ValidationError("--metrics-port \(metricsPort) is not a port") }
         if metricsListen != nil && metricsPort != nil { throw ValidationError("give --metrics-listen or --metrics-port, not both") }
+        guard (0...10_000).contains(sleeperLimit) else { throw ValidationError("--sleeper-limit \(sleeperLimit) is not from 0 to 10000") }
+        if let sleeperMemoryBudget { _ = try Self.bytes(sleeperMemoryBudget, flag: "--sleeper-memory-budget") }
         guard (1...256).contains(populatorWorkers) else { throw ValidationError("--populator-workers \(populatorWorkers) is not from 1 to 256") }
         for (flag, value) in [("--expectation-timeout", expectationTimeout), ("--stuck-scheduling-threshold", stuckSchedulingThreshold),
                               ("--stuck-starting-threshold", stuckStartingThreshold)] where value.duration <= .zero {
             throw ValidationError("\(flag) \(value) is not a duration above zero")
         }
+    }
+
+    /// A quantity of bytes, whole and not negative.
+    static func bytes(_ text: String, flag: String) throws -> UInt64 {
+        let quantity: Quantity
+        do {
+            quantity = try Quantity(text)
+        } catch {
+            throw ValidationError("\(flag) \(text): \(error)")
+        }
+        guard quantity.value >= 0, quantity.value < Decimal(UInt64.max / 2) else {
+            throw ValidationError("\(flag) \(text) is not a size from 0 bytes (e.g. 16Gi)")
+        }
+        return UInt64(truncating: NSDecimalNumber(decimal: quantity.value))
     }
 
     func run() async throws {
@@ -199,6 +229,9 @@ struct ControllerCommand: AsyncParsableCommand {
             options.token = token
             options.verifyCompletion = verifyCompletion
             options.leaderElection = election(leaseName)
+            options.sleeperLimit = sleeperLimit
+            options.sleeperMemoryBudget = try sleeperMemoryBudget.map { try Self.bytes($0, flag: "--sleeper-memory-budget") }
+            options.checkAcceleratorMemory = debugAcceleratorMemory
             let controller = DualPodsController(client: client, options: options, metrics: ControllerMetrics(registry: registry), logger: logger)
             services.append(ControllerService(controller))
             synced.append { controller.onSynced = $0 }

@@ -15,8 +15,31 @@ struct GPUsCommand: AsyncParsableCommand {
               fmactl gpus list unix:/run/fma/gpu-inventory.sock
               fmactl gpus translate unix:/run/fma/gpu-inventory.sock GPU-0a1b… GPU-9f8e…
               fmactl gpus watch unix:/run/fma/gpu-inventory.sock --interval-ms 500 -o json
+              kubectl create configmap gpu-map \\
+                --from-literal=node-1="$(fmactl gpus map-entry unix:/run/fma/gpu-inventory.sock)"
             """,
-        subcommands: [List.self, Translate.self, Memory.self, Watch.self])
+        subcommands: [List.self, Translate.self, Memory.self, Watch.self, MapEntry.self])
+
+    struct MapEntry: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "map-entry",
+            abstract: "Print the node's entry of the gpu-map ConfigMap (direct mode): a JSON object of GPU UUID to index.",
+            discussion: """
+                fma-controller's direct mode gives each server-providing Pod its GPUs as \
+                CUDA_VISIBLE_DEVICES, read from the ConfigMap gpu-map in its namespace: one data key per \
+                node, whose value is this line. The node's name is the inventory's (--node-name).
+                """)
+
+        @OptionGroup var target: CallTarget
+
+        func run() async throws {
+            let response = try await target.call { rpc, timeout throws(RPCError) in
+                try await GPUInventoryClient(rpc).listDevices(timeout: timeout)
+            }
+            let entries = response.devices.map { "\"\($0.uuid)\": \($0.index)" }
+            print("{" + entries.joined(separator: ", ") + "}")
+        }
+    }
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(

@@ -29,6 +29,7 @@ struct ControllerCluster: Sendable {
 
     /// Runs `body` with a cluster of `nodes` nodes × `gpus` GPUs and one controller.
     static func with<T: Sendable>(nodes: Int = 1, gpus: Int = 1, verifyCompletion: Bool = true, startController: Bool = true,
+                                  configure: @escaping @Sendable (inout DualPodsController.Options) -> Void = { _ in },
                                   _ body: @Sendable (ControllerCluster) async throws -> T) async throws -> T {
         try await withTemporaryDirectory { directory in
             let token = "t-" + UUID().uuidString
@@ -48,7 +49,7 @@ struct ControllerCluster: Sendable {
                     guard ContinuousClock.now < deadline else { throw CancellationError() }
                     try await Task.sleep(for: .milliseconds(20))
                 }
-                let services: [any Service] = startController ? [ControllerService(harness.makeController(verifyCompletion: verifyCompletion))] : []
+                let services: [any Service] = startController ? [ControllerService(harness.makeController(verifyCompletion: verifyCompletion, configure: configure))] : []
                 let result = try await withRunningServices(services) { _ in
                     try await body(harness)
                 }
@@ -58,11 +59,13 @@ struct ControllerCluster: Sendable {
         }
     }
 
-    func makeController(verifyCompletion: Bool = true, leaderElection: LeaderElector.Options? = nil) -> DualPodsController {
+    func makeController(verifyCompletion: Bool = true, leaderElection: LeaderElector.Options? = nil,
+                        configure: (inout DualPodsController.Options) -> Void = { _ in }) -> DualPodsController {
         var options = DualPodsController.Options(namespace: namespace)
         options.token = BearerToken(token)
         options.verifyCompletion = verifyCompletion
         options.leaderElection = leaderElection
+        configure(&options)
         return DualPodsController(client: client, options: options, metrics: ControllerMetrics(registry: registry),
                                   logger: testLogger("fma.controller"))
     }

@@ -50,4 +50,28 @@ struct PodCacheTransformTests {
         // Projecting again changes nothing.
         #expect(CachedPod.projected(cached) == cached)
     }
+
+    @Test("direct-mode Pods keep their whole spec; a provider keeps the time of the controller's last write, a requester no managedFields")
+    func directModePodsKeepTheirSpec() throws {
+        var provider = Pod(json: try JSONValue(parsing: Self.pod).object!)
+        provider.metadata.annotations[DualPods.Annotation.nominal] = "h"
+        provider.metadata.json["managedFields"] = [
+            ["manager": "kubectl", "operation": "Update", "time": "2026-12-06T00:00:01Z"],
+            ["manager": "dual-pods-controller", "operation": "Update", "time": "2026-12-06T00:00:02Z", "fieldsV1": ["f:metadata": [:]]],
+        ]
+        let cached = CachedPod.projected(provider)
+        #expect(cached.json["spec"] == provider.json["spec"])
+        #expect(cached.json[path: ["metadata", "managedFields"]] == [["manager": "dual-pods-controller", "time": "2026-12-06T00:00:02Z"]])
+        #expect(DirectProvider.gpuKeys(cached).isEmpty, "no CUDA_VISIBLE_DEVICES, no GPU keys")
+        #expect(CachedPod.projected(cached) == cached)
+
+        var requester = Pod(json: try JSONValue(parsing: Self.pod).object!)
+        requester.metadata.annotations[DualPods.Annotation.serverPatch] = "{}"
+        let cachedRequester = CachedPod.projected(requester)
+        #expect(cachedRequester.json["spec"] == requester.json["spec"])
+        #expect(cachedRequester.json[path: ["metadata", "managedFields"]] == nil)
+        // A launcher-mode requester (its ISC annotation wins) is projected as any Pod.
+        requester.metadata.annotations[DualPods.Annotation.inferenceServerConfig] = "isc"
+        #expect(CachedPod.projected(requester).json[path: ["spec", "containers"]] == [["name": "inference-server", "ports": [["name": "fma-rpc", "containerPort": 8000]]]])
+    }
 }

@@ -25,8 +25,8 @@ import Testing
 
     @Test func theMemoryRuleEvictsOneAtATimeWhereTheServerDoesNotFit() {
         let sleepers = [sleeper("old", 1, gpus: [0]), sleeper("new", 2, gpus: [0])]
-        let tight = [0: SleeperBudget.Memory(free: 10 << 30, needed: 20 << 30)]
-        let roomy = [0: SleeperBudget.Memory(free: 30 << 30, needed: 20 << 30)]
+        let tight = [0: SleeperBudget.Memory(used: 30 << 30, budget: 20 << 30)]
+        let roomy = [0: SleeperBudget.Memory(used: 10 << 30, budget: 20 << 30)]
         #expect(SleeperBudget.evictions(newServerGPUs: [0], sleepers: sleepers, limit: 5, memory: tight).map(\.name) == ["old"])
         #expect(SleeperBudget.evictions(newServerGPUs: [0], sleepers: sleepers, limit: 5, memory: roomy).isEmpty)
         // Unknown memory: the count alone.

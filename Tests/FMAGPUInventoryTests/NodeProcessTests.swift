@@ -84,7 +84,7 @@ struct NodeProcessTests {
         }
     }
 
-    @Test("fmactl gpus list, translate, memory and watch; a failed call exits 2 naming the code")
+    @Test("fmactl gpus list, translate, memory, watch and map-entry; a failed call exits 2 naming the code")
     func fmactl() async throws {
         try await withTemporaryDirectory { dir in
             let server = try await InventoryProcess(["--mock", "2", "--node-name", "node-c", "--listen", "unix:\(dir)/c.sock"], directory: dir)
@@ -105,6 +105,8 @@ struct NodeProcessTests {
             #expect(memory.stdout.contains("0      \(uuids[0])  0         81920"))
             let watch = try await runCommand(fmactl, ["gpus", "watch", address, "--count", "1", "-o", "json"], directory: dir)
             #expect(try Fma_V1_DeviceEvent(jsonString: watch.stdout).type == .initial)
+            let entry = try await runCommand(fmactl, ["gpus", "map-entry", address], directory: dir)
+            #expect(entry.stdout == "{\"\(uuids[0])\": 0, \"\(uuids[1])\": 1}\n")
             let unknown = try await runCommand(fmactl, ["gpus", "translate", address, "GPU-x"], directory: dir)
             #expect(unknown.termination.exitCode == 2)
             #expect(unknown.stderr.hasPrefix("fmactl: INVALID_ARGUMENT: GPU UUID 'GPU-x' not found on node node-c."))

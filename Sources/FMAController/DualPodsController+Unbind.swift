@@ -67,12 +67,14 @@ extension DualPodsController {
     }
 
     /// Direct mode: `POST /sleep` to the provider's server. A provider whose server is not
-    /// running is no use as a sleeper (it would wake holding the GPU, or never start): it is
-    /// deleted instead, and that outcome returned.
+    /// running (it would wake holding the GPU, or never start), or whose node is gone or going,
+    /// is no use as a sleeper: it is deleted instead, and that outcome returned.
     private func sleepDirect(_ provider: Pod, state: inout ServerState, logger: Logger) async throws -> Outcome? {
         guard state.sleeping != true else { return nil }
-        guard let ip = provider.status.podIP, !ip.isEmpty, Self.serverContainerRunning(provider) else {
-            logger.info("deleting a server-providing Pod whose server does not run instead of keeping it asleep")
+        let node = Self.providerNode(provider).flatMap { nodes.cache.get($0) }
+        guard let ip = provider.status.podIP, !ip.isEmpty, Self.serverContainerRunning(provider),
+              let node, node.metadata.deletionTimestamp == nil else {
+            logger.info("deleting a server-providing Pod whose server does not run or whose node is gone, instead of keeping it asleep")
             do {
                 try await client.delete(Pod.self, name: provider.metadata.name, namespace: options.namespace,
                                         options: DeleteOptions(preconditionUID: provider.metadata.uid, propagationPolicy: .background))

@@ -37,4 +37,14 @@ if ! "$python" -c 'import kubernetes' >/dev/null 2>&1; then
   echo "setup: installing the kubernetes package for $("$python" -c 'import sys; print(sys.executable)')"
   "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes>=29'
 fi
+# kubernetes-validate (Kubernetes' own schemas, with jsonschema) and cel-python (a CEL
+# implementation): deploy/'s manifests and admission policies are checked with them.
+if ! "$python" -c 'import kubernetes_validate, jsonschema' >/dev/null 2>&1; then
+  echo "setup: installing the kubernetes-validate package for $("$python" -c 'import sys; print(sys.executable)')"
+  "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes-validate>=1.31'
+fi
+if ! "$python" -c 'import celpy' >/dev/null 2>&1; then
+  echo "setup: installing the cel-python package for $("$python" -c 'import sys; print(sys.executable)')"
+  "$python" -m pip install --quiet --disable-pip-version-check 'cel-python>=0.2'
+fi
 echo "setup: ok"

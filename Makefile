@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := .build/debug
 RELEASE_BIN := .build/release
 
-.PHONY: setup build build-release test test-swift test-python test-c test-gpu check-generated run proto bench lint clean
+.PHONY: setup build build-release test test-swift test-python test-c test-gpu check-generated run proto bench images lint clean
 
 ## setup: install the Debian and Python packages the build needs (idempotent)
 setup:
@@ -48,6 +48,15 @@ proto: setup
 ## run: set up, build and start the one-machine default (fma-devcluster, fma-controller, the examples)
 run: setup build
 	scripts/run.sh
+
+## images: the container images of deploy/images (podman, else docker; needs a running engine)
+IMAGE_TAG ?= 0.1.0
+images:
+	@engine=$$(command -v podman || command -v docker) || { echo "images: neither podman nor docker is installed"; exit 1; }; \
+	for name in controller gpu-inventory launcher; do \
+	  echo "images: fma-$$name:$(IMAGE_TAG)"; \
+	  "$$engine" build -f deploy/images/$$name.Containerfile -t fma-$$name:$(IMAGE_TAG) . || exit 1; \
+	done
 
 ## bench: release build, then the benchmarks (never part of `make test`)
 bench: setup build-release

@@ -13,6 +13,7 @@ have_deb libprotobuf-c-dev    || need_debs+=(libprotobuf-c-dev)
 have_deb libcurl4-openssl-dev || need_debs+=(libcurl4-openssl-dev)
 have_deb libssl-dev           || need_debs+=(libssl-dev)
 have_cmd kubectl  || need_debs+=(kubernetes-client)
+have_cmd systemd-analyze || need_debs+=(systemd)   # checks deploy/systemd
 
 if [ ${#need_debs[@]} -gt 0 ]; then
   echo "setup: installing Debian packages: ${need_debs[*]}"

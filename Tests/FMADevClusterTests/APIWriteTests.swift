@@ -106,6 +106,44 @@ struct APIWriteTests {
         }
     }
 
+    @Test("unknown fields of FMA's custom resources: Strict is 400 naming each, Warn drops them with a Warning each (the default), Ignore drops them")
+    func fmaUnknownFields() async throws {
+        try await withAPICluster { cluster in
+            let base = "/apis/fma.llm-d.ai/v1alpha1/namespaces/default/inferenceserverconfigs"
+            func isc(_ name: String) -> JSONValue {
+                ["apiVersion": "fma.llm-d.ai/v1alpha1", "kind": "InferenceServerConfig", "metadata": ["name": .string(name)],
+                 "spec": ["launcherConfigName": "lc", "extra": 1,
+                          "modelServerConfig": ["port": 8000, "prot": 9, "labels": ["any-key": "v"], "env_vars": ["ANY": "x"]]]]
+            }
+            let strict = try await cluster.send(.post, "\(base)?fieldValidation=Strict", json: isc("strict"))
+            #expect(strict.status == 400)
+            #expect(strict.reason == "BadRequest")
+            #expect(strict.message == #"InferenceServerConfig in version "v1alpha1" cannot be handled as a InferenceServerConfig: strict decoding error: unknown field "spec.extra", unknown field "spec.modelServerConfig.prot""#)
+            #expect(try await cluster.send(.get, "\(base)/strict").status == 404)
+
+            let warned = try await cluster.send(.post, base, json: isc("warned"))
+            #expect(warned.status == 201)
+            #expect(warned.headers.values(for: "Warning") == [#"299 - "unknown field \"spec.extra\"""#, #"299 - "unknown field \"spec.modelServerConfig.prot\"""#])
+            let stored = try await cluster.send(.get, "\(base)/warned")
+            #expect(stored.json?[path: ["spec", "extra"]] == nil)
+            #expect(stored.json?[path: ["spec", "modelServerConfig"]] == ["port": 8000, "labels": ["any-key": "v"], "env_vars": ["ANY": "x"]])
+
+            let ignored = try await cluster.send(.post, "\(base)?fieldValidation=Ignore", json: isc("ignored"))
+            #expect(ignored.status == 201 && ignored.headers.values(for: "Warning").isEmpty)
+
+            // A merge patch: the same rules; Strict leaves the object as it was.
+            let strictPatch = try await cluster.send(.patch, "\(base)/warned?fieldValidation=Strict", json: ["spec": ["modelServerConfig": ["port": 8001, "bogus": 1]]],
+                                                     contentType: "application/merge-patch+json")
+            #expect(strictPatch.status == 400 && strictPatch.message.contains(#"unknown field "spec.modelServerConfig.bogus""#))
+            #expect(try await cluster.send(.get, "\(base)/warned").json?[path: ["spec", "modelServerConfig", "port"]] == 8000)
+            let warnedPatch = try await cluster.send(.patch, "\(base)/warned", json: ["spec": ["modelServerConfig": ["port": 8001, "bogus": 1]]],
+                                                     contentType: "application/merge-patch+json")
+            #expect(warnedPatch.status == 200 && warnedPatch.headers.values(for: "Warning").count == 1)
+            #expect(warnedPatch.json?[path: ["spec", "modelServerConfig"]] == ["port": 8001, "labels": ["any-key": "v"], "env_vars": ["ANY": "x"]])
+            #expect(try await cluster.send(.post, "\(base)?fieldValidation=Sloppy", json: isc("x")).status == 400)
+        }
+    }
+
     @Test("built-in kinds: names, and a pod needs containers with names and images")
     func builtinValidation() async throws {
         try await withAPICluster { cluster in

@@ -49,3 +49,16 @@ extension KubeStatus {
         KubeStatus(code: 500, reason: .internalError, message: message)
     }
 }
+
+extension HTTPResponse {
+    /// With a `Warning: 299 - "…"` header per warning, as the API server sends them (kubectl
+    /// prints each as "Warning: …").
+    func warning(_ warnings: [String]) -> HTTPResponse {
+        var response = self
+        for warning in warnings {
+            let quoted = warning.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            response.headers.add(name: "Warning", value: "299 - \"\(quoted)\"")
+        }
+        return response
+    }
+}

@@ -44,8 +44,9 @@ extension KubeAPI {
             meta.namespace = namespace
             object["metadata"] = .object(meta.json)
         }
-        let created = try store.create(stored(kind), namespace: namespace ?? "", try toStorage(kind, object, old: nil), dryRun: options.dryRun)
-        return APIResponse.json(shown(kind, created), status: .created)
+        let (known, warnings) = try knownFields(kind, object, options)
+        let created = try store.create(stored(kind), namespace: namespace ?? "", try toStorage(kind, known, old: nil), dryRun: options.dryRun)
+        return APIResponse.json(shown(kind, created), status: .created).warning(warnings)
     }
 
     func update(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
@@ -64,20 +65,27 @@ extension KubeAPI {
             meta.namespace = namespace
         }
         object["metadata"] = .object(meta.json)
-        let storedObject = try toStorage(kind, object, old: JSONObject())
+        let (known, warnings) = try knownFields(kind, object, options)
+        let storedObject = try toStorage(kind, known, old: JSONObject())
         let updated = try viewed(kind, name) { () throws(KubeStatus) in
             try store.update(stored(kind), namespace: namespace, name: name, storedObject, subresource: subresource, dryRun: options.dryRun)
         }
-        return APIResponse.json(shown(kind, updated))
+        return APIResponse.json(shown(kind, updated)).warning(warnings)
     }
 
     func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
-        let patch = try PatchRequest.parse(request, kind: kind)
+        var patch = try PatchRequest.parse(request, kind: kind)
+        var warnings: [String] = []
+        if case .merge(let document) = patch, let object = document.object {
+            let (known, unknown) = try knownFields(kind, object, options)
+            patch = .merge(.object(known))
+            warnings = unknown
+        }
         let patched = try viewed(kind, name) { () throws(KubeStatus) in
             try store.patch(stored(kind), namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun, view: views[kind])
         }
-        return APIResponse.json(shown(kind, patched))
+        return APIResponse.json(shown(kind, patched)).warning(warnings)
     }
 
     func delete(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
@@ -104,6 +112,22 @@ extension KubeAPI {
         let options = try deleteOptions(request)
         let deleted = try store.deleteCollection(stored(kind), namespace: namespace, labels: list.labels, fields: list.fields, options: options)
         return APIResponse.json(listObject(kind, deleted.map { shown(kind, $0) }, resourceVersion: "\(store.resourceVersion)", continueToken: nil, remaining: nil))
+    }
+
+    /// An object of one of FMA's kinds (or a merge patch of one) as `fieldValidation` wants its
+    /// unknown fields: Strict rejects them (400, as a real API server words it), Warn and
+    /// Ignore drop them, Warn with a warning each. Other kinds pass as they are.
+    func knownFields(_ kind: ResourceKind, _ object: JSONObject, _ options: WriteOptions) throws(KubeStatus) -> (JSONObject, [String]) {
+        guard let fields = FMAFields.of(kind) else { return (object, []) }
+        let unknown = fields.unknown(in: .object(object)).map { "unknown field \"\($0)\"" }
+        guard !unknown.isEmpty else { return (object, []) }
+        switch options.fieldValidation {
+        case .strict:
+            throw .badRequest("\(kind.kind) in version \"\(kind.version)\" cannot be handled as a \(kind.kind): strict decoding error: \(unknown.joined(separator: ", "))")
+        case .warn, .ignore:
+            let pruned = fields.pruned(.object(object)).object ?? object
+            return (pruned, options.fieldValidation == .warn ? unknown : [])
+        }
     }
 
     // MARK: - Views (`KindView`)

@@ -61,19 +61,28 @@ struct ListOptions: Sendable {
     }
 }
 
-/// The query parameters of a create, update or patch: `dryRun` (only `All`) and
-/// `fieldValidation` (`Strict`, `Warn` or `Ignore`; accepted, but the server has no schemas to
-/// find unknown fields with), `fieldManager` (ignored).
+/// The query parameters of a create, update or patch: `dryRun` (only `All`),
+/// `fieldValidation` (`Strict`, `Warn` — the default — or `Ignore`: what becomes of unknown
+/// fields; the server knows the fields of FMA's custom resources, `FMAFields`), `fieldManager`
+/// (ignored).
 struct WriteOptions: Sendable {
+    enum FieldValidation: String, Sendable {
+        case strict = "Strict", warn = "Warn", ignore = "Ignore"
+    }
+
     var dryRun = false
+    var fieldValidation = FieldValidation.warn
 
     init(query: [String: String]) throws(KubeStatus) {
         if let text = query["dryRun"], !text.isEmpty {
             guard text == "All" else { throw .badRequest("dryRun must be All, got \"\(text)\"") }
             dryRun = true
         }
-        if let text = query["fieldValidation"], !text.isEmpty, !["Strict", "Warn", "Ignore"].contains(text) {
-            throw .badRequest("fieldValidation must be Strict, Warn or Ignore, got \"\(text)\"")
+        if let text = query["fieldValidation"], !text.isEmpty {
+            guard let value = FieldValidation(rawValue: text) else {
+                throw .badRequest("fieldValidation must be Strict, Warn or Ignore, got \"\(text)\"")
+            }
+            fieldValidation = value
         }
     }
 }

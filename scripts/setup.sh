@@ -24,28 +24,20 @@ if [ ${#need_debs[@]} -gt 0 ]; then
 fi
 
 python=${PYTHON:-python3}
-if ! "$python" -c 'import google.protobuf' >/dev/null 2>&1; then
-  echo "setup: installing the protobuf package for $("$python" -c 'import sys; print(sys.executable)')"
-  "$python" -m pip install --quiet --disable-pip-version-check 'protobuf>=4.21'
-fi
+# pip_need MODULES REQUIREMENT: installs REQUIREMENT unless `import MODULES` already works.
+pip_need() {
+  if ! "$python" -c "import $1" >/dev/null 2>&1; then
+    echo "setup: installing $2 for $("$python" -c 'import sys; print(sys.executable)')"
+    "$python" -m pip install --quiet --disable-pip-version-check "$2"
+  fi
+}
+pip_need google.protobuf 'protobuf>=4.21'
 # h2: the HTTP/2-only server of the HTTP client's tests.
-if ! "$python" -c 'import h2' >/dev/null 2>&1; then
-  echo "setup: installing the h2 package for $("$python" -c 'import sys; print(sys.executable)')"
-  "$python" -m pip install --quiet --disable-pip-version-check 'h2>=4.1'
-fi
+pip_need h2 'h2>=4.1'
 # kubernetes: the official client, which checks fma-devcluster from outside in the tests.
-if ! "$python" -c 'import kubernetes' >/dev/null 2>&1; then
-  echo "setup: installing the kubernetes package for $("$python" -c 'import sys; print(sys.executable)')"
-  "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes>=29'
-fi
+pip_need kubernetes 'kubernetes>=29'
 # kubernetes-validate (Kubernetes' own schemas, with jsonschema) and cel-python (a CEL
 # implementation): deploy/'s manifests and admission policies are checked with them.
-if ! "$python" -c 'import kubernetes_validate, jsonschema' >/dev/null 2>&1; then
-  echo "setup: installing the kubernetes-validate package for $("$python" -c 'import sys; print(sys.executable)')"
-  "$python" -m pip install --quiet --disable-pip-version-check 'kubernetes-validate>=1.31'
-fi
-if ! "$python" -c 'import celpy' >/dev/null 2>&1; then
-  echo "setup: installing the cel-python package for $("$python" -c 'import sys; print(sys.executable)')"
-  "$python" -m pip install --quiet --disable-pip-version-check 'cel-python>=0.2'
-fi
+pip_need 'kubernetes_validate, jsonschema' 'kubernetes-validate>=1.31'
+pip_need celpy 'cel-python>=0.2'
 echo "setup: ok"

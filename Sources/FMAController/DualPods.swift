@@ -74,8 +74,6 @@ public enum DualPods {
         public static let nodeUnschedulable = "NodeUnschedulable"
         /// Ours: a sleeping direct provider was deleted to make room for the requester's.
         public static let sleeperEvicted = "SleeperEvicted"
-        /// Ours: the requester cannot be served as it is (the message says why and what to fix).
-        public static let cannotServe = "CannotServe"
     }
 
     /// The container of requesters and launchers.

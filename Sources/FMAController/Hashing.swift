@@ -22,17 +22,6 @@ enum Hashing {
 
     /// `value` with every object's keys sorted, serialized compactly.
     static func canonicalBytes(_ value: JSONValue) -> [UInt8] {
-        canonical(value).serialized()
-    }
-
-    static func canonical(_ value: JSONValue) -> JSONValue {
-        switch value {
-        case .object(let object):
-            .object(JSONObject(object.keys.sorted().map { ($0, canonical(object[$0] ?? .null)) }))
-        case .array(let items):
-            .array(items.map(canonical))
-        default:
-            value
-        }
+        value.canonicalSerialized()
     }
 }

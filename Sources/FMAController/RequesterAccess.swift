@@ -20,15 +20,40 @@ final class RequesterAccess: Sendable {
 
     /// The requester's GPU UUIDs, in the order it reports them.
     func accelerators(of pod: Pod) async throws(ControllerError) -> [String] {
+        try await ask(pod, "GetAccelerators", { (client: RequesterClient) async throws(RPCError) in try await client.accelerators() },
+                      path: RequesterHTTP.acceleratorsPath, what: "a JSON array of GPU UUIDs") { json in
+            json.array.map { $0.compactMap(\.string) }
+        }
+    }
+
+    /// MiB in use per GPU UUID, as the requester measures it: `GetAcceleratorMemory` over RPC,
+    /// else FMA's `GET /v1/dual-pods/accelerator-memory-usage`.
+    func acceleratorMemory(of pod: Pod) async throws(ControllerError) -> [String: UInt64] {
+        try await ask(pod, "GetAcceleratorMemory", { (client: RequesterClient) async throws(RPCError) in try await client.acceleratorMemory() },
+                      path: RequesterHTTP.acceleratorMemoryPath, what: "a JSON object of GPU UUID to MiB") { json in
+            json.object.map { object in
+                var used: [String: UInt64] = [:]
+                for (uuid, value) in object {
+                    if let mib = value.int, mib >= 0 { used[uuid] = UInt64(mib) }
+                }
+                return used
+            }
+        }
+    }
+
+    /// One question to the stub: `call` over fma's RPC when it has the port, else a GET of FMA's
+    /// SPI `path` whose JSON answer `parse` reads (nil: not `what` it should be).
+    private func ask<T>(_ pod: Pod, _ method: String, _ call: (RequesterClient) async throws(RPCError) -> T,
+                        path: String, what: String, parse: (JSONValue) -> T?) async throws(ControllerError) -> T {
         guard let ip = pod.status.podIP, !ip.isEmpty else { throw ControllerError("no IP assigned yet") }
         if let client = await rpc(for: pod) {
             do {
-                return try await client.accelerators()
+                return try await call(client)
             } catch {
-                throw ControllerError("GetAccelerators on \(client.rpc.configuration.address) fails: \(error.message)")
+                throw ControllerError("\(method) on \(client.rpc.configuration.address) fails: \(error.message)")
             }
         }
-        let url = Endpoints.httpBase(ip: ip, port: Endpoints.adminPort(of: pod)) + RequesterHTTP.acceleratorsPath
+        let url = Endpoints.httpBase(ip: ip, port: Endpoints.adminPort(of: pod)) + path
         let response: HTTPClientResponse
         do {
             response = try await http.send(HTTPClientRequest(.get, url, headers: ["Accept": "application/json"], timeout: .seconds(10)))
@@ -38,38 +63,10 @@ final class RequesterAccess: Sendable {
         guard response.isSuccess else {
             throw ControllerError("GET \"\(url)\" fails: status \(response.status): \(response.bodyText.prefix(200))")
         }
-        guard let array = (try? JSONValue(parsing: response.body))?.array else {
-            throw ControllerError("GET \"\(url)\" fails: the answer is not a JSON array of GPU UUIDs")
+        guard let json = try? JSONValue(parsing: response.body), let value = parse(json) else {
+            throw ControllerError("GET \"\(url)\" fails: the answer is not \(what)")
         }
-        return array.compactMap(\.string)
-    }
-
-    /// MiB in use per GPU UUID, as the requester measures it: `GetAcceleratorMemory` over RPC,
-    /// else FMA's `GET /v1/dual-pods/accelerator-memory-usage`.
-    func acceleratorMemory(of pod: Pod) async throws(ControllerError) -> [String: UInt64] {
-        guard let ip = pod.status.podIP, !ip.isEmpty else { throw ControllerError("no IP assigned yet") }
-        if let client = await rpc(for: pod) {
-            do {
-                return try await client.acceleratorMemory()
-            } catch {
-                throw ControllerError("GetAcceleratorMemory on \(client.rpc.configuration.address) fails: \(error.message)")
-            }
-        }
-        let url = Endpoints.httpBase(ip: ip, port: Endpoints.adminPort(of: pod)) + RequesterHTTP.acceleratorMemoryPath
-        let response: HTTPClientResponse
-        do {
-            response = try await http.send(HTTPClientRequest(.get, url, headers: ["Accept": "application/json"], timeout: .seconds(10)))
-        } catch {
-            throw ControllerError("GET \"\(url)\" fails: \(error.message)")
-        }
-        guard response.isSuccess, let object = (try? JSONValue(parsing: response.body))?.object else {
-            throw ControllerError("GET \"\(url)\" fails: status \(response.status): \(response.bodyText.prefix(200))")
-        }
-        var used: [String: UInt64] = [:]
-        for (uuid, value) in object {
-            if let mib = value.int, mib >= 0 { used[uuid] = UInt64(mib) }
-        }
-        return used
+        return value
     }
 
     /// Relays readiness: `SetReady` over RPC, else `POST /v1/become-ready|unready`.

@@ -13,6 +13,24 @@ extension JSONValue {
         JSONWriter.write(self, to: &out, indent: nil, level: 0)
     }
 
+    /// The value with every object's members sorted by key: the same data always serializes to
+    /// the same bytes (what hashes of objects are taken over).
+    public var canonical: JSONValue {
+        switch self {
+        case .object(let object):
+            .object(JSONObject(object.keys.sorted().map { ($0, (object[$0] ?? .null).canonical) }))
+        case .array(let items):
+            .array(items.map(\.canonical))
+        default:
+            self
+        }
+    }
+
+    /// `canonical`, as compact JSON text (UTF-8).
+    public func canonicalSerialized() -> [UInt8] {
+        canonical.serialized()
+    }
+
     /// The value as JSON text; `pretty` indents by two spaces per level.
     public func serializedString(pretty: Bool = false) -> String {
         var out: [UInt8] = []

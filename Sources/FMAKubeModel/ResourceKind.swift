@@ -77,10 +77,26 @@ extension ResourceKind {
     public static let launcherConfig = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "LauncherConfig", plural: "launcherconfigs", namespaced: true, shortNames: ["lcfg"], subresources: ["status"])
     public static let launcherPopulationPolicy = ResourceKind(group: fmaGroup, version: fmaVersion, kind: "LauncherPopulationPolicy", plural: "launcherpopulationpolicies", namespaced: true, shortNames: ["lpp"], subresources: ["status"])
 
-    /// Every kind fma-devcluster serves and the client has typed views for.
+    public static let deployment = ResourceKind(group: "apps", version: "v1", kind: "Deployment", plural: "deployments", namespaced: true, shortNames: ["deploy"], subresources: ["status", "scale"], categories: ["all"])
+    public static let daemonSet = ResourceKind(group: "apps", version: "v1", kind: "DaemonSet", plural: "daemonsets", namespaced: true, shortNames: ["ds"], subresources: ["status"], categories: ["all"])
+    static let rbacGroup = "rbac.authorization.k8s.io"
+    public static let role = ResourceKind(group: rbacGroup, version: "v1", kind: "Role", plural: "roles", namespaced: true)
+    public static let clusterRole = ResourceKind(group: rbacGroup, version: "v1", kind: "ClusterRole", plural: "clusterroles", namespaced: false)
+    public static let roleBinding = ResourceKind(group: rbacGroup, version: "v1", kind: "RoleBinding", plural: "rolebindings", namespaced: true)
+    public static let clusterRoleBinding = ResourceKind(group: rbacGroup, version: "v1", kind: "ClusterRoleBinding", plural: "clusterrolebindings", namespaced: false)
+    public static let networkPolicy = ResourceKind(group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy", plural: "networkpolicies", namespaced: true, shortNames: ["netpol"])
+    public static let customResourceDefinition = ResourceKind(group: "apiextensions.k8s.io", version: "v1", kind: "CustomResourceDefinition", plural: "customresourcedefinitions", namespaced: false, shortNames: ["crd", "crds"], subresources: ["status"])
+    public static let validatingAdmissionPolicy = ResourceKind(group: "admissionregistration.k8s.io", version: "v1", kind: "ValidatingAdmissionPolicy", plural: "validatingadmissionpolicies", namespaced: false, subresources: ["status"])
+    public static let validatingAdmissionPolicyBinding = ResourceKind(group: "admissionregistration.k8s.io", version: "v1", kind: "ValidatingAdmissionPolicyBinding", plural: "validatingadmissionpolicybindings", namespaced: false)
+
+    /// Every kind fma-devcluster serves and the client has typed views for. fma-devcluster rolls
+    /// Deployments and DaemonSets out; RBAC objects, NetworkPolicies, CRDs and admission policies
+    /// it stores and serves (so that `deploy/`'s manifests apply) but does not enforce.
     public static let all: [ResourceKind] = [
         .namespace, .pod, .configMap, .secret, .serviceAccount, .node, .event, .service, .replicaSet, .lease,
         .inferenceServerConfig, .launcherConfig, .launcherPopulationPolicy,
+        .deployment, .daemonSet, .role, .clusterRole, .roleBinding, .clusterRoleBinding, .networkPolicy,
+        .customResourceDefinition, .validatingAdmissionPolicy, .validatingAdmissionPolicyBinding,
     ]
 
     /// The known kind with this `apiVersion` and `kind`.

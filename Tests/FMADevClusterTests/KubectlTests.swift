@@ -163,6 +163,86 @@ struct KubectlTests {
         }
     }
 
+    @Test("a Deployment rolls out through ReplicaSets (rollout status, set image), a DaemonSet follows node labels; apply -k deploy/overlays/devcluster stores every object")
+    func deploymentsDaemonSetsAndDeploy() async throws {
+        try await KubectlCluster.with(nodes: 2) { cluster in
+            let file = cluster.directory + "/workloads.yaml"
+            try """
+                apiVersion: apps/v1
+                kind: Deployment
+                metadata: {name: web}
+                spec:
+                  replicas: 2
+                  selector: {matchLabels: {app: web}}
+                  template:
+                    metadata: {labels: {app: web}}
+                    spec:
+                      containers:
+                      - {name: web, image: registry.example/web:1}
+                ---
+                apiVersion: apps/v1
+                kind: DaemonSet
+                metadata: {name: agent}
+                spec:
+                  selector: {matchLabels: {app: agent}}
+                  template:
+                    metadata: {labels: {app: agent}}
+                    spec:
+                      nodeSelector: {pool: a}
+                      containers:
+                      - {name: agent, image: registry.example/agent:1}
+
+                """.write(toFile: file, atomically: true, encoding: .utf8)
+            let applied = try await cluster.kubectl("apply", "-f", file)
+            #expect(applied.contains("deployment.apps/web created") && applied.contains("daemonset.apps/agent created"))
+            #expect(try await cluster.kubectl("rollout", "status", "deployment/web", "--timeout=60s").contains("successfully rolled out"))
+            let first = try await cluster.kubectl("get", "rs", "-l", "app=web", "-o", "jsonpath={.items[*].metadata.name}")
+            #expect(first.split(separator: " ").count == 1 && first.hasPrefix("web-"))
+            #expect(try await cluster.kubectl("get", "pods", "-l", "app=web", "-o", "name").split(separator: "\n").count == 2)
+
+            // A new template: a second ReplicaSet takes over, the first is scaled to zero.
+            _ = try await cluster.kubectl("set", "image", "deployment/web", "web=registry.example/web:2")
+            #expect(try await cluster.kubectl("rollout", "status", "deployment/web", "--timeout=60s").contains("successfully rolled out"))
+            try await waitUntil(timeout: .seconds(60), "the old ReplicaSet's pods to go", every: .milliseconds(200)) {
+                let images = (try? await cluster.kubectl("get", "pods", "-l", "app=web", "-o", "jsonpath={.items[*].spec.containers[0].image}")) ?? ""
+                return images == "registry.example/web:2 registry.example/web:2"
+            }
+            let replicas = try await cluster.kubectl("get", "rs", "-l", "app=web", "-o", "jsonpath={range .items[*]}{.spec.replicas}{\"\\n\"}{end}")
+            #expect(replicas.split(separator: "\n").sorted() == ["0", "2"])
+
+            // The DaemonSet: no node in pool a yet, then one, then the other, then one leaves.
+            #expect(try await cluster.kubectl("get", "pods", "-l", "app=agent", "-o", "name").isEmpty)
+            _ = try await cluster.kubectl("label", "node", "node-1", "pool=a")
+            try await waitUntil(timeout: .seconds(60), "an agent on node-1", every: .milliseconds(200)) {
+                (try? await cluster.kubectl("get", "pods", "-l", "app=agent", "-o", "jsonpath={.items[*].spec.nodeName}")) == "node-1"
+            }
+            _ = try await cluster.kubectl("label", "node", "node-2", "pool=a")
+            #expect(try await cluster.kubectl("rollout", "status", "daemonset/agent", "--timeout=60s").contains("successfully rolled out"))
+            #expect(try await cluster.kubectl("get", "ds", "agent", "-o", "jsonpath={.status.desiredNumberScheduled}") == "2")
+            _ = try await cluster.kubectl("label", "node", "node-1", "pool-")
+            try await waitUntil(timeout: .seconds(60), "node-1's agent to go", every: .milliseconds(200)) {
+                // Each pod as "NODE DELETION-TIMESTAMP": node-1's is gone or being deleted.
+                let lines = (try? await cluster.kubectl("get", "pods", "-l", "app=agent", "-o",
+                                                        "jsonpath={range .items[*]}{.spec.nodeName} {.metadata.deletionTimestamp}{\"\\n\"}{end}")) ?? ""
+                let live = lines.split(separator: "\n").map { $0.split(separator: " ") }.filter { $0.count == 1 }.map { String($0[0]) }
+                return live == ["node-2"]
+            }
+
+            // deploy/: every kind it renders is served (stored; RBAC and policies not enforced).
+            let installed = try await cluster.kubectl("apply", "-k", repositoryRoot + "/deploy/overlays/devcluster")
+            for line in ["customresourcedefinition.apiextensions.k8s.io/launcherconfigs.fma.llm-d.ai created",
+                         "clusterrole.rbac.authorization.k8s.io/fma-controller-nodes created",
+                         "rolebinding.rbac.authorization.k8s.io/fma-controller created",
+                         "networkpolicy.networking.k8s.io/fma-launcher-ports created",
+                         "validatingadmissionpolicy.admissionregistration.k8s.io/fma-immutable-fields created",
+                         "deployment.apps/fma-controller created", "daemonset.apps/fma-gpu-inventory created",
+                         "launcherconfig.fma.llm-d.ai/vllm-launcher created", "secret/fma-rpc-token created"] {
+                #expect(installed.contains(line), "\(line) in \(installed)")
+            }
+            #expect(try await cluster.kubectl("get", "crd", "-o", "name").split(separator: "\n").count == 3)
+        }
+    }
+
     @Test("cordon and uncordon a node, and kubectl patch's default strategic patch of its labels")
     func cordonAndPatch() async throws {
         try await KubectlCluster.with { cluster in
@@ -385,10 +465,12 @@ struct KubectlCluster: Sendable {
         return binDirectory + "/fma-devcluster"
     }
 
-    static func with(_ body: @Sendable (KubectlCluster) async throws -> Void) async throws {
+    /// A cluster of `nodes` simulated nodes (their pods' containers simulated unless they run
+    /// this project's programs).
+    static func with(nodes: Int = 0, _ body: @Sendable (KubectlCluster) async throws -> Void) async throws {
         try await withTemporaryDirectory { directory in
             let ready = directory + "/ready"
-            let server = try ChildProcess(executable, ["serve", "--state-dir", directory + "/state", "--nodes", "0", "--ready-file", ready],
+            let server = try ChildProcess(executable, ["serve", "--state-dir", directory + "/state", "--nodes", String(nodes), "--ready-file", ready],
                                           directory: directory)
             defer { server.stop() }
             try await waitUntil("fma-devcluster's ready file") {

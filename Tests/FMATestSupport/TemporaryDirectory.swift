@@ -38,10 +38,16 @@ public var goldenDirectory: String { repositoryRoot + "/Tests/Golden" }
 
 /// Waits, bounded by `timeout`, until `condition` holds; polls every few milliseconds.
 public func waitUntil(timeout: Duration = .seconds(20), _ what: String, _ condition: () throws -> Bool) async throws {
+    try await waitUntil(timeout: timeout, what, every: .milliseconds(10)) { () async throws -> Bool in try condition() }
+}
+
+/// Waits, bounded by `timeout`, until the asynchronous `condition` holds, asking `every` so often.
+public func waitUntil(timeout: Duration = .seconds(20), _ what: String, every interval: Duration,
+                      _ condition: () async throws -> Bool) async throws {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
-        if try condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
+        if try await condition() { return }
+        try await Task.sleep(for: interval)
     }
     throw TestSupportError("timed out after \(timeout) waiting for \(what)")
 }

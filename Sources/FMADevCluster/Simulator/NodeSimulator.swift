@@ -55,6 +55,8 @@ public struct NodeSimulator: Service {
         let scheduler = Scheduler(store: store, logger: logger)
         let kubelet = Kubelet(store: store, configuration: configuration, logger: logger)
         let replicaSets = ReplicaSetController(store: store, logger: logger)
+        let deployments = DeploymentController(store: store, logger: logger)
+        let daemonSets = DaemonSetController(store: store, logger: logger)
         let leases = NodeLeases(store: store, nodeNames: configuration.nodeNames, logger: logger)
         let (stop, stopContinuation) = AsyncStream<Void>.makeStream()
         logger.info("node simulator started", metadata: ["nodes": "\(configuration.nodeNames.count)", "gpusPerNode": "\(configuration.gpusPerNode)"])
@@ -63,22 +65,35 @@ public struct NodeSimulator: Service {
                 group.addTask { await scheduler.run() }
                 group.addTask { await kubelet.run() }
                 group.addTask { await replicaSets.run() }
+                group.addTask { await deployments.run() }
+                group.addTask { await daemonSets.run() }
                 await withDiscardingTaskGroup { pumps in
                     pumps.addTask {
                         await pump(.pod) { event in
                             scheduler.send(.pod(event))
                             kubelet.send(.pod(event))
                             replicaSets.send(.pod(event))
+                            daemonSets.send(.pod(event))
                         }
                     }
                     pumps.addTask {
                         await pump(.node) { event in
                             scheduler.send(.node(event))
                             kubelet.send(.node(event))
+                            daemonSets.send(.node(event))
                         }
                     }
                     pumps.addTask {
-                        await pump(.replicaSet) { replicaSets.send(.replicaSet($0)) }
+                        await pump(.replicaSet) { event in
+                            replicaSets.send(.replicaSet(event))
+                            deployments.send(.replicaSet(event))
+                        }
+                    }
+                    pumps.addTask {
+                        await pump(.deployment) { deployments.send(.deployment($0)) }
+                    }
+                    pumps.addTask {
+                        await pump(.daemonSet) { daemonSets.send(.daemonSet($0)) }
                     }
                     pumps.addTask { await leases.run() }
                     for await _ in stop {}
@@ -86,6 +101,8 @@ public struct NodeSimulator: Service {
                 }
                 scheduler.finish()
                 replicaSets.finish()
+                deployments.finish()
+                daemonSets.finish()
                 kubelet.send(.shutdown)
             }
         } onGracefulShutdown: {

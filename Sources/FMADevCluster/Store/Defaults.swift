@@ -40,6 +40,20 @@ enum Defaults {
         case .replicaSet:
             if object[path: ["spec", "replicas"]] == nil { object[path: ["spec", "replicas"]] = 1 }
             object["status"] = ["replicas": 0]
+        case .deployment:
+            if object[path: ["spec", "replicas"]] == nil { object[path: ["spec", "replicas"]] = 1 }
+            if object[path: ["spec", "strategy"]] == nil {
+                object[path: ["spec", "strategy"]] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": "25%", "maxSurge": "25%"]]
+            }
+            if object[path: ["spec", "revisionHistoryLimit"]] == nil { object[path: ["spec", "revisionHistoryLimit"]] = 10 }
+            if object[path: ["spec", "progressDeadlineSeconds"]] == nil { object[path: ["spec", "progressDeadlineSeconds"]] = 600 }
+            object["status"] = nil
+        case .daemonSet:
+            if object[path: ["spec", "updateStrategy"]] == nil {
+                object[path: ["spec", "updateStrategy"]] = ["type": "RollingUpdate", "rollingUpdate": ["maxUnavailable": 1, "maxSurge": 0]]
+            }
+            if object[path: ["spec", "revisionHistoryLimit"]] == nil { object[path: ["spec", "revisionHistoryLimit"]] = 10 }
+            object["status"] = nil
         case .node:
             break  // a node may be created with its status
         default:

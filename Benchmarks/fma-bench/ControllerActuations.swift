@@ -52,16 +52,39 @@ struct ControllerActuations {
     }
 
     func requester(_ name: String, isc: String) throws -> Pod {
+        try requester(name, annotations: ["dual-pods.llm-d.ai/inference-server-config": isc])
+    }
+
+    /// Direct mode: the server patch runs the fake vLLM instead of the stub; `variant` (an env
+    /// var) makes specs, hence providers, differ.
+    func directRequester(_ name: String, variant: String) throws -> Pod {
+        let patch = """
+            {"metadata": {"labels": {"app": null}}, "spec": {"terminationGracePeriodSeconds": 1, "containers": [{"name": "inference-server",
+              "command": ["python3", "-m", "fma_fakevllm", "--port", "8000", "--model", "fake/direct"],
+              "readinessProbe": {"httpGet": {"path": "/health", "port": 8000}, "periodSeconds": 1}}]}}
+            """
+        return try requester(name, annotations: ["dual-pods.llm-d.ai/server-patch": patch], env: ["VARIANT": variant])
+    }
+
+    /// The ConfigMap gpu-map of direct mode: the one node's one GPU.
+    func createGPUMap() async throws {
+        var map = ConfigMap(name: "gpu-map", namespace: namespace)
+        map.data = ["node-1": "{\"\(MockGPUs.uuid(node: "node-1", index: 0))\": 0}"]
+        _ = try await client.create(map)
+    }
+
+    private func requester(_ name: String, annotations: [String: String], env: [String: String] = [:]) throws -> Pod {
         let command = Self.jsonArray([
             "fma-gpu-inventory", "requester", "--listen", "tcp://$(POD_IP):8082", "--token-file", directory + "/token",
             "--http-host", "$(POD_IP)", "--probes-port", "8080", "--spi-port", "8081", "--log-level", "warning",
         ])
+        let annotationsJSON = JSONValue(stringMap: annotations).serializedString()
+        let envJSON = JSONValue.array(env.sorted { $0.key < $1.key }.map { ["name": .string($0.key), "value": .string($0.value)] }).serializedString()
         let pod = """
             {"apiVersion": "v1", "kind": "Pod",
-             "metadata": {"name": "\(name)", "namespace": "\(namespace)",
-                          "annotations": {"dual-pods.llm-d.ai/inference-server-config": "\(isc)"}},
+             "metadata": {"name": "\(name)", "namespace": "\(namespace)", "labels": {"app": "bench"}, "annotations": \(annotationsJSON)},
              "spec": {"terminationGracePeriodSeconds": 1, "containers": [{
-               "name": "inference-server", "image": "fma/requester", "command": \(command),
+               "name": "inference-server", "image": "fma/requester", "command": \(command), "env": \(envJSON),
                "ports": [{"name": "probes", "containerPort": 8080}, {"name": "spi", "containerPort": 8081},
                          {"name": "fma-rpc", "containerPort": 8082}],
                "resources": {"limits": {"nvidia.com/gpu": "1"}},
@@ -83,22 +106,29 @@ struct ControllerActuations {
 
     /// One requester served and deleted; returns its create → Ready time (wall clock; it
     /// includes the kubelet's 1 s readiness-probe period).
+    /// `path`: hot, warm or cold through launchers; direct-hot (the same spec each run: its
+    /// provider sleeps between runs) or direct-cold (a new spec each run: a new provider, the
+    /// least recently used sleeper evicted past --sleeper-limit).
     func actuate(path: String, index: Int) async throws -> Double {
-        if path == "cold" {
-            try await deleteLaunchers()
+        let name = "\(path)-\(index)"
+        switch path {
+        case "direct-hot": return try await serveAndDelete(try directRequester(name, variant: "hot"))
+        case "direct-cold": return try await serveAndDelete(try directRequester(name, variant: name))
+        case "cold": try await deleteLaunchers()
+        default: break
         }
-        let isc = path == "hot" ? "hot" : "\(path)-\(index)"
-        return try await serveAndDelete(name: "\(path)-\(index)", isc: isc)
+        return try await serveAndDelete(try requester(name, isc: path == "hot" ? "hot" : name))
     }
 
-    /// Serves one requester for the "hot" config: its instance then sleeps for the hot runs.
-    func seedHotInstance() async throws {
-        _ = try await serveAndDelete(name: "hot-seed", isc: "hot")
+    /// Serves one requester for the "hot" config (or direct spec): it then sleeps for the hot runs.
+    func seedHotInstance(direct: Bool = false) async throws {
+        _ = try await serveAndDelete(direct ? try directRequester("direct-hot-seed", variant: "hot") : try requester("hot-seed", isc: "hot"))
     }
 
-    private func serveAndDelete(name: String, isc: String) async throws -> Double {
+    private func serveAndDelete(_ pod: Pod) async throws -> Double {
+        let name = pod.metadata.name
         let start = ContinuousClock.now
-        _ = try await client.create(try requester(name, isc: isc))
+        _ = try await client.create(pod)
         try await waitFor(name, "Ready") { $0?.isReady == true }
         let seconds = Self.seconds(ContinuousClock.now - start)
         _ = try await client.delete(Pod.self, name: name, namespace: namespace)

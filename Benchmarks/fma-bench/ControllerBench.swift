@@ -19,7 +19,11 @@ struct ControllerBench: AsyncParsableCommand {
             is Ready, and deletes it: cold (the launcher is deleted before each run), warm (a new \
             InferenceServerConfig each run: a new instance in the running launcher, which evicts \
             its least recently used sleeper when full) and hot (the same config each run: its \
-            instance sleeps in the launcher between runs).
+            instance sleeps in the launcher between runs). Then direct mode (the ConfigMap gpu-map \
+            names the GPU): direct-cold (a new spec each run: a new provider Pod running the fake \
+            vLLM, the least recently used sleeper evicted past --sleeper-limit 1) and direct-hot \
+            (the same spec each run: its provider sleeps between runs and is woken). For direct \
+            mode the controller's time includes the provider Pod's start and its readiness probe.
 
             For each actuation the controller logs the time from the requester's GPUs being known \
             to readiness relayed, and the parts of it spent in fma RPC calls to the launcher, in a \
@@ -61,10 +65,13 @@ struct ControllerBench: AsyncParsableCommand {
         print("fma-bench controller: \(runs) actuations per path, 1 node × 1 GPU, fake vLLM (instant wake), \(cores) cores")
         try await bench.createConfigs(checkout: try Self.checkout())
 
+        try await bench.createGPUMap()
+
         var logged: [String: [ActuationLogLine]] = [:]
         var wall: [String: [Double]] = [:]
-        for path in ["cold", "warm", "hot"] {
+        for path in ["cold", "warm", "hot", "direct-cold", "direct-hot"] {
             if path == "hot" { try await bench.seedHotInstance() }
+            if path == "direct-hot" { try await bench.seedHotInstance(direct: true) }
             let before = ActuationLogLine.parse(log: log).count
             for index in 0..<runs {
                 let seconds = try await bench.actuate(path: path, index: index)
@@ -82,12 +89,13 @@ struct ControllerBench: AsyncParsableCommand {
         print("")
         print("| path | n | total p50 | total p99 | launcher RPC p50 | launcher start p50 | instance server p50 | controller p50 | controller p99 | create → Ready p50 |")
         print("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
-        for path in ["hot", "warm", "cold"] {
+        for path in ["hot", "warm", "cold", "direct-hot", "direct-cold"] {
             let lines = logged[path] ?? []
-            let matching = lines.filter { $0.path == path }
+            let logPath = path.hasPrefix("direct-") ? String(path.dropFirst("direct-".count)) : path
+            let matching = lines.filter { $0.path == logPath }
             print(Self.row(path: path, matching, wall: wall[path] ?? []))
             if matching.count != lines.count {
-                let others = lines.filter { $0.path != path }.map(\.path)
+                let others = lines.filter { $0.path != logPath }.map(\.path)
                 print("  (\(others.count) of the \(path) runs were served another way: \(others))")
             }
         }

@@ -27,7 +27,8 @@ struct APIServerTests {
 
             let groups = try #require(try await cluster.send(.get, "/apis").json)
             let groupNames = groups["groups"]?.array?.compactMap { $0["name"]?.string } ?? []
-            #expect(groupNames == ["apps", "coordination.k8s.io", "fma.llm-d.ai", "events.k8s.io", "metrics.k8s.io"])
+            #expect(groupNames == ["apps", "coordination.k8s.io", "fma.llm-d.ai", "rbac.authorization.k8s.io", "networking.k8s.io",
+                                   "apiextensions.k8s.io", "admissionregistration.k8s.io", "events.k8s.io", "metrics.k8s.io"])
             // metrics.k8s.io is listed read-only so kubectl top asks, and is answered 503.
             let metrics = try #require(try await cluster.send(.get, "/apis/metrics.k8s.io/v1beta1").json)
             #expect(metrics["resources"]?.array?.first?["verbs"] == ["get", "list"])
@@ -38,6 +39,8 @@ struct APIServerTests {
             #expect(leases?["kind"] == "Lease" && leases?["namespaced"] == true && leases?["singularName"] == "lease")
 
             let apps = try #require(try await cluster.send(.get, "/apis/apps/v1").json)
+            let appsNames = apps["resources"]?.array?.compactMap { $0["name"]?.string } ?? []
+            #expect(["deployments", "deployments/scale", "daemonsets", "daemonsets/status"].allSatisfy(appsNames.contains), "\(appsNames)")
             let scale = apps["resources"]?.array?.first { $0["name"]?.string == "replicasets/scale" }
             #expect(scale?["group"] == "autoscaling")
             #expect(scale?["version"] == "v1")

@@ -56,6 +56,9 @@ struct ControllerBench: AsyncParsableCommand {
         let controller = try BenchScratch.spawn(BenchScratch.sibling("fma-controller"), [
             "--namespace", "default", "--kubeconfig", kubeconfig, "--token-file", directory + "/token",
             "--leader-elect=false", "--ready-file", directory + "/controller.ready",
+            // The dual-pods controller alone: with no LauncherPopulationPolicy the populator
+            // would delete every launcher once unbound (FMA's orphan cleanup), so no run is hot.
+            "--dual-pods",
         ], log: log)
         defer { BenchScratch.stop(controller) }
         try await BenchScratch.waitForFile(directory + "/controller.ready", what: "fma-controller", seconds: 60, process: controller)

@@ -6,6 +6,7 @@ import FMAKube
 import FMAKubeModel
 import FMATestSupport
 import Foundation
+import ServiceLifecycle
 import Testing
 
 /// Direct mode against a real fma-devcluster: requesters (fma-gpu-inventory requester) whose
@@ -121,6 +122,32 @@ import Testing
             let evictions = try await cluster.events(about: "m3").filter { $0.reason == DualPods.Reason.sleeperEvicted }
             #expect(evictions.count == 2)
             #expect(evictions.allSatisfy { ($0.message ?? "").contains("--sleeper-memory-budget") })
+        }
+    }
+}
+
+extension DirectModeEndToEndTests {
+    @Test func aRestartedControllerRebuildsWhatItKnewFromThePodsAndTheServers() async throws {
+        try await ControllerCluster.with(nodes: 1, gpus: 1, startController: false) { cluster in
+            try await cluster.applyGPUMap(nodes: ["node-1"])
+            let provider = try await withRunningServices([ControllerService(cluster.makeController())]) { _ in
+                try await cluster.createDirectRequester("d1", variant: "a", node: "node-1")
+                return try #require(try await cluster.waitReady("d1").metadata.labels[DualPods.Label.dual])
+            }
+            // A new controller: it asks the bound provider's server whether it sleeps (nothing
+            // else says so), sleeps it when its requester goes, and wakes it for the next one.
+            #expect(!cluster.metricsText().contains(#"purpose="query_sleeping""#))
+            try await withRunningServices([ControllerService(cluster.makeController())]) { _ in
+                try await waitUntil(timeout: .seconds(60), "the new controller to ask the provider's server", every: .milliseconds(50)) {
+                    cluster.metricsText().contains(#"purpose="query_sleeping""#)
+                }
+                try await cluster.deleteAndWaitAsleep("d1", provider: provider)
+                try await cluster.createDirectRequester("d2", variant: "a", node: "node-1")
+                let d2 = try await cluster.waitReady("d2")
+                #expect(d2.metadata.labels[DualPods.Label.dual] == provider)
+                #expect(d2.metadata.annotations[DualPods.Annotation.actuationPath] == "hot")
+                #expect(try await cluster.isSleeping(try #require(try await cluster.pod(provider))) == false)
+            }
         }
     }
 }

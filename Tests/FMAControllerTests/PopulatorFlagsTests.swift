@@ -26,8 +26,14 @@ import Testing
             let unreadable = try await runCommand(binDirectory + "/fma-controller", ["-n", "default", "--expectation-timeout", "5 seconds"], directory: directory)
             #expect(unreadable.termination.exitCode == 64)
             #expect(unreadable.stderr.contains("--expectation-timeout"))
+            let budget = try await runCommand(binDirectory + "/fma-controller", ["-n", "default", "--sleeper-memory-budget", "12Qi"], directory: directory)
+            #expect(budget.termination.exitCode == 64)
+            #expect(budget.stderr.contains(#"--sleeper-memory-budget 12Qi: quantity "12Qi" is invalid: unknown suffix "Qi""#), "\(budget.stderr)")
+            let limit = try await runCommand(binDirectory + "/fma-controller", ["-n", "default", "--sleeper-limit", "-1"], directory: directory)
+            #expect(limit.termination.exitCode == 64)
             let help = try await runCommand(binDirectory + "/fma-controller", ["--help"], directory: directory)
-            for flag in ["--populator", "--dual-pods", "--expectation-timeout", "--stuck-scheduling-threshold", "--stuck-starting-threshold"] {
+            for flag in ["--populator", "--dual-pods", "--expectation-timeout", "--stuck-scheduling-threshold", "--stuck-starting-threshold",
+                         "--sleeper-limit", "--sleeper-memory-budget", "--debug-accelerator-memory"] {
                 #expect(help.stdout.contains(flag), "\(flag)")
             }
         }

@@ -7,7 +7,7 @@ import Logging
 /// the node (`spec.nodeName` set), labelled with the template's hash
 /// (`controller-revision-hash`); a pod on a node that no longer matches, or of an older template,
 /// is deleted (and replaced). The status counts what `kubectl rollout status` reads.
-final class DaemonSetController: Sendable {
+final class DaemonSetController: InboxLoop {
     enum Input: Sendable {
         case daemonSet(StoreEvent)
         case node(StoreEvent)
@@ -26,26 +26,16 @@ final class DaemonSetController: Sendable {
 
     private let store: ObjectStore
     private let logger: Logger
-    private let inputs: AsyncStream<Input>
-    private let continuation: AsyncStream<Input>.Continuation
+    let inbox = Inbox<Input>()
 
     init(store: ObjectStore, logger: Logger) {
         self.store = store
         self.logger = logger
-        (inputs, continuation) = AsyncStream.makeStream()
-    }
-
-    func send(_ input: Input) {
-        continuation.yield(input)
-    }
-
-    func finish() {
-        continuation.finish()
     }
 
     func run() async {
         var state = State()
-        for await input in inputs {
+        for await input in inbox.inputs {
             var dirty: [String] = []
             switch input {
             case .daemonSet(let event):

@@ -9,7 +9,7 @@ import Logging
 /// `spec.replicas`, and the older ones to 0 once the current one's pods are all ready (or at
 /// once when none are wanted). The status counts what `kubectl rollout status` reads. Deleting
 /// the Deployment deletes its ReplicaSets and their pods (owner references).
-final class DeploymentController: Sendable {
+final class DeploymentController: InboxLoop {
     enum Input: Sendable {
         case deployment(StoreEvent)
         case replicaSet(StoreEvent)
@@ -19,21 +19,11 @@ final class DeploymentController: Sendable {
 
     private let store: ObjectStore
     private let logger: Logger
-    private let inputs: AsyncStream<Input>
-    private let continuation: AsyncStream<Input>.Continuation
+    let inbox = Inbox<Input>()
 
     init(store: ObjectStore, logger: Logger) {
         self.store = store
         self.logger = logger
-        (inputs, continuation) = AsyncStream.makeStream()
-    }
-
-    func send(_ input: Input) {
-        continuation.yield(input)
-    }
-
-    func finish() {
-        continuation.finish()
     }
 
     func run() async {
@@ -41,7 +31,7 @@ final class DeploymentController: Sendable {
         var keysByUID: [String: String] = [:]
         /// Deployment uid → ReplicaSet uid → ReplicaSet.
         var replicaSets: [String: [String: ReplicaSet]] = [:]
-        for await input in inputs {
+        for await input in inbox.inputs {
             var dirty: String?
             switch input {
             case .deployment(let event):

@@ -6,7 +6,7 @@ import Logging
 /// (`generateName: RS-`, a controller owner reference), deletes extras (unscheduled, then
 /// not ready, then newest first) and writes the status counts. Fed the simulator's pod and
 /// ReplicaSet events; reconciles after each.
-final class ReplicaSetController: Sendable {
+final class ReplicaSetController: InboxLoop {
     enum Input: Sendable {
         case pod(StoreEvent)
         case replicaSet(StoreEvent)
@@ -14,26 +14,16 @@ final class ReplicaSetController: Sendable {
 
     private let store: ObjectStore
     private let logger: Logger
-    private let inputs: AsyncStream<Input>
-    private let continuation: AsyncStream<Input>.Continuation
+    let inbox = Inbox<Input>()
 
     init(store: ObjectStore, logger: Logger) {
         self.store = store
         self.logger = logger
-        (inputs, continuation) = AsyncStream.makeStream()
-    }
-
-    func send(_ input: Input) {
-        continuation.yield(input)
-    }
-
-    func finish() {
-        continuation.finish()
     }
 
     func run() async {
         var cache = ReplicaSetCache()
-        for await input in inputs {
+        for await input in inbox.inputs {
             var dirty: Set<String> = []
             switch input {
             case .pod(let event):

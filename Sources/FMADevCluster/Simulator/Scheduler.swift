@@ -7,7 +7,7 @@ import Logging
 /// events, it decides with `SchedulerState` and writes the bindings, the `PodScheduled`
 /// condition and the Events. Pods that fit nowhere are tried again when nodes change or
 /// capacity frees up (at most every `retryDelay`).
-final class Scheduler: Sendable {
+final class Scheduler: InboxLoop {
     enum Input: Sendable {
         case pod(StoreEvent)
         case node(StoreEvent)
@@ -18,31 +18,20 @@ final class Scheduler: Sendable {
     private let events: PodEventWriter
     private let logger: Logger
     private let retryDelay: Duration
-    private let inputs: AsyncStream<Input>
-    private let continuation: AsyncStream<Input>.Continuation
+    let inbox = Inbox<Input>()
 
     init(store: ObjectStore, logger: Logger, retryDelay: Duration = .milliseconds(20)) {
         self.store = store
         self.logger = logger
         self.retryDelay = retryDelay
         events = PodEventWriter(store: store, component: SchedulerState.schedulerName, logger: logger)
-        (inputs, continuation) = AsyncStream.makeStream()
-    }
-
-    func send(_ input: Input) {
-        continuation.yield(input)
-    }
-
-    /// Ends `run()` after the inputs already sent.
-    func finish() {
-        continuation.finish()
     }
 
     func run() async {
         var state = SchedulerState()
         var retryScheduled = false
         await withDiscardingTaskGroup { group in
-            for await input in inputs {
+            for await input in inbox.inputs {
                 var retry = false
                 switch input {
                 case .pod(let event):
@@ -61,9 +50,9 @@ final class Scheduler: Sendable {
                 if state.retryNeeded, !retryScheduled {
                     retryScheduled = true
                     let delay = retryDelay
-                    group.addTask { [continuation] in
+                    group.addTask { [inbox] in
                         try? await Task.sleep(for: delay)
-                        continuation.yield(.retry)
+                        inbox.send(.retry)
                     }
                 }
             }

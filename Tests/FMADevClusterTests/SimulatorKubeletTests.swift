@@ -57,6 +57,31 @@ struct SimulatorKubeletTests {
         }
     }
 
+    @Test("a container that names GPUs in its NVIDIA_VISIBLE_DEVICES gets those when free; the device plugin's allocation is what it sees")
+    func namedGPUsArePreferred() async throws {
+        try await withSimulator(nodes: 1, gpusPerNode: 4) { store, simulator in
+            let node = try #require(simulator.nodes.first)
+            var container = fakeVLLMContainer(gpus: 1).object!
+            var env = container["env"]?.array ?? []
+            env.append(["name": "NVIDIA_VISIBLE_DEVICES", "value": .string(node.gpuUUIDs[2])])
+            container["env"] = .array(env)
+            _ = try store.create(.pod, namespace: "default", podJSON("pinned", containers: [.object(container)]))
+            let ready = try await waitForPod(store, "pinned", "Ready") { $0.isReady }
+            let ip = try #require(ready.status.podIP)
+            let report = try #require(httpGet(host: ip, port: 8000, path: "/fma/process"))
+            #expect(try JSONValue(parsing: report.body)[path: ["env", "NVIDIA_VISIBLE_DEVICES"]]?.string == node.gpuUUIDs[2])
+
+            // GPU 2 is taken: the next pod naming it gets the lowest free one instead.
+            var second = container
+            second["env"] = .array(env.dropLast() + [["name": "NVIDIA_VISIBLE_DEVICES", "value": "2"]])
+            _ = try store.create(.pod, namespace: "default", podJSON("second", containers: [.object(second)]))
+            let secondReady = try await waitForPod(store, "second", "Ready") { $0.isReady }
+            let secondIP = try #require(secondReady.status.podIP)
+            let secondReport = try #require(httpGet(host: secondIP, port: 8000, path: "/fma/process"))
+            #expect(try JSONValue(parsing: secondReport.body)[path: ["env", "NVIDIA_VISIBLE_DEVICES"]]?.string == node.gpuUUIDs[0])
+        }
+    }
+
     @Test("probe timeouts and grace periods up to Int64.max neither crash the kubelet nor stop deletion")
     func hugeDurations() async throws {
         try await withSimulator { store, _ in

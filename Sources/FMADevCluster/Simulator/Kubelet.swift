@@ -207,7 +207,8 @@ final class KubeletWorker {
         }
         for index in pod.containers.indices {
             let wanted = SchedulingRequirements.gpus(of: pod.containers[index].spec)
-            guard let gpus = nodes[node.name]?.takeGPUs(wanted) else {
+            let preferred = Self.namedGPUs(pod.containers[index].spec, node: node)
+            guard let gpus = nodes[node.name]?.takeGPUs(wanted, preferring: preferred) else {
                 let available = nodes[node.name]?.freeGPUCount ?? 0
                 pod.failure = ("UnexpectedAdmissionError", "Allocate failed due to requested number of devices unavailable for \(SimulatedNode.gpuResource). Requested: \(wanted), Available: \(available), which is unexpected")
                 release(pod)
@@ -219,6 +220,19 @@ final class KubeletWorker {
         logger.debug("admitted pod", metadata: ["pod": "\(pod.key)", "node": "\(node.name)", "ip": "\(pod.podIP ?? "")"])
         for index in pod.containers.indices {
             start(pod, index)
+        }
+    }
+
+    /// The node's GPUs a container names in its own `NVIDIA_VISIBLE_DEVICES` (UUIDs or indices):
+    /// the simulated device plugin gives it those when they are free, as FMA's test requester
+    /// takes the GPUs that variable names — so a test can pin a requester to a GPU.
+    static func namedGPUs(_ container: Container, node: SimulatedNode) -> [Int] {
+        guard let value = container.env.first(where: { $0.name == "NVIDIA_VISIBLE_DEVICES" })?.value else { return [] }
+        let uuids = MockGPUs.uuids(node: node.name, count: node.gpus)
+        return value.split(separator: ",").compactMap { word -> Int? in
+            let word = word.trimmingCharacters(in: .whitespaces)
+            if let index = Int(word), (0..<node.gpus).contains(index) { return index }
+            return uuids.firstIndex(of: word)
         }
     }
 

@@ -22,11 +22,15 @@ struct NodeResources: Sendable {
     }
 
     /// `count` distinct free GPU indices, lowest first, or nil when fewer are free.
-    mutating func takeGPUs(_ count: Int) -> [Int]? {
+    /// `count` free GPUs, those of `preferred` first (in its order), then the lowest free
+    /// indices; nil when fewer are free.
+    mutating func takeGPUs(_ count: Int, preferring preferred: [Int] = []) -> [Int]? {
         guard count > 0 else { return [] }
         let free = (0..<node.gpus).filter { !usedGPUs.contains($0) }
         guard free.count >= count else { return nil }
-        let taken = Array(free.prefix(count))
+        var ordered = preferred.filter { free.contains($0) }.reduce(into: [Int]()) { if !$0.contains($1) { $0.append($1) } }
+        ordered += free.filter { !ordered.contains($0) }
+        let taken = Array(ordered.prefix(count))
         usedGPUs.formUnion(taken)
         return taken
     }

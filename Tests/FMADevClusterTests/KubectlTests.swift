@@ -219,6 +219,10 @@ struct KubectlTests {
             _ = try await cluster.kubectl("label", "node", "node-2", "pool=a")
             #expect(try await cluster.kubectl("rollout", "status", "daemonset/agent", "--timeout=60s").contains("successfully rolled out"))
             #expect(try await cluster.kubectl("get", "ds", "agent", "-o", "jsonpath={.status.desiredNumberScheduled}") == "2")
+            let dsTable = try await cluster.kubectl("get", "ds", "agent")
+            #expect(dsTable.contains("DESIRED") && dsTable.contains("NODE SELECTOR") && dsTable.contains("pool=a"), "\(dsTable)")
+            let deployTable = try await cluster.kubectl("get", "deploy", "web")
+            #expect(deployTable.contains("UP-TO-DATE") && deployTable.contains("2/2"), "\(deployTable)")
             _ = try await cluster.kubectl("label", "node", "node-1", "pool-")
             try await waitUntil(timeout: .seconds(60), "node-1's agent to go", every: .milliseconds(200)) {
                 // Each pod as "NODE DELETION-TIMESTAMP": node-1's is gone or being deleted.

@@ -88,6 +88,8 @@ struct TableConverter: Sendable {
         case ("", "Service"): serviceColumns
         case ("", "Event"): eventColumns
         case ("apps", "ReplicaSet"): replicaSetColumns
+        case ("apps", "Deployment"): deploymentColumns
+        case ("apps", "DaemonSet"): daemonSetColumns
         case ("coordination.k8s.io", "Lease"):
             [nameColumn, Column(name: "Holder", description: "The lease's current holder.") { object, _ in
                 .string(object[path: ["spec", "holderIdentity"]]?.string ?? "")
@@ -196,22 +198,47 @@ struct TableConverter: Sendable {
         Column(name: "Message", description: "What happened.") { object, _ in .string(object["message"]?.string ?? "") },
     ]
 
+    /// An integer column read at `path` (`fallback` when absent).
+    static func count(_ name: String, _ path: [String], fallback: Int64 = 0) -> Column {
+        Column(name: name, type: "integer", description: path.joined(separator: ".") + ".") { object, _ in
+            .int(object[path: path]?.int ?? fallback)
+        }
+    }
+
     static let replicaSetColumns: [Column] = [
         nameColumn,
-        Column(name: "Desired", type: "integer", description: "spec.replicas.") { object, _ in
-            .int(object[path: ["spec", "replicas"]]?.int ?? 1)
-        },
-        Column(name: "Current", type: "integer", description: "status.replicas.") { object, _ in
-            .int(object[path: ["status", "replicas"]]?.int ?? 0)
-        },
-        Column(name: "Ready", type: "integer", description: "status.readyReplicas.") { object, _ in
-            .int(object[path: ["status", "readyReplicas"]]?.int ?? 0)
-        },
+        count("Desired", ["spec", "replicas"], fallback: 1),
+        count("Current", ["status", "replicas"]),
+        count("Ready", ["status", "readyReplicas"]),
         ageColumn,
         Column(name: "Selector", priority: 1, description: "The pods the replica set owns.") { object, _ in
             let selector = try? LabelSelector(object: object[path: ["spec", "selector"]])
             return .string(selector?.description ?? "")
         },
+    ]
+
+    static let deploymentColumns: [Column] = [
+        nameColumn,
+        Column(name: "Ready", description: "Ready pods out of those wanted.") { object, _ in
+            .string("\(object[path: ["status", "readyReplicas"]]?.int ?? 0)/\(object[path: ["spec", "replicas"]]?.int ?? 1)")
+        },
+        count("Up-to-date", ["status", "updatedReplicas"]),
+        count("Available", ["status", "availableReplicas"]),
+        ageColumn,
+    ]
+
+    static let daemonSetColumns: [Column] = [
+        nameColumn,
+        count("Desired", ["status", "desiredNumberScheduled"]),
+        count("Current", ["status", "currentNumberScheduled"]),
+        count("Ready", ["status", "numberReady"]),
+        count("Up-to-date", ["status", "updatedNumberScheduled"]),
+        count("Available", ["status", "numberAvailable"]),
+        Column(name: "Node Selector", description: "The nodes the pods go to.") { object, _ in
+            let selector = object[path: ["spec", "template", "spec", "nodeSelector"]]?.stringMap ?? [:]
+            return .string(selector.isEmpty ? "<none>" : selector.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ","))
+        },
+        ageColumn,
     ]
 
     // MARK: - Age

@@ -162,8 +162,13 @@ extension DualPodsController {
     func relayReadiness(_ ready: Bool, to requester: Pod, provider podName: String, iscName: String,
                         state: inout ServerState, logger: Logger) async throws {
         if state.readinessRelayed != ready {
+            // The requester's container status may skip the call only while nothing was relayed
+            // yet (after a restart): once the stub was told the opposite, its /ready follows that
+            // at the kubelet's next probe, whatever the cached status still says (FMA skips the
+            // call then too, and a provider that turns unready and ready again within one probe
+            // period leaves its requester unready for good).
             let containerReady = requester.status.containerStatuses.first { $0.name == DualPods.inferenceServerContainer }?.ready
-            if containerReady != ready {
+            if state.readinessRelayed != nil || containerReady != ready {
                 try await timed(purpose: ready ? "relay_ready" : "relay_unready", method: "POST", isc: iscName) { () async throws(ControllerError) in
                     try await requesters.setReady(ready, on: requester)
                 }

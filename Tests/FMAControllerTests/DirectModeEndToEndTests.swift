@@ -152,6 +152,41 @@ extension DirectModeEndToEndTests {
     }
 }
 
+extension DirectModeEndToEndTests {
+    @Test func theRequesterIsReadyWhileItsProviderIs() async throws {
+        try await ControllerCluster.with(nodes: 1, gpus: 1) { cluster in
+            try await cluster.applyGPUMap(nodes: ["node-1"])
+            try await cluster.createDirectRequester("d1", variant: "a", node: "node-1")
+            let d1 = try await cluster.waitReady("d1")
+            let name = try #require(d1.metadata.labels[DualPods.Label.dual])
+            let provider = try #require(try await cluster.pod(name))
+            // The provider's server dies; the kubelet restarts it after a backoff, during which
+            // the provider is not Ready, and neither is the requester.
+            let http = HTTPClient(configuration: HTTPClient.Configuration())
+            let report = try await http.send(HTTPClientRequest(.get, "http://\(provider.status.podIP ?? ""):8000/fma/process", timeout: .seconds(10)))
+            await http.shutdown()
+            let pid = try #require((try? JSONValue(parsing: report.body))?["pid"]?.int)
+            kill(pid_t(pid), SIGKILL)
+            // The controller tells the stub "unready", then "ready" once the restarted server is
+            // Ready again (within about a probe period: the requester's own Ready condition may
+            // never show the gap, so the stub itself is asked).
+            try await waitUntil(timeout: .seconds(60), "the controller to relay unready", every: .milliseconds(50)) {
+                cluster.metricsText().contains(#"purpose="relay_unready""#)
+            }
+            let probes = HTTPClient(configuration: HTTPClient.Configuration())
+            try await waitUntil(timeout: .seconds(60), "the stub to be told ready again", every: .milliseconds(100)) {
+                let restarted = try await cluster.pod(name).map { $0.isReady && $0.status.containerStatuses.first?.restartCount == 1 } ?? false
+                guard restarted else { return false }
+                let ready = try? await probes.send(HTTPClientRequest(.get, "http://\(d1.status.podIP ?? ""):8080/ready", timeout: .seconds(5)))
+                return ready?.status == 200
+            }
+            await probes.shutdown()
+            let back = try await cluster.waitReady("d1")
+            #expect(back.metadata.labels[DualPods.Label.dual] == name, "the same provider serves it again")
+        }
+    }
+}
+
 extension ControllerCluster {
     /// The server patch of these tests: the fake vLLM on port 8000 instead of the stub, and
     /// the set's label removed (so that the set does not adopt the provider).

@@ -45,9 +45,11 @@ enum CachedPod {
     }
 
     private static func projected(_ pod: Pod, conditions: [String: Set<String>]) -> Pod {
-        let annotations = pod.metadata.annotations
-        let provider = annotations[DualPods.Annotation.nominal] != nil
-        let direct = provider || (annotations[DualPods.Annotation.serverPatch] != nil && annotations[DualPods.Annotation.inferenceServerConfig] == nil)
+        // Single annotations, not the whole map: this runs for every Pod event.
+        let meta = pod.metadata
+        let provider = meta.annotation(DualPods.Annotation.nominal) != nil
+        let direct = provider || (meta.annotation(DualPods.Annotation.serverPatch) != nil
+            && meta.annotation(DualPods.Annotation.inferenceServerConfig) == nil)
         var json = JSONObject()
         for (key, value) in pod.json {
             switch key {

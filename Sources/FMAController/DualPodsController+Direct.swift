@@ -117,7 +117,6 @@ extension DualPodsController {
             } catch {
                 guard error.isNotFound || error.isGone else { throw error }
             }
-            providerUse.withLockedValue { $0[sleeper.name] = nil }
         }
         return .retryAfter(.milliseconds(200))
     }

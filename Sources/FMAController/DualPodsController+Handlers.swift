@@ -72,6 +72,9 @@ extension DualPodsController {
     private func podChanged(_ pod: Pod, count: Int) {
         let deleted = count < 0
         written.observed(pod, deleted: deleted)
+        if deleted && DirectProvider.isDirect(pod) {
+            providerUse.withLockedValue { $0[pod.metadata.name] = nil }
+        }
         let annotations = pod.metadata.annotations
         let isc = annotations[DualPods.Annotation.inferenceServerConfig]
         let patch = annotations[DualPods.Annotation.serverPatch]

@@ -64,7 +64,7 @@ public final class DualPodsController: Sendable {
     /// The `gpu-map` ConfigMap read; nil while it does not exist.
     let gpuMap = NIOLockedValueBox<GPUMap?>(nil)
     /// Direct providers' last bind or unbind by this controller (name → when): with the Pods'
-    /// managedFields, the sleeper budget's least-recently-used order.
+    /// managedFields, the sleeper budget's least-recently-used order. An entry goes with its Pod.
     let providerUse = NIOLockedValueBox<[String: Date]>([:])
     let fleet: LauncherFleet
     let requesters: RequesterAccess

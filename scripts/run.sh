@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The one-machine default, as `make run` starts it: fma-devcluster (an HTTPS Kubernetes API
 # server and a node simulator) with FMA_NODES simulated nodes of FMA_GPUS mock GPUs each, an
-# fma-gpu-inventory pod per node, fma-controller beside it (the dual-pods controller and the
-# launcher populator), and deploy/examples: FMA's example custom resources (whose policy makes
+# fma-gpu-inventory pod per node, deploy/ applied as a real cluster gets it (overlay devcluster:
+# CRDs, RBAC, fma-controller — the dual-pods controller and the launcher populator — as a pod
+# under its own ServiceAccount, RBAC enforced), and deploy/examples: FMA's example custom resources (whose policy makes
 # the populator start one launcher, fma-launcher with the fake vLLM, per GPU node) and then a
 # ReplicaSet of one server-requesting Pod, which the controller serves warm in the launcher
 # waiting on its node; and direct mode's ConfigMap gpu-map, so that
@@ -35,31 +36,22 @@ url=$(sed -n 1p "$run_dir/cluster.ready")
 export KUBECONFIG=$(sed -n 2p "$run_dir/cluster.ready")
 metrics=$(sed -n 3p "$run_dir/cluster.ready")
 
-# The bearer token of fma's RPC between the controller, launchers and requesters: a file for
-# the controller (a process beside the cluster), the Secret fma-rpc-token for the pods.
-head -c 32 /dev/urandom | base64 | tr -d '/+=\n' > "$run_dir/token"
-chmod 600 "$run_dir/token"
-kubectl apply -f - >/dev/null <<YAML
-apiVersion: v1
-kind: Secret
-metadata:
-  name: fma-rpc-token
-stringData:
-  token: $(cat "$run_dir/token")
-YAML
+# The bearer token of fma's RPC between the controller, launchers and requesters: the Secret
+# fma-rpc-token, made before deploy/ is applied (as in a production install).
+kubectl create secret generic fma-rpc-token --from-literal=token="$(head -c 32 /dev/urandom | base64 | tr -d '/+=\n')" >/dev/null
 
-# The dual-pods controller, next to the cluster (as a Deployment would run it in a real one).
-rm -f "$run_dir/controller.ready"
-"$bin/fma-controller" --namespace default --token-file "$run_dir/token" \
-  --metrics-listen tcp://127.0.0.1:0 --ready-file "$run_dir/controller.ready" 2> "$run_dir/controller.log" &
-controller=$!
-trap 'kill -TERM $controller 2>/dev/null; wait $controller 2>/dev/null; kill -TERM $cluster 2>/dev/null; wait $cluster 2>/dev/null' EXIT INT TERM
-for _ in $(seq 600); do
-  [ -f "$run_dir/controller.ready" ] && break
-  kill -0 $controller 2>/dev/null || { echo "run: fma-controller exited; see $run_dir/controller.log" >&2; tail -5 "$run_dir/controller.log" >&2; exit 1; }
-  sleep 0.05
-done
-controller_metrics=$(sed -n 2p "$run_dir/controller.ready" 2>/dev/null || true)
+# deploy/, as a real cluster gets it (overlay devcluster): CRDs, ServiceAccounts and RBAC
+# (enforced for every pod's token), the fma-controller Deployment, LauncherConfig vllm-launcher,
+# NetworkPolicy and admission policies. The controller runs as a pod under its ServiceAccount.
+kubectl apply -k "$root/deploy/overlays/devcluster" >/dev/null
+echo "run: waiting for fma-controller (deploy/fma-controller) to roll out…"
+kubectl rollout status deploy/fma-controller --timeout=120s >/dev/null || {
+  echo "run: fma-controller did not become available within 120 s; its log:" >&2
+  kubectl logs deploy/fma-controller --tail=20 >&2 || true
+  exit 1
+}
+controller_pod=$(kubectl get pods -l app.kubernetes.io/name=fma-controller -o jsonpath='{.items[0].metadata.name}')
+controller_ip=$(kubectl get pod "$controller_pod" -o jsonpath='{.status.podIP}')
 
 # FMA's example custom resources first: the LauncherPopulationPolicy makes the controller's
 # populator start one launcher on every GPU node. Once those are Ready, the ReplicaSet of one
@@ -74,7 +66,7 @@ if [ "$gpus" -gt 0 ]; then
     ready=$(kubectl get pods -l app.kubernetes.io/component=launcher \
       -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -c '^True$' || true)
     [ "$ready" -ge "$nodes" ] && break
-    kill -0 $controller 2>/dev/null || { echo "run: fma-controller exited; see $run_dir/controller.log" >&2; exit 1; }
+    kill -0 $cluster 2>/dev/null || { echo "run: fma-devcluster exited; see the messages above" >&2; exit 1; }
     sleep 0.1
   done
   [ "$ready" -ge "$nodes" ] || echo "run: only $ready of $nodes launchers turned Ready within 120 s; the first server may start cold" >&2
@@ -102,16 +94,16 @@ for _ in $(seq 600); do
   not_ready=$(kubectl get pods -A -o jsonpath='{range .items[*]}{.status.conditions[?(@.type=="Ready")].status}{"\n"}{end}' | grep -vc '^True$' || true)
   [ "$not_ready" = 0 ] && break
   kill -0 $cluster 2>/dev/null || { echo "run: fma-devcluster exited; see the messages above" >&2; exit 1; }
-  kill -0 $controller 2>/dev/null || { echo "run: fma-controller exited; see $run_dir/controller.log" >&2; exit 1; }
   sleep 0.1
 done
 
 cat <<MSG
 
 fma-devcluster is serving $url (pid $cluster): $nodes nodes × $gpus mock GPUs
-fma-controller (pid $controller) serves server-requesting Pods and keeps a warm launcher on every
-  GPU node (LauncherPopulationPolicy launcher-per-gpu-node); its log: $run_dir/controller.log
-  Prometheus metrics: $metrics (cluster), $controller_metrics (controller)
+fma-controller (pod $controller_pod, from deploy/overlays/devcluster, under ServiceAccount
+  fma-controller with RBAC enforced) serves server-requesting Pods and keeps a warm launcher on
+  every GPU node (LauncherPopulationPolicy launcher-per-gpu-node); its log: kubectl logs deploy/fma-controller
+  Prometheus metrics: $metrics (cluster), http://$controller_ip:8002/metrics (controller)
 
 Use it from another terminal:
   export KUBECONFIG=$KUBECONFIG
@@ -135,6 +127,6 @@ Use it from another terminal:
   kubectl logs -l app.kubernetes.io/component=launcher
   $bin/fmactl gpus list unix:$run_dir/cluster/simulator/nodes/node-1/gpu-inventory.sock
 
-Ctrl-C stops the controller, the cluster and every process its pods run.
+Ctrl-C stops the cluster and every process its pods run (the controller's included).
 MSG
 wait $cluster

@@ -58,6 +58,7 @@ public final class DevCluster: Sendable {
     private let server: APIServer
     private let bookmarks: BookmarkTicker
     private let extraServices = NIOLockedValueBox<[any Service]>([])
+    private let boundURL = NIOLockedValueBox<String?>(nil)
     private let logger: Logger
     private let eventExpiry: EventExpiry
 
@@ -108,6 +109,7 @@ public final class DevCluster: Sendable {
     /// `token` and `kubeconfig`.
     public func start() async throws -> Endpoints {
         let url = try await server.bind()
+        boundURL.withLockedValue { $0 = url }
         let directory = configuration.stateDirectory
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
@@ -124,6 +126,15 @@ public final class DevCluster: Sendable {
         }
         logger.info("API server ready", metadata: ["url": "\(url)", "kubeconfig": "\(endpoints.kubeconfigPath)"])
         return endpoints
+    }
+
+    /// How the simulator's pods reach this API server under their ServiceAccounts
+    /// (`NodeSimulator.Configuration.apiAccess`).
+    public var podAPIAccess: PodAPIAccess {
+        let boundURL = boundURL
+        let api = api
+        return PodAPIAccess(url: { boundURL.withLockedValue { $0 } }, caCertificatePEM: credentials.caCertificatePEM,
+                            token: { namespace, name in api.serviceAccountToken(namespace: namespace, name: name) })
     }
 
     /// Writes `text` to a temporary file with `mode`, then renames it over `path`, so a reader

@@ -257,8 +257,10 @@ actor InstanceManager {
     /// An instance's process ended (reported by the zygote, the reaper or a pidfd watcher).
     func processExited(pid: Int32, exit: ExitRecord) {
         guard let id = idsByPID[pid], var record = instances[id] else {
-            // Not (yet) known: a fork whose reply is still on its way, or a grandchild.
+            // Not (yet) known: a fork whose reply is still on its way, or a process an instance
+            // started and left (reparented to the launcher, a subreaper).
             if instances.values.contains(where: { $0.phase == .starting }) { earlyExits[pid] = exit }
+            logger.debug("a process that is no instance's own ended", metadata: ["pid": "\(pid)", "exit": "\(exit.summary)"])
             return
         }
         let stopping = record.phase == .stopping

@@ -151,6 +151,7 @@ struct ServeCommand: AsyncParsableCommand {
             var simulator = NodeSimulator.Configuration(nodes: nodes, gpusPerNode: gpusPerNode, stateDirectory: "\(stateDir)/simulator")
             simulator.binDirectory = NodeSimulator.Configuration.defaultBinDirectory
             simulator.runGPUInventories = gpuInventories
+            simulator.apiAccess = cluster.podAPIAccess
             if let nodesFile { simulator.nodeOverrides = try Self.readNodesFile(nodesFile, nodeNames: simulator.nodeNames) }
             let nodes = NodeSimulator(configuration: simulator, store: cluster.store, logger: logger)
             cluster.api.logSource.set { namespace, pod, container in nodes.logPath(namespace: namespace, pod: pod, container: container) }

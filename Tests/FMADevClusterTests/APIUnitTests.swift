@@ -4,22 +4,52 @@ import FMAKubeModel
 import FMATestSupport
 import Foundation
 import NIOHTTP1
+import Synchronization
 import Testing
 
 /// The API server's pure parts, without sockets.
 @Suite("API server: parts")
 struct APIUnitTests {
-    @Test("the token check compares whole tokens, also ones whose lengths differ by a multiple of 256")
-    func tokenCheck() {
+    @Test("the admin token is compared whole, also against tokens whose lengths differ by a multiple of 256")
+    func adminToken() {
         let token = String(repeating: "a", count: 10)
-        let check = BearerTokenCheck(token: token)
-        #expect(check.accepts(["Authorization": "Bearer \(token)"]))
-        #expect(check.accepts(["Authorization": "bearer \(token)"]))
-        #expect(!check.accepts(["Authorization": "Bearer \(token)a"]))
-        #expect(!check.accepts(["Authorization": "Bearer " + token + String(repeating: "\0", count: 256)]))
-        #expect(!check.accepts(["Authorization": "Basic \(token)"]))
-        #expect(!check.accepts([:]))
-        #expect(!BearerTokenCheck.constantTimeEqual(Array(repeating: 0, count: 256), []))
+        let authenticator = Authenticator(adminToken: token, store: ObjectStore(), now: { Date() })
+        #expect(authenticator.user(["Authorization": "Bearer \(token)"]) == .admin)
+        #expect(authenticator.user(["Authorization": "bearer \(token)"]) == .admin)
+        #expect(authenticator.user(["Authorization": "Bearer \(token)a"]) == nil)
+        #expect(authenticator.user(["Authorization": "Bearer " + token + String(repeating: "\0", count: 256)]) == nil)
+        #expect(authenticator.user(["Authorization": "Basic \(token)"]) == nil)
+        #expect(authenticator.user([:]) == nil)
+        #expect(!Authenticator.constantTimeEqual(Array(repeating: 0, count: 256), []))
+    }
+
+    @Test("a ServiceAccount token names its account while it exists with the same uid and the token has not expired")
+    func serviceAccountTokens() throws {
+        let store = ObjectStore()
+        let clock = Mutex(Date(timeIntervalSince1970: 1_000_000))
+        let authenticator = Authenticator(adminToken: "admin", store: store, now: { clock.withLock { $0 } })
+        let account = try store.create(.serviceAccount, namespace: "default", ["metadata": ["name": "robot"]])
+        let uid = try #require(account["metadata"]?["uid"]?.string)
+        let token = authenticator.tokens.mint(.init(namespace: "default", name: "robot", uid: uid, expires: 1_000_600))
+        let user = try #require(authenticator.user(["Authorization": "Bearer \(token)"]))
+        #expect(user.name == "system:serviceaccount:default:robot")
+        #expect(user.groups == ["system:serviceaccounts", "system:serviceaccounts:default", "system:authenticated"])
+        #expect(user.serviceAccount?.name == "robot" && user.serviceAccount?.namespace == "default")
+
+        // Another cluster's key, a changed claim, an expired token: nobody.
+        let foreign = ServiceAccountTokens(adminToken: "other").mint(.init(namespace: "default", name: "robot", uid: uid, expires: 1_000_600))
+        #expect(authenticator.user(["Authorization": "Bearer \(foreign)"]) == nil)
+        let body = token.dropFirst(ServiceAccountTokens.prefix.count).split(separator: ".")
+        let forged = ServiceAccountTokens.prefix + ServiceAccountTokens.base64URL(Data("default\nadmin\n\(uid)\n1000600".utf8)) + "." + body[1]
+        #expect(authenticator.user(["Authorization": "Bearer \(forged)"]) == nil)
+        clock.withLock { $0 = Date(timeIntervalSince1970: 1_000_600) }
+        #expect(authenticator.user(["Authorization": "Bearer \(token)"]) == nil)
+
+        // Deleted and made again under the same name: the old token is the old account's.
+        clock.withLock { $0 = Date(timeIntervalSince1970: 1_000_000) }
+        _ = try store.delete(.serviceAccount, namespace: "default", name: "robot")
+        _ = try store.create(.serviceAccount, namespace: "default", ["metadata": ["name": "robot"]])
+        #expect(authenticator.user(["Authorization": "Bearer \(token)"]) == nil)
     }
 
     @Test("paths name discovery documents, collections, objects and subresources")

@@ -67,7 +67,7 @@ struct SecretTests {
             _ = try await client.create(account)
             let read = try await client.get(ServiceAccount.self, name: "fma-controller", namespace: "default")
             #expect(read.json["automountServiceAccountToken"] == false)
-            #expect(try await client.list(ServiceAccount.self, namespace: "default").items.map(\.metadata.name) == ["fma-controller"])
+            #expect(try await client.list(ServiceAccount.self, namespace: "default").items.map(\.metadata.name) == ["default", "fma-controller"])
         }
     }
 }

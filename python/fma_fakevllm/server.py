@@ -199,6 +199,29 @@ def process_report(state: State) -> dict:
     }
 
 
+def wait_for_the_end() -> None:
+    """The daemon's life: waits for a signal, says on its output (the instance's log, unless
+    quiet) which signal came from which process, then ends as that signal would. (SIGKILL,
+    which is how the launcher stops it, cannot be caught and says nothing.)"""
+    catchable = set(signal.valid_signals()) - {signal.SIGKILL, signal.SIGSTOP}
+    signal.pthread_sigmask(signal.SIG_BLOCK, catchable)
+    while True:
+        info = signal.sigwaitinfo(catchable)
+        if info.si_signo in (signal.SIGCHLD, signal.SIGWINCH, signal.SIGURG, signal.SIGCONT):
+            continue  # ignored by default
+        try:
+            with open(f"/proc/{info.si_pid}/cmdline", "rb") as file:
+                sender = file.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            sender = "(gone)"
+        print(f"fma_fakevllm daemon {os.getpid()}: {signal.Signals(info.si_signo).name} from pid "
+              f"{info.si_pid} ({sender})", file=sys.stderr, flush=True)
+        signal.signal(info.si_signo, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [info.si_signo])
+        os.kill(os.getpid(), info.si_signo)
+        os._exit(128 + info.si_signo)
+
+
 def spawn_daemon(quiet: bool = False) -> int:
     """Forks, starts a new session, forks again and lets the middle process exit: the daemon
     (which sleeps) is in no process group or session of the instance's. Returns its pid."""
@@ -214,8 +237,7 @@ def spawn_daemon(quiet: bool = False) -> int:
                 null = os.open(os.devnull, os.O_RDWR)
                 for fd in (0, 1, 2):
                     os.dup2(null, fd)
-            while True:
-                time.sleep(3600)
+            wait_for_the_end()
         os.write(write_end, str(daemon).encode())
         os._exit(0)
     os.close(write_end)

@@ -37,7 +37,7 @@ final class APIMetrics: Sendable {
         case .collection(let kind, _), .object(let kind, _, _, nil): kind.description
         case .object(let kind, _, _, let subresource?): "\(kind.description)/\(subresource)"
         case .root, .coreVersions, .groupList, .group, .resourceList, .openAPIv2, .openAPIv3Root, .openAPIv3: "discovery"
-        case .version, .health, .accessReview, .subjectReview: "info"
+        case .version, .health, .accessReview, .subjectReview, .rulesReview: "info"
         case nil: "other"
         }
     }

@@ -26,6 +26,8 @@ enum APITarget: Equatable {
     case accessReview
     /// `/apis/authentication.k8s.io/v1/selfsubjectreviews` (`kubectl auth whoami`).
     case subjectReview
+    /// `/apis/authorization.k8s.io/v1/selfsubjectrulesreviews` (`kubectl auth can-i --list`).
+    case rulesReview
 
     /// The kind of objects the path names, if it names objects.
     var kind: ResourceKind? {
@@ -74,6 +76,8 @@ enum APITarget: Equatable {
                 return .accessReview
             case 4 where segments[1...] == ["authentication.k8s.io", "v1", "selfsubjectreviews"]:
                 return .subjectReview
+            case 4 where segments[1...] == ["authorization.k8s.io", "v1", "selfsubjectrulesreviews"]:
+                return .rulesReview
             default:
                 return try resource(Array(segments.dropFirst(3)), group: segments[1], version: segments[2], kinds: kinds, notFound: notFound)
             }
@@ -107,7 +111,8 @@ enum APITarget: Equatable {
                 if inner == .pod, let why = notServedPodSubresources[rest[4]] {
                     throw NotFound(message: "pods/\(rest[4]) is not served by fma-devcluster: \(why)")
                 }
-                guard inner.subresources.contains(rest[4]) || (inner == .pod && ["log", "binding"].contains(rest[4])) else { throw notFound }
+                guard inner.subresources.contains(rest[4]) || (inner == .pod && ["log", "binding"].contains(rest[4]))
+                        || (inner == .serviceAccount && rest[4] == "token") else { throw notFound }
                 return .object(inner, namespace: namespace, name: rest[3], subresource: rest[4])
             default: throw notFound
             }

@@ -10,11 +10,13 @@ public import NIOHTTP1
 /// HTTP requests in and responses out. No sockets and no TLS here (`APIServer` adds those), so
 /// the protocol can be tested on its own.
 ///
-/// Every request must carry the bearer token (401 otherwise). Every failure is a `Status`
-/// object with the code and reason a real API server gives.
+/// Every request must carry a bearer token (401 otherwise): the admin kubeconfig's, which may
+/// do everything, or a ServiceAccount's (`kubectl create token`, and each Pod's own), whose
+/// requests RBAC decides over the Roles and bindings stored (403 with a real API server's
+/// message). Every failure is a `Status` object with the code and reason a real API server gives.
 public struct KubeAPI: Sendable {
     public struct Configuration: Sendable {
-        /// The token every request must carry as `Authorization: Bearer TOKEN`.
+        /// The admin token (`Authorization: Bearer TOKEN`); it also keys ServiceAccount tokens.
         public var token: String
         /// The clock ages in tables are measured with.
         public var now: @Sendable () -> Date = { Date() }
@@ -30,7 +32,8 @@ public struct KubeAPI: Sendable {
     /// Kinds served over another kind's storage, by the kind served.
     let views: [ResourceKind: KindView]
     let discovery: Discovery
-    let tokenCheck: BearerTokenCheck
+    let authenticator: Authenticator
+    let authorizer: RBACAuthorizer
     let configuration: Configuration
     let metrics: APIMetrics
     let logger: Logger
@@ -43,7 +46,8 @@ public struct KubeAPI: Sendable {
         self.kinds = kinds + views.map(\.kind)
         self.views = Dictionary(uniqueKeysWithValues: views.map { ($0.kind, $0) })
         self.discovery = Discovery(kinds: self.kinds, unserved: UnservedKinds.all)
-        self.tokenCheck = BearerTokenCheck(token: configuration.token)
+        self.authenticator = Authenticator(adminToken: configuration.token, store: store, now: configuration.now)
+        self.authorizer = RBACAuthorizer(store: store)
         self.configuration = configuration
         self.metrics = APIMetrics()
         self.logger = logger
@@ -79,7 +83,8 @@ public struct KubeAPI: Sendable {
         var verb = Self.verb(request.method)
         let response: HTTPResponse
         do throws(KubeStatus) {
-            guard tokenCheck.accepts(request.headers) else { throw .unauthorized }
+            guard let caller = authenticator.user(request.headers) else { throw .unauthorized }
+            let user = try impersonation(of: caller, request.headers)
             // The router has split and percent-decoded the path already (a malformed one is its 400).
             let segments = (0..<request.pathParameters.count).compactMap { request.pathParameters[Self.segmentParameter($0)] }
                 .filter { !$0.isEmpty }
@@ -96,8 +101,16 @@ public struct KubeAPI: Sendable {
             } else if verb == "list" {
                 verb = "get"
             }
+            let attributes = RequestAttributes(verb: verb, target: parsed, path: request.path)
+            guard authorizer.allows(user, attributes) else {
+                logger.info("request forbidden", metadata: [
+                    "user": "\(user.name)", "verb": "\(attributes.verb)", "resource": "\(attributes.path ?? attributes.qualifiedResource)",
+                    "namespace": "\(attributes.namespace)", "name": "\(attributes.name)",
+                ])
+                throw RBACAuthorizer.forbidden(user, attributes)
+            }
             if let kind = parsed.kind, let refusal = UnservedKinds.refusal(kind) { throw refusal }
-            response = try await route(request, to: parsed)
+            response = try await route(request, to: parsed, user: user)
         } catch {
             response = APIResponse.status(error)
         }
@@ -119,7 +132,7 @@ public struct KubeAPI: Sendable {
         }
     }
 
-    private func route(_ request: HTTPRequest, to target: APITarget) async throws(KubeStatus) -> HTTPResponse {
+    private func route(_ request: HTTPRequest, to target: APITarget, user: UserInfo) async throws(KubeStatus) -> HTTPResponse {
         switch target {
         case .collection(let kind, let namespace):
             switch request.method {
@@ -132,6 +145,10 @@ public struct KubeAPI: Sendable {
             if subresource == "scale" { return try scale(kind, namespace: namespace, name: name, request) }
             if subresource == "log" { return try podLog(namespace: namespace, name: name, request) }
             if subresource == "binding" { return try bind(namespace: namespace, name: name, request) }
+            if subresource == "token" {
+                guard request.method == .POST else { throw .methodNotAllowed(request.method.rawValue, "serviceaccounts/token") }
+                return try tokenRequest(namespace: namespace, name: name, request)
+            }
             switch request.method {
             case .GET, .HEAD: return try get(kind, namespace: namespace, name: name, request)
             case .PUT: return try update(kind, namespace: namespace, name: name, subresource: subresource, request)
@@ -141,10 +158,13 @@ public struct KubeAPI: Sendable {
             }
         case .accessReview:
             guard request.method == .POST else { throw .methodNotAllowed(request.method.rawValue, request.path) }
-            return selfSubjectAccessReview(request)
+            return try selfSubjectAccessReview(request, user: user)
         case .subjectReview:
             guard request.method == .POST else { throw .methodNotAllowed(request.method.rawValue, request.path) }
-            return selfSubjectReview()
+            return selfSubjectReview(user: user)
+        case .rulesReview:
+            guard request.method == .POST else { throw .methodNotAllowed(request.method.rawValue, request.path) }
+            return try selfSubjectRulesReview(request, user: user)
         default:
             guard request.method == .GET || request.method == .HEAD else {
                 throw .methodNotAllowed(request.method.rawValue, request.path)
@@ -181,7 +201,7 @@ public struct KubeAPI: Sendable {
         case .openAPIv3(let group, let version):
             guard discovery.serves(group: group, version: version) else { throw .notFoundPath("no OpenAPI document for \(group)/\(version)") }
             return APIResponse.json(OpenAPIDocument.groupVersion(kinds.filter { $0.group == group && $0.version == version }))
-        case .collection, .object, .accessReview, .subjectReview:
+        case .collection, .object, .accessReview, .subjectReview, .rulesReview:
             throw .internalError("a resource path reached the info handler")
         }
     }

@@ -5,7 +5,9 @@ import Foundation
 /// Request bodies in Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`),
 /// for the few kinds kubectl's typed commands send that way: `DeleteOptions` (`kubectl drain`),
 /// `Namespace` (`kubectl create namespace`), `ConfigMap` (`kubectl create configmap`), `Secret`
-/// (`kubectl create secret generic`) and `ServiceAccount` (`kubectl create serviceaccount`). The
+/// (`kubectl create secret generic`), `ServiceAccount` (`kubectl create serviceaccount`),
+/// roles and bindings (`kubectl create role|clusterrole|rolebinding|clusterrolebinding`),
+/// `SelfSubjectAccessReview` and `SelfSubjectRulesReview` (`kubectl auth can-i [--list]`) and `TokenRequest` (`kubectl create token`). The
 /// body is the `k8s\0` magic and a `runtime.Unknown` (type meta, then the object's bytes); it
 /// becomes the JSON object the rest of the server reads. Of the object metadata only name,
 /// generateName, namespace, resourceVersion, labels, annotations and finalizers are read (all
@@ -23,7 +25,7 @@ enum ProtobufBody {
             throw .badRequest("the protobuf body is malformed: \(error.message)")
         }
         guard var object = decoded.object else {
-            throw .unsupportedMediaType("the body's Content-Type \(mediaType) is supported by fma-devcluster only for DeleteOptions, Namespace, ConfigMap, Secret and ServiceAccount, not \(decoded.apiVersion) \(decoded.kind): send application/json (kubectl create -f FILE and apply -f FILE do)")
+            throw .unsupportedMediaType("the body's Content-Type \(mediaType) is supported by fma-devcluster only for DeleteOptions, Namespace, ConfigMap, Secret, ServiceAccount, Role, ClusterRole, RoleBinding, ClusterRoleBinding, SelfSubjectAccessReview, SelfSubjectRulesReview and TokenRequest, not \(decoded.apiVersion) \(decoded.kind): send application/json (kubectl create -f FILE and apply -f FILE do)")
         }
         object["apiVersion"] = .string(decoded.apiVersion)
         object["kind"] = .string(decoded.kind)
@@ -54,6 +56,12 @@ enum ProtobufBody {
         case ("v1", "ConfigMap"): return (apiVersion, kind, try configMap(raw))
         case ("v1", "Secret"): return (apiVersion, kind, try secret(raw))
         case ("v1", "ServiceAccount"): return (apiVersion, kind, try serviceAccount(raw))
+        case ("rbac.authorization.k8s.io/v1", "Role"), ("rbac.authorization.k8s.io/v1", "ClusterRole"): return (apiVersion, kind, try role(raw))
+        case ("rbac.authorization.k8s.io/v1", "RoleBinding"), ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"):
+            return (apiVersion, kind, try roleBinding(raw))
+        case ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): return (apiVersion, kind, try selfSubjectRulesReview(raw))
+        case ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): return (apiVersion, kind, try selfSubjectAccessReview(raw))
+        case ("authentication.k8s.io/v1", "TokenRequest"): return (apiVersion, kind, try tokenRequest(raw))
         default: return (apiVersion, kind, nil)
         }
     }
@@ -171,7 +179,7 @@ enum ProtobufBody {
     }
 
     /// The parts of `ObjectMeta` a create sends; empty strings are left out, as JSON omits them.
-    private static func objectMeta(_ bytes: ArraySlice<UInt8>) throws(ProtoReader.Malformed) -> JSONObject {
+    static func objectMeta(_ bytes: ArraySlice<UInt8>) throws(ProtoReader.Malformed) -> JSONObject {
         var meta = JSONObject()
         var labels = JSONObject()
         var annotations = JSONObject()

@@ -248,10 +248,13 @@ final class KubeletWorker {
             return
         }
         let volumes: PodVolumes
+        let podDirectory = Kubelet.podDirectory(stateDirectory: configuration.stateDirectory, namespace: pod.namespace, pod: pod.name)
+        let credentials = PodCredentials(podSpec: pod.spec, namespace: pod.namespace, podDirectory: podDirectory,
+                                         access: configuration.apiAccess, store: store)
         do {
-            let podDirectory = Kubelet.podDirectory(stateDirectory: configuration.stateDirectory, namespace: pod.namespace, pod: pod.name)
             volumes = try PodVolumes(container: spec, podSpec: pod.spec, podDirectory: podDirectory,
-                                     references: EnvReferences(store: store, namespace: pod.namespace))
+                                     references: EnvReferences(store: store, namespace: pod.namespace),
+                                     implicit: credentials.map { [(PodCredentials.mountPath, $0.directory)] } ?? [])
         } catch {
             configurationMissing(pod, index, error.message)
             return
@@ -277,6 +280,9 @@ final class KubeletWorker {
             if let pythonPath {
                 processEnvironment["PYTHONPATH"] = pythonPath
                 processEnvironment["PYTHONUNBUFFERED"] = "1"
+            }
+            for (name, value) in credentials?.environment(containerSets: Set(environment.variables.map(\.0))) ?? [:] {
+                processEnvironment[name] = value
             }
             for (name, value) in environment.variables { processEnvironment[name] = volumes.rewrite(value) }
             processEnvironment[ContainerProcess.scopeVariable] = Self.scope(pod.uid, spec.name)

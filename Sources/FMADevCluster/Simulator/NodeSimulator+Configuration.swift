@@ -36,6 +36,9 @@ extension NodeSimulator {
         /// How often a container whose env names a missing Secret or ConfigMap (key) is tried
         /// again (CreateContainerConfigError).
         public var configurationRetryDelay: Duration = .seconds(2)
+        /// How pods reach the API server with their ServiceAccount's token (`PodCredentials`);
+        /// nil: pods get no credentials.
+        public var apiAccess: PodAPIAccess?
 
         public init(
             nodes: Int = 1,

@@ -15,7 +15,10 @@ struct PodVolumes {
     private(set) var mounts: [(mountPath: String, hostPath: String)] = []
 
     /// Writes the volumes `container` mounts and answers the mapping.
-    init(container: Container, podSpec: PodSpec, podDirectory: String, references: EnvReferences) throws(EnvReferences.Missing) {
+    /// `implicit` are mounts the kubelet adds itself (a pod's API credentials), each unless the
+    /// container mounts something at that path.
+    init(container: Container, podSpec: PodSpec, podDirectory: String, references: EnvReferences,
+         implicit: [(mountPath: String, hostPath: String)] = []) throws(EnvReferences.Missing) {
         let volumes = podSpec.json["volumes"]?.array ?? []
         for mount in container.json["volumeMounts"]?.array ?? [] {
             guard let name = mount["name"]?.string, let mountPath = mount["mountPath"]?.string, !mountPath.isEmpty,
@@ -42,6 +45,7 @@ struct PodVolumes {
             mounts.append((mountPath.count > 1 && mountPath.hasSuffix("/") ? String(mountPath.dropLast()) : mountPath,
                            subPath.isEmpty ? directory : "\(directory)/\(subPath)"))
         }
+        for mount in implicit where !mounts.contains(where: { $0.mountPath == mount.mountPath }) { mounts.append(mount) }
         mounts.sort { $0.mountPath.count > $1.mountPath.count }
     }
 

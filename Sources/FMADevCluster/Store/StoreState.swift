@@ -181,6 +181,10 @@ struct StoreState: ~Copyable {
         objects[kind, default: [:]][id.key] = object
         indexOwners(of: object, id: id, old: nil)
         record(kind, .added, object, old: nil)
+        // The ServiceAccount controller's part: every namespace has its `default` account.
+        if kind == .namespace, kinds.contains(.serviceAccount), objects[.serviceAccount]?[key(.serviceAccount, meta.name, "default")] == nil {
+            _ = try? create(.serviceAccount, namespace: meta.name, ["metadata": ["name": "default"]], dryRun: false)
+        }
         return object
     }
 

@@ -1,0 +1,164 @@
+"""deploy/ installed on fma-devcluster with ``kubectl apply -k deploy/overlays/devcluster``:
+every component under its own ServiceAccount with RBAC enforced, a requester ReplicaSet served
+end to end by the controller running as a Pod with its Role's token, and a 403 for every
+permission taken out of the controller's Role or ClusterRole. Every wait is bounded; the cluster
+is stopped by its process group.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import signal
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import project_binary
+
+ROOT = Path(__file__).resolve().parents[2]
+NS = "default"
+TIMEOUT = 120.0
+
+
+class Cluster:
+    def __init__(self, url: str, kubeconfig: str, ca: str) -> None:
+        self.url, self.kubeconfig, self.ca = url, kubeconfig, ca
+
+    def kubectl(self, *args: str, input: str | None = None, check: bool = True) -> str:
+        result = subprocess.run(["kubectl", *args], env={**os.environ, "KUBECONFIG": self.kubeconfig},
+                                input=input, capture_output=True, text=True, timeout=60)
+        assert not check or result.returncode == 0, f"kubectl {' '.join(args)}: {result.stderr}"
+        return result.stdout + result.stderr
+
+    def request(self, method: str, path: str, token: str, body: dict | None = None,
+                content_type: str = "application/json") -> tuple[int, dict]:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Authorization": f"Bearer {token}", "Content-Type": content_type})
+        context = ssl.create_default_context(cafile=self.ca)
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=30) as response:
+                return response.status, {}
+        except urllib.error.HTTPError as error:
+            text = error.read().decode()
+            return error.code, json.loads(text) if text.startswith("{") else {}
+
+    def wait(self, what: str, condition) -> None:
+        deadline = time.monotonic() + TIMEOUT
+        while not condition():
+            assert time.monotonic() < deadline, (f"{what} within {TIMEOUT:.0f} s:\n{self.kubectl('get', 'pods', '-o', 'wide')}\n"
+                                                 f"{self.kubectl('logs', 'deploy/fma-controller', check=False)[-3000:]}")
+            time.sleep(0.25)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    state = tmp_path_factory.mktemp("deploy")
+    ready = state / "ready"
+    log = open(state / "log", "wb")
+    process = subprocess.Popen(
+        [str(project_binary("fma-devcluster")), "serve", "--state-dir", str(state / "cluster"), "--ready-file", str(ready),
+         "--nodes", "2", "--gpus-per-node", "2", "--gpu-inventories", "--log-level", "warning"],
+        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while not ready.exists():
+            assert process.poll() is None, f"fma-devcluster exited: {(state / 'log').read_text()}"
+            assert time.monotonic() < deadline, "fma-devcluster wrote no ready file in time"
+            time.sleep(0.05)
+        url, kubeconfig = ready.read_text().splitlines()[:2]
+        cluster = Cluster(url, kubeconfig, str(state / "cluster" / "ca.crt"))
+        cluster.kubectl("create", "secret", "generic", "fma-rpc-token", "--from-literal=token=" + os.urandom(16).hex())
+        cluster.kubectl("apply", "-k", str(ROOT / "deploy/overlays/devcluster"))
+        examples = ROOT / "deploy/examples"
+        cluster.kubectl("apply", "-f", str(examples / "inferenceserverconfig.yaml"), "-f", str(examples / "launcherconfig.yaml"),
+                        "-f", str(examples / "requesters.yaml"))
+        yield cluster
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
+        log.close()
+
+
+def pods(cluster: Cluster, selector: str) -> list[dict]:
+    return json.loads(cluster.kubectl("get", "pods", "-l", selector, "-o", "json"))["items"]
+
+
+def ready(pod: dict) -> bool:
+    return any(c["type"] == "Ready" and c["status"] == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+def test_the_controller_runs_as_a_pod_under_its_role_and_serves_a_requester(cluster: Cluster) -> None:
+    cluster.wait("the requester served (Ready, bound to a launcher)", lambda: any(
+        ready(pod) and pod["metadata"].get("labels", {}).get("dual-pods.llm-d.ai/dual")
+        for pod in pods(cluster, "app=fake-model-servers")))
+    [controller] = pods(cluster, "app.kubernetes.io/name=fma-controller")
+    assert controller["spec"]["serviceAccountName"] == "fma-controller"
+    logs = cluster.kubectl("logs", controller["metadata"]["name"])
+    assert "became the leader" in logs and "inference server ready" in logs
+    assert "403" not in logs and "forbidden" not in logs.lower(), f"the Role lacks a permission the controller used:\n{logs}"
+    # Its own token, as the kubelet gave it: a ServiceAccount user, not the admin's.
+    token = cluster.kubectl("create", "token", "fma-controller").strip()
+    status, _ = cluster.request("GET", f"/api/v1/namespaces/{NS}/secrets", token)
+    assert status == 403
+
+
+def probe(cluster: Cluster, token: str, group: str, resource: str, verb: str) -> tuple[int, dict]:
+    """One request for `verb` on `resource` (or `resource/sub`) that changes nothing: an object
+    that does not exist, writes as dry runs. Authorization comes first, so a permitted request is
+    answered by what follows it (404, 422, 201 …) and a refused one by 403."""
+    plural, _, sub = resource.partition("/")
+    version = {"": "v1", "coordination.k8s.io": "v1", "fma.llm-d.ai": "v1alpha1"}[group]
+    base = f"/api/{version}" if not group else f"/apis/{group}/{version}"
+    collection = f"{base}/{plural}" if plural == "nodes" else f"{base}/namespaces/{NS}/{plural}"
+    item = f"{collection}/rbac-probe" + (f"/{sub}" if sub else "")
+    body = {"metadata": {"name": "rbac-probe"}}
+    return {
+        "get": lambda: cluster.request("GET", item, token),
+        "list": lambda: cluster.request("GET", collection, token),
+        "watch": lambda: cluster.request("GET", collection + "?watch=true&timeoutSeconds=1", token),
+        "create": lambda: cluster.request("POST", collection + "?dryRun=All", token, body),
+        "update": lambda: cluster.request("PUT", item + "?dryRun=All", token, body),
+        "patch": lambda: cluster.request("PATCH", item + "?dryRun=All", token, {}, "application/merge-patch+json"),
+        "delete": lambda: cluster.request("DELETE", item + "?dryRun=All", token),
+    }[verb]()
+
+
+def test_every_permission_taken_out_of_the_controllers_roles_is_a_403(cluster: Cluster) -> None:
+    token = cluster.kubectl("create", "token", "fma-controller").strip()
+    documents = [doc for doc in yaml.safe_load_all((ROOT / "deploy/base/rbac/controller.yaml").read_text())
+                 if doc and doc["kind"] in ("Role", "ClusterRole")]
+    checked = 0
+    for role in documents:
+        for index, rule in enumerate(role["rules"]):
+            for group in rule["apiGroups"]:
+                for resource in rule["resources"]:
+                    for verb in rule["verbs"]:
+                        status, _ = probe(cluster, token, group, resource, verb)
+                        assert status != 403, f"{role['kind']} {role['metadata']['name']} allows {verb} {resource} but got 403"
+                        reduced = copy.deepcopy(role)
+                        reduced["metadata"].setdefault("namespace", NS) if role["kind"] == "Role" else None
+                        others = [v for v in rule["verbs"] if v != verb]
+                        reduced["rules"][index]["verbs"] = others or ["deletecollection-never-used"]
+                        cluster.kubectl("apply", "-f", "-", input=json.dumps(reduced))
+                        status, answer = probe(cluster, token, group, resource, verb)
+                        assert status == 403, f"{verb} {resource} without that verb in {role['metadata']['name']}: {status} {answer}"
+                        scope = "at the cluster scope" if resource == "nodes" else f'in the namespace "{NS}"'
+                        assert answer["reason"] == "Forbidden" and answer["message"].endswith(
+                            f'User "system:serviceaccount:{NS}:fma-controller" cannot {verb} resource "{resource}" in API group "{group}" {scope}')
+                        checked += 1
+        cluster.kubectl("apply", "-f", "-", input=json.dumps(role))
+    assert checked >= 20

@@ -39,8 +39,17 @@ struct ServeCommand: AsyncParsableCommand {
             finalizers and grace periods, the status subresource, pods' logs, strategic merge \
             patch for built-in kinds (lists merged by Kubernetes' keys); server-side apply is not \
             served. Bodies are JSON, or protobuf for the few kinds kubectl's generator commands \
-            send that way (namespaces, configmaps, secrets, serviceaccounts); others answer 415: \
-            use `create -f` or `apply -f`.
+            send that way (namespaces, configmaps, secrets, serviceaccounts, roles and bindings, \
+            access and token requests); others answer 415: use `create -f` or `apply -f`.
+
+            Who may do what: the kubeconfig's token is the admin (group system:masters) and may \
+            do everything. A ServiceAccount's token (`kubectl create token NAME`, and the one \
+            each pod gets) may do what its Roles and ClusterRoles allow through their bindings \
+            (RBAC: verbs, API groups, resources and subresources, resourceNames, namespaces, \
+            paths); anything else is a 403 that names user, verb, resource and namespace as a \
+            real API server's does. Every namespace has its default ServiceAccount. `kubectl \
+            --as`, `auth can-i [--list]` and `auth whoami` work. Tokens stop working when their \
+            account is deleted.
 
             --nodes N simulated nodes (node-1 … node-N) with --gpus-per-node mock GPUs each (or \
             what --nodes-file gives a node: its own GPU count, labels and allocatable resources) run \
@@ -49,7 +58,11 @@ struct ServeCommand: AsyncParsableCommand {
             Python modules (python/ of the checkout) runs as a real process, on the pod's own \
             loopback address 127.X.Y.P, with NODE_NAME, POD_NAME, NAMESPACE, POD_UID, \
             POD_IP and NVIDIA_VISIBLE_DEVICES (the node's mock GPU UUIDs) set and its output in \
-            `kubectl logs`; other images are simulated (Running and Ready at once). Secret and \
+            `kubectl logs`, and its ServiceAccount's credentials: KUBERNETES_SERVICE_HOST and \
+            KUBERNETES_SERVICE_PORT, the token, ca.crt and namespace under \
+            DIR/simulator/pods/NAMESPACE/POD/serviceaccount standing for \
+            /var/run/secrets/kubernetes.io/serviceaccount, and KUBECONFIG naming a kubeconfig \
+            there with the same token (pods share this machine's filesystem); other images are simulated (Running and Ready at once). Secret and \
             configMap volumes are written as files under DIR/simulator/pods/NAMESPACE/POD/volumes, \
             and a command word, argument or env value naming a path under a volume's mountPath \
             is rewritten to them. Deleting a pod sends SIGTERM to its containers' \

@@ -109,6 +109,10 @@ def test_swap_model_sleeps_the_others_and_wakes_or_creates_the_named_one():
             assert unknown.returncode == 64 and "give its vLLM options" in unknown.stderr
             assert states() == {"a": "AWAKE", "b": "SLEEPING"}
         finally:
+            # Instances outlive their launcher by design (KillMode=process): end them first.
+            if launcher.poll() is None:
+                subprocess.run([str(bin_dir() / "fmactl"), "launcher", "delete", f"unix:{socket}", "--all"],
+                               capture_output=True, timeout=60)
             launcher.terminate()
             try:
                 launcher.wait(timeout=20)

@@ -109,11 +109,63 @@ def test_the_controller_runs_as_a_pod_under_its_role_and_serves_a_requester(clus
     assert controller["spec"]["serviceAccountName"] == "fma-controller"
     logs = cluster.kubectl("logs", controller["metadata"]["name"])
     assert "became the leader" in logs and "inference server ready" in logs
-    assert "403" not in logs and "forbidden" not in logs.lower(), f"the Role lacks a permission the controller used:\n{logs}"
+    assert "403 Forbidden" not in logs and "is forbidden" not in logs, f"the Role lacks a permission the controller used:\n{logs}"
     # Its own token, as the kubelet gave it: a ServiceAccount user, not the admin's.
     token = cluster.kubectl("create", "token", "fma-controller").strip()
     status, _ = cluster.request("GET", f"/api/v1/namespaces/{NS}/secrets", token)
     assert status == 403
+
+
+DEPLOY_REQUESTER = """
+apiVersion: fma.llm-d.ai/v1alpha1
+kind: InferenceServerConfig
+metadata: {name: deploy-model}
+spec:
+  launcherConfigName: vllm-launcher
+  modelServerConfig: {port: 8006, options: --model fake/deploy-model}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: deploy-requester
+  annotations: {dual-pods.llm-d.ai/inference-server-config: deploy-model}
+spec:
+  serviceAccountName: fma-requester
+  nodeSelector: {kubernetes.io/hostname: node-2}
+  containers:
+  - name: inference-server
+    image: fma-gpu-inventory:0.1.0
+    command: [fma-gpu-inventory, requester, --listen, "tcp://$(POD_IP):8082", --http-host, "$(POD_IP)"]
+    env:
+    - name: POD_IP
+      valueFrom: {fieldRef: {fieldPath: status.podIP}}
+    - name: FMA_TOKEN
+      valueFrom: {secretKeyRef: {name: fma-rpc-token, key: token}}
+    ports:
+    - {name: probes, containerPort: 8080}
+    - {name: spi, containerPort: 8081}
+    - {name: fma-rpc, containerPort: 8082}
+    resources:
+      limits: {nvidia.com/gpu: "1"}
+    readinessProbe:
+      httpGet: {path: /ready, port: 8080}
+      periodSeconds: 1
+"""
+
+
+def test_deploys_own_launcher_config_serves_a_requester_each_under_its_own_account(cluster: Cluster) -> None:
+    cluster.kubectl("apply", "-f", "-", input=DEPLOY_REQUESTER)
+
+    def served() -> bool:
+        pod = json.loads(cluster.kubectl("get", "pod", "deploy-requester", "-o", "json"))
+        return ready(pod) and bool(pod["metadata"].get("labels", {}).get("dual-pods.llm-d.ai/dual"))
+    cluster.wait("the requester of deploy's LauncherConfig served", served)
+    pod = json.loads(cluster.kubectl("get", "pod", "deploy-requester", "-o", "json"))
+    launcher = json.loads(cluster.kubectl("get", "pod", pod["metadata"]["labels"]["dual-pods.llm-d.ai/dual"], "-o", "json"))
+    assert pod["spec"]["serviceAccountName"] == "fma-requester"
+    assert launcher["spec"]["serviceAccountName"] == "fma-launcher"
+    assert launcher["spec"]["automountServiceAccountToken"] is False, "the launcher needs no API access"
+    assert launcher["spec"]["containers"][0]["args"][0] == "supervise", "the launcher runs under fma-launcher supervise"
 
 
 def probe(cluster: Cluster, token: str, group: str, resource: str, verb: str) -> tuple[int, dict]:

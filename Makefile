@@ -5,7 +5,7 @@ PYTHON ?= python3
 BIN := .build/debug
 RELEASE_BIN := .build/release
 
-.PHONY: setup build build-release test test-swift test-python test-c test-gpu check-generated run proto bench images lint clean
+.PHONY: setup build build-release test test-swift test-python test-c test-gpu test-vllm check-generated run proto bench images lint clean
 
 ## setup: install the Debian and Python packages the build needs (idempotent)
 setup:
@@ -37,6 +37,12 @@ test-gpu: setup build
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build --filter NVMLGPUTests
 
+## test-vllm: opt-in, never part of `make test`: the launcher's defaults against the real vllm
+## from PyPI (a venv in .build/vllm-venv: 4.3 GB downloaded once, about 3 minutes; then about
+## 40 s a run) with a tiny model built locally; see scripts/test-vllm.sh
+test-vllm: setup build
+	scripts/test-vllm.sh
+
 ## check-generated: fail when committed generated code differs from what `make proto` makes
 check-generated:
 	@scripts/check-generated.sh
@@ -45,7 +51,7 @@ check-generated:
 proto: setup
 	scripts/gen-proto.sh
 
-## run: set up, build and start the one-machine default (fma-devcluster, fma-controller, the examples)
+## run: set up, build and start the one-machine default (fma-devcluster, deploy/ installed there, the examples)
 run: setup build
 	scripts/run.sh
 

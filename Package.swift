@@ -166,7 +166,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fma-devcluster",
-            dependencies: ["FMADevCluster", "FMACommand", "FMAKube", "FMAKubeModel", "FMARPC", "FMAAPI",
+            dependencies: ["FMADevCluster", "FMACommand", "CFMAEarlyMalloc", "FMAKube", "FMAKubeModel", "FMARPC", "FMAAPI",
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),
                            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
@@ -221,6 +221,8 @@ let package = Package(
         ),
         // Process plumbing for the launcher: posix_spawn attributes, pidfd, subreaper.
         .target(name: "CFMAProcess"),
+        // One malloc arena and a fixed mmap threshold from before main (fma-devcluster's heap).
+        .target(name: "CFMAEarlyMalloc"),
         // The launcher: instances forked from a preinitialized Python zygote.
         .target(
             name: "FMALauncher",

@@ -44,8 +44,21 @@ public struct LauncherConfiguration: Sendable {
     public var readyProbeTimeout: Duration = .seconds(2)
 
     /// What vLLM's OpenAI server imports: preloading these is what makes a fork warm.
+    /// `vllm.entrypoints.cli.main` imports its subcommands' modules only when `main()` runs, in
+    /// every instance: they are here too (`make test-vllm` measured vLLM 0.33.0's
+    /// `vllm.entrypoints.cli.preload` at 0.3 s of each instance's start). A module an older vLLM
+    /// lacks is reported in the zygote's `failed` and skipped.
     public static let vllmPreload = [
         "vllm.entrypoints.cli.main",
+        "vllm.entrypoints.cli.benchmark.main",
+        "vllm.entrypoints.cli.collect_env",
+        "vllm.entrypoints.cli.download_kernels",
+        "vllm.entrypoints.cli.launch",
+        "vllm.entrypoints.cli.openai",
+        "vllm.entrypoints.cli.preload",
+        "vllm.entrypoints.cli.run_batch",
+        "vllm.entrypoints.cli.serve",
+        "vllm.entrypoints.cli.snapshot",
         "vllm.entrypoints.openai.api_server",
         "vllm.engine.arg_utils",
         "torch",

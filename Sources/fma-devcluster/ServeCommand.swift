@@ -1,4 +1,5 @@
 import ArgumentParser
+import CFMAEarlyMalloc
 import FMACommand
 import FMADevCluster
 import FMAKube
@@ -150,9 +151,12 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         let logger = try LogSetup.bootstrap(component: "fma-devcluster", level: logLevel)
         logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
-        // One malloc arena per core: the store is one heap under one lock, and glibc's default
-        // (eight per core) keeps freed memory scattered over arenas after every burst.
-        logger.debug("malloc arenas", metadata: ["limit": "\(MallocArenas.limit(to: max(2, ProcessInfo.processInfo.activeProcessorCount)).map(String.init) ?? "unchanged")"])
+        // One malloc arena and large buffers mapped on their own, set before main by
+        // CFMAEarlyMalloc: with glibc's defaults (eight arenas per core, a threshold that rises
+        // after every large free) the memory freed by each create/delete burst stayed scattered
+        // over arenas and heap, and resident memory rose over cycles whose live objects were the
+        // same (docs/performance.md, fma-bench kube-cycles).
+        logger.debug("malloc", metadata: ["tuning": "\(String(cString: fma_early_malloc_summary()))"])
         ServerRunner.bootstrapMetrics()
         let (host, port) = try listenAddress()
         var configuration = DevCluster.Configuration(stateDirectory: stateDir)

@@ -186,7 +186,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "fma-controller",
-            dependencies: ["FMAController", "FMACommand", "FMAKube", "FMAKubeModel", "FMARPC",
+            dependencies: ["FMAController", "FMACommand", "CFMAEarlyMalloc", "FMAKube", "FMAKubeModel", "FMARPC",
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "ArgumentParser", package: "swift-argument-parser"),
                            .product(name: "Logging", package: "swift-log"),

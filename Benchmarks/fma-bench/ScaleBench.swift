@@ -109,6 +109,9 @@ struct ScaleBench: AsyncParsableCommand {
 
             let log = directory + "/controller.log"
             let controller = try BenchScratch.spawn(BenchScratch.sibling("fma-controller"), [
+                // The dual-pods controller alone: the populator would delete the idle launchers
+                // between the waves (no LauncherPopulationPolicy wants them), and wave 2 would start cold.
+                "--dual-pods",
                 "--namespace", ScaleLayout.namespace, "--kubeconfig", kubeconfig, "--token-file", directory + "/token",
                 "--leader-elect=false", "--workers", String(controllerWorkers), "--kube-api-qps", "5000", "--kube-api-burst", "10000",
                 "--metrics-listen", "tcp://127.0.0.1:0", "--log-level", controllerLogLevel, "--ready-file", directory + "/controller.ready",

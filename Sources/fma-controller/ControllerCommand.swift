@@ -1,4 +1,5 @@
 import ArgumentParser
+import CFMAEarlyMalloc
 import FMAAPI
 import FMACommand
 import FMAController
@@ -191,8 +192,12 @@ struct ControllerCommand: AsyncParsableCommand {
         }
         let logger = try LogSetup.bootstrap(component: "fma-controller", level: logLevel)
         logger.debug("open-file limit", metadata: ["limit": "\(DescriptorLimit.raiseToHard())"])
-        // One arena per worker, 2 to 8: the caches are the heap, the workers its busiest users.
-        logger.debug("malloc arenas", metadata: ["limit": "\(MallocArenas.limit(to: min(8, max(2, workers))).map(String.init) ?? "unchanged")"])
+        // malloc: one arena and a fixed mmap threshold from before main (CFMAEarlyMalloc), then
+        // one arena per worker, 2 to 8: the caches are the heap, the workers its busiest users.
+        logger.debug("malloc", metadata: [
+            "early": "\(String(cString: fma_early_malloc_summary()))",
+            "arenas": "\(MallocArenas.limit(to: min(8, max(2, workers))).map(String.init) ?? "unchanged")",
+        ])
         let registry = ServerRunner.bootstrapMetrics()
         let config: KubeConfig
         do {

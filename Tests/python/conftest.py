@@ -75,6 +75,17 @@ def project_binary(name: str) -> Path:
     return path
 
 
+def stop_process_group(process: subprocess.Popen, timeout: float = 30.0) -> None:
+    """SIGTERM to the process group a test started (``start_new_session=True``), a bounded
+    wait, then SIGKILL to the group if it is still there."""
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+
 def demo_binary() -> Path:
     """The fma-demo binary to test."""
     return project_binary("fma-demo")

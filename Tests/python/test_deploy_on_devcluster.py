@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import json
 import os
-import signal
 import ssl
 import subprocess
 import time
@@ -22,7 +21,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import project_binary
+from conftest import project_binary, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 NS = "default"
@@ -84,12 +83,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
                         "-f", str(examples / "requesters.yaml"))
         yield cluster
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_group(process)
         log.close()
 
 

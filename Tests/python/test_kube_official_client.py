@@ -10,7 +10,6 @@ write, finalizers and custom objects. Every wait is bounded; the cluster is stop
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import time
 import uuid
@@ -25,7 +24,7 @@ from kubernetes import config as k8s_config  # noqa: E402
 from kubernetes import watch as k8s_watch  # noqa: E402
 from kubernetes.client.rest import ApiException  # noqa: E402
 
-from conftest import project_binary  # noqa: E402
+from conftest import project_binary, stop_process_group  # noqa: E402
 
 NS = "default"
 READY_TIMEOUT = 60.0
@@ -54,12 +53,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[k8s.ApiClient]:
         with k8s.ApiClient(configuration) as api_client:
             yield api_client
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
+        stop_process_group(process)
         log.close()
 
 

@@ -221,7 +221,7 @@ let package = Package(
         ),
         // Process plumbing for the launcher: posix_spawn attributes, pidfd, subreaper.
         .target(name: "CFMAProcess"),
-        // One malloc arena and a fixed mmap threshold from before main (fma-devcluster's heap).
+        // One malloc arena and a fixed mmap threshold from before main (fma-devcluster, fma-controller).
         .target(name: "CFMAEarlyMalloc"),
         // The launcher: instances forked from a preinitialized Python zygote.
         .target(

@@ -5,7 +5,8 @@
 /// glibc malloc arena and a fixed 128 KiB mmap threshold (large blocks mapped on their own and
 /// returned at free), unless MALLOC_ARENA_MAX, MALLOC_MMAP_THRESHOLD_ or GLIBC_TUNABLES set
 /// them. mallopt later, from Swift, is too late for the arenas: threads made before it keep
-/// theirs. fma-devcluster links it (docs/performance.md, memory over create/delete cycles).
+/// theirs. fma-devcluster and fma-controller link it (docs/performance.md: memory over
+/// create/delete cycles, and the controller at scale).
 
 /// What was applied, for the log: e.g. "arenas=1 mmap_threshold=131072", or "unchanged".
 const char *fma_early_malloc_summary(void);

@@ -54,6 +54,7 @@ extension InstanceManager {
     /// launcher died may have put its standard output on its log only after the first scan.
     func sweepUnrecordedProcesses() {
         _ = settleUnrecordedProcesses(starting: [:])
+        logger.debug("second look for processes no journal record describes done")
     }
 
     /// After the journal: every process a previous launcher started (`InstanceProcessScan`) is
@@ -65,7 +66,11 @@ extension InstanceManager {
         var adopted: [Int32] = []
         var stopping: Set<Int32> = []
         for process in InstanceProcessScan.scan(logDirectory: configuration.logDirectory) {
-            if let record = instances[process.id], record.isLive, record.pid == process.session { continue }
+            // A live instance's: its own session, or a process it started since (a daemon in a
+            // session of its own; it goes with the instance, `stopLeftovers`). One older than the
+            // instance was left by an earlier instance of the same id.
+            if let record = instances[process.id], record.isLive,
+               record.pid == process.session || process.startTicks >= record.startTicks { continue }
             // A create of this launcher's, forked and not yet answered.
             if let record = instances[process.id], case .starting = record.phase { continue }
             if var record = starting[process.id], instances[process.id] == nil, process.isSessionLeader {

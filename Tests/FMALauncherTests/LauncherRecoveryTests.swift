@@ -7,6 +7,27 @@ import Testing
 
 @Suite("fma-launcher: restarts, zygote deaths, many instances", .serialized)
 struct LauncherRecoveryTests {
+    @Test("a running instance's daemon is the instance's: a restarted launcher's sweeps for unrecorded processes leave it, a delete ends it")
+    func daemonsOfLiveInstancesSurviveTheSweeps() async throws {
+        try await withLauncher { launcher, client in
+            let port = try freePort()
+            _ = try await client.create(.fake(id: "daemonizing", port: port, ["--spawn-daemon"]))
+            try await waitHealthy(port: port)
+            let daemon = try #require(try await processReport(port: port).daemon_pid)
+
+            try await launcher.killAndRestart()
+            // The restarted launcher scans at its start and looks again a second later.
+            try await waitUntil("the restarted launcher's second look") {
+                launcher.process.stderr.contains("second look for processes no journal record describes done")
+            }
+            #expect(isAlive(daemon), "the live instance's daemon was stopped as unrecorded: \(launcher.process.stderr.split(separator: "\n").filter { $0.contains("\(daemon)") })")
+            let fresh = launcher.client()
+            #expect(try await fresh.get("daemonizing").status == .running)
+            _ = try await fresh.delete("daemonizing", gracePeriodSeconds: 5)
+            try await waitUntil("the daemon to go with its instance") { !isAlive(daemon) }
+        }
+    }
+
     @Test("after SIGKILL and a restart, live instances are adopted and dead ones reported STOPPED")
     func restartAdopts() async throws {
         try await withLauncher { launcher, client in

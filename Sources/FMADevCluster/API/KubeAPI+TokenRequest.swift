@@ -22,8 +22,7 @@ extension KubeAPI {
                                                    "message": .string("Invalid value: \(seconds): may not specify a duration less than 10 minutes")]]])
         }
         let granted = min(seconds, Self.tokenSecondsRange.upperBound)
-        let expires = Int64(configuration.now().timeIntervalSince1970) + granted
-        let token = authenticator.tokens.mint(.init(namespace: namespace, name: name, uid: account["metadata"]?["uid"]?.string ?? "", expires: expires))
+        let (token, expires) = mintToken(for: account, seconds: granted)
         var responseSpec = spec
         responseSpec["expirationSeconds"] = .int(granted)
         if responseSpec["audiences"] == nil { responseSpec["audiences"] = ["https://kubernetes.default.svc"] }
@@ -42,9 +41,14 @@ extension KubeAPI {
     /// The token the kubelet gives a pod of the ServiceAccount: valid for a year or until the
     /// account is deleted; nil when the account does not exist.
     public func serviceAccountToken(namespace: String, name: String) -> String? {
-        guard let account = try? store.get(.serviceAccount, namespace: namespace, name: name),
-              let uid = account["metadata"]?["uid"]?.string else { return nil }
-        let expires = Int64(configuration.now().timeIntervalSince1970) + Self.tokenSecondsRange.upperBound
-        return authenticator.tokens.mint(.init(namespace: namespace, name: name, uid: uid, expires: expires))
+        guard let account = try? store.get(.serviceAccount, namespace: namespace, name: name) else { return nil }
+        return mintToken(for: account, seconds: Self.tokenSecondsRange.upperBound).token
+    }
+
+    /// A token for the stored ServiceAccount, valid `seconds` from now; and when it expires.
+    private func mintToken(for account: JSONObject, seconds: Int64) -> (token: String, expires: Int64) {
+        let meta = ObjectMeta(json: account["metadata"]?.object ?? JSONObject())
+        let expires = Int64(configuration.now().timeIntervalSince1970) + seconds
+        return (authenticator.tokens.mint(.init(namespace: meta.namespace, name: meta.name, uid: meta.uid, expires: expires)), expires)
     }
 }

@@ -50,16 +50,4 @@ extension ProtobufBody {
         if !audiences.isEmpty { spec["audiences"] = .array(audiences) }
         return ["spec": .object(spec)]
     }
-
-    /// The non-empty string fields of a message, named.
-    static func strings(_ bytes: ArraySlice<UInt8>, _ names: [Int: String]) throws(ProtoReader.Malformed) -> JSONObject {
-        var object = JSONObject()
-        var reader = ProtoReader(bytes)
-        while let (field, value) = try reader.next() {
-            guard let name = names[field] else { continue }
-            let text = try value.string()
-            if !text.isEmpty { object[name] = .string(text) }
-        }
-        return object
-    }
 }

@@ -158,23 +158,29 @@ enum ProtobufBody {
         while let (field, value) = try reader.next() {
             switch field {
             case 1: object["metadata"] = .object(try objectMeta(try value.bytes()))
-            case 2, 3:
-                var reference = JSONObject()
-                var inner = ProtoReader(try value.bytes())
-                while let (member, item) = try inner.next() {
-                    let names = field == 2 ? [1: "kind", 2: "namespace", 3: "name", 4: "uid", 5: "apiVersion", 6: "resourceVersion", 7: "fieldPath"] : [1: "name"]
-                    if let name = names[member] {
-                        let text = try item.string()
-                        if !text.isEmpty { reference[name] = .string(text) }
-                    }
-                }
-                if field == 2 { secrets.append(.object(reference)) } else { pullSecrets.append(.object(reference)) }
+            case 2:
+                secrets.append(.object(try strings(try value.bytes(), [
+                    1: "kind", 2: "namespace", 3: "name", 4: "uid", 5: "apiVersion", 6: "resourceVersion", 7: "fieldPath",
+                ])))
+            case 3: pullSecrets.append(.object(try strings(try value.bytes(), [1: "name"])))
             case 4: object["automountServiceAccountToken"] = .bool(try value.varint() != 0)
             default: break
             }
         }
         if !secrets.isEmpty { object["secrets"] = .array(secrets) }
         if !pullSecrets.isEmpty { object["imagePullSecrets"] = .array(pullSecrets) }
+        return object
+    }
+
+    /// The non-empty string fields of a message, named.
+    static func strings(_ bytes: ArraySlice<UInt8>, _ names: [Int: String]) throws(ProtoReader.Malformed) -> JSONObject {
+        var object = JSONObject()
+        var reader = ProtoReader(bytes)
+        while let (field, value) = try reader.next() {
+            guard let name = names[field] else { continue }
+            let text = try value.string()
+            if !text.isEmpty { object[name] = .string(text) }
+        }
         return object
     }
 

@@ -16,14 +16,6 @@ final class DaemonSetController: InboxLoop {
 
     static let hashLabel = "controller-revision-hash"
 
-    private struct State {
-        var daemonSets: [String: JSONObject] = [:]
-        var keysByUID: [String: String] = [:]
-        var nodes: [String: Node] = [:]
-        /// DaemonSet uid → pod uid → pod.
-        var pods: [String: [String: Pod]] = [:]
-    }
-
     private let store: ObjectStore
     private let logger: Logger
     let inbox = Inbox<Input>()
@@ -34,40 +26,25 @@ final class DaemonSetController: InboxLoop {
     }
 
     func run() async {
-        var state = State()
+        var index = OwnerIndex<Pod>(ownerKind: "DaemonSet")
+        var nodes: [String: Node] = [:]
         for await input in inbox.inputs {
             var dirty: [String] = []
             switch input {
             case .daemonSet(let event):
-                let meta = ObjectMeta(json: event.object["metadata"]?.object ?? JSONObject())
-                if event.type == .deleted {
-                    state.daemonSets[meta.key] = nil
-                    state.keysByUID[meta.uid] = nil
-                    state.pods[meta.uid] = nil
-                } else {
-                    state.daemonSets[meta.key] = event.object
-                    state.keysByUID[meta.uid] = meta.key
-                    dirty = [meta.key]
-                }
+                dirty = index.observe(owner: event).map { [$0] } ?? []
             case .node(let event):
                 let node = Node(json: event.object)
-                state.nodes[node.metadata.name] = event.type == .deleted ? nil : node
-                dirty = Array(state.daemonSets.keys)
+                nodes[node.metadata.name] = event.type == .deleted ? nil : node
+                dirty = Array(index.owners.keys)
             case .pod(let event):
                 let pod = Pod(json: event.object)
-                guard let owner = pod.metadata.ownerReferences.first(where: { $0.controller && $0.kind == "DaemonSet" }) else { continue }
                 let gone = event.type == .deleted || pod.status.phase == "Failed" || pod.status.phase == "Succeeded"
-                if gone {
-                    state.pods[owner.uid]?[pod.metadata.uid] = nil
-                } else {
-                    state.pods[owner.uid, default: [:]][pod.metadata.uid] = pod
-                }
-                dirty = state.keysByUID[owner.uid].map { [$0] } ?? []
+                dirty = index.observe(child: pod, metadata: pod.metadata, gone: gone).map { [$0] } ?? []
             }
             for key in dirty {
-                guard let daemonSet = state.daemonSets[key] else { continue }
-                let uid = daemonSet[path: ["metadata", "uid"]]?.string ?? ""
-                reconcile(daemonSet, nodes: Array(state.nodes.values), pods: Array((state.pods[uid] ?? [:]).values))
+                guard let daemonSet = index.owners[key] else { continue }
+                reconcile(daemonSet, nodes: Array(nodes.values), pods: index.children(of: key))
             }
         }
     }

@@ -27,37 +27,18 @@ final class DeploymentController: InboxLoop {
     }
 
     func run() async {
-        var deployments: [String: JSONObject] = [:]
-        var keysByUID: [String: String] = [:]
-        /// Deployment uid → ReplicaSet uid → ReplicaSet.
-        var replicaSets: [String: [String: ReplicaSet]] = [:]
+        var index = OwnerIndex<ReplicaSet>(ownerKind: "Deployment")
         for await input in inbox.inputs {
-            var dirty: String?
+            let dirty: String?
             switch input {
             case .deployment(let event):
-                let meta = ObjectMeta(json: event.object["metadata"]?.object ?? JSONObject())
-                if event.type == .deleted {
-                    deployments[meta.key] = nil
-                    keysByUID[meta.uid] = nil
-                    replicaSets[meta.uid] = nil
-                } else {
-                    deployments[meta.key] = event.object
-                    keysByUID[meta.uid] = meta.key
-                    dirty = meta.key
-                }
+                dirty = index.observe(owner: event)
             case .replicaSet(let event):
                 let replicaSet = ReplicaSet(json: event.object)
-                guard let owner = replicaSet.metadata.ownerReferences.first(where: { $0.controller && $0.kind == "Deployment" }) else { continue }
-                if event.type == .deleted {
-                    replicaSets[owner.uid]?[replicaSet.metadata.uid] = nil
-                } else {
-                    replicaSets[owner.uid, default: [:]][replicaSet.metadata.uid] = replicaSet
-                }
-                dirty = keysByUID[owner.uid]
+                dirty = index.observe(child: replicaSet, metadata: replicaSet.metadata, gone: event.type == .deleted)
             }
-            if let key = dirty, let deployment = deployments[key] {
-                let uid = deployment[path: ["metadata", "uid"]]?.string ?? ""
-                reconcile(deployment, owned: Array((replicaSets[uid] ?? [:]).values))
+            if let key = dirty, let deployment = index.owners[key] {
+                reconcile(deployment, owned: index.children(of: key))
             }
         }
     }

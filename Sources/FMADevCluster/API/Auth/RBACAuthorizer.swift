@@ -14,7 +14,7 @@ struct RBACAuthorizer: Sendable {
     let store: ObjectStore
 
     func allows(_ user: UserInfo, _ request: RequestAttributes) -> Bool {
-        user.isMaster || rules(for: user, namespace: request.namespace).contains { Self.rule($0, allows: request) }
+        user.isMaster || findRule(for: user, namespace: request.namespace) { Self.rule($0, allows: request) }
     }
 
     /// Every rule that applies to the user in `namespace` (cluster-wide ones only when empty):
@@ -22,16 +22,27 @@ struct RBACAuthorizer: Sendable {
     /// cluster-wide.
     func rules(for user: UserInfo, namespace: String) -> [JSONValue] {
         if user.isMaster { return Self.everything }
-        var rules = user.groups.contains("system:authenticated") ? Self.bootstrapRules : []
+        var rules: [JSONValue] = []
+        _ = findRule(for: user, namespace: namespace) { rules.append($0); return false }
+        return rules
+    }
+
+    /// Goes through the rules that apply to the user in `namespace` (as `rules(for:)` lists
+    /// them), cheapest first, until `found` says yes; whether it did. A request that the
+    /// bootstrap rules or a RoleBinding allow reads no more bindings.
+    private func findRule(for user: UserInfo, namespace: String, _ found: (JSONValue) -> Bool) -> Bool {
+        if user.groups.contains("system:authenticated"), Self.bootstrapRules.contains(where: found) { return true }
         if !namespace.isEmpty {
-            for binding in (try? store.list(.roleBinding, namespace: namespace).items) ?? [] where Self.binds(binding, user, namespace: namespace) {
-                rules += self.rules(of: binding, namespace: namespace)
+            for binding in (try? store.list(.roleBinding, namespace: namespace).items) ?? []
+            where Self.binds(binding, user, namespace: namespace) && rules(of: binding, namespace: namespace).contains(where: found) {
+                return true
             }
         }
-        for binding in (try? store.list(.clusterRoleBinding, namespace: nil).items) ?? [] where Self.binds(binding, user, namespace: nil) {
-            rules += self.rules(of: binding, namespace: nil)
+        for binding in (try? store.list(.clusterRoleBinding, namespace: nil).items) ?? []
+        where Self.binds(binding, user, namespace: nil) && rules(of: binding, namespace: nil).contains(where: found) {
+            return true
         }
-        return rules
+        return false
     }
 
     /// What `system:masters` may do (as `cluster-admin`'s rules say it).

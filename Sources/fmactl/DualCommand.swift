@@ -21,7 +21,7 @@ struct DualCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "One line per requester: node, InferenceServerConfig, launcher, instance, how it was served (hot/warm/cold) and its state; then the idle launchers.")
+            abstract: "One line per requester: node, InferenceServerConfig, launcher, instance, how it was served (hot/warm/cold) and its state; then the idle launchers.", discussion: "Example:\n  fmactl dual list -n llm")
 
         @Option(name: [.customShort("n"), .long], help: ArgumentHelp("The namespace (default: the kubeconfig context's).", valueName: "name"))
         var namespace: String?

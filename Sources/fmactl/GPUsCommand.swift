@@ -28,6 +28,9 @@ struct GPUsCommand: AsyncParsableCommand {
                 fma-controller's direct mode gives each server-providing Pod its GPUs as \
                 CUDA_VISIBLE_DEVICES, read from the ConfigMap gpu-map in its namespace: one data key per \
                 node, whose value is this line. The node's name is the inventory's (--node-name).
+
+                Example:
+                  fmactl gpus map-entry unix:/run/fma/gpu-inventory.sock
                 """)
 
         @OptionGroup var target: CallTarget
@@ -43,7 +46,7 @@ struct GPUsCommand: AsyncParsableCommand {
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List the GPUs: index, UUID, name, memory used and total (MiB), processes (pid:MiB).")
+            abstract: "List the GPUs: index, UUID, name, memory used and total (MiB), processes (pid:MiB).", discussion: "Example:\n  fmactl gpus list unix:/run/fma/gpu-inventory.sock")
 
         @OptionGroup var target: CallTarget
 
@@ -62,7 +65,7 @@ struct GPUsCommand: AsyncParsableCommand {
 
     struct Translate: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Translate GPU UUIDs to indices; prints the CUDA_VISIBLE_DEVICES value.")
+            abstract: "Translate GPU UUIDs to indices; prints the CUDA_VISIBLE_DEVICES value.", discussion: "Example:\n  fmactl gpus translate unix:/run/fma/gpu-inventory.sock GPU-0a1b… GPU-9f8e…")
 
         @OptionGroup var target: CallTarget
 
@@ -81,7 +84,7 @@ struct GPUsCommand: AsyncParsableCommand {
     }
 
     struct Memory: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Memory in use per GPU (MiB); all GPUs unless UUIDs are given.")
+        static let configuration = CommandConfiguration(abstract: "Memory in use per GPU (MiB); all GPUs unless UUIDs are given.", discussion: "Example:\n  fmactl gpus memory unix:/run/fma/gpu-inventory.sock -o json")
 
         @OptionGroup var target: CallTarget
 
@@ -104,7 +107,7 @@ struct GPUsCommand: AsyncParsableCommand {
 
     struct Watch: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the GPUs, then again each time one changes (until Ctrl-C or --count events).")
+            abstract: "Print the GPUs, then again each time one changes (until Ctrl-C or --count events).", discussion: "Example:\n  fmactl gpus watch unix:/run/fma/gpu-inventory.sock --count 5")
 
         @OptionGroup var target: CallTarget
 

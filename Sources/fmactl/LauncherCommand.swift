@@ -41,6 +41,9 @@ struct LauncherCommand: AsyncParsableCommand {
                 With --wait, follows the launcher's events until the instance is ready (the launcher's own \
                 probe found GET /health answering on its --port: a READY event), printing a dot a second; \
                 exits 1 when it stops first or --wait-timeout passes.
+
+                Example:
+                  fmactl launcher create unix:/run/fma/launcher.sock --id granite --gpu GPU-0a1b… --wait -- --model ibm-granite/granite-3.3-2b-instruct --port 8005 --enable-sleep-mode
                 """)
 
         @OptionGroup var target: Target
@@ -129,7 +132,7 @@ struct LauncherCommand: AsyncParsableCommand {
     }
 
     struct Get: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one instance.")
+        static let configuration = CommandConfiguration(abstract: "Show one instance.", discussion: "Example:\n  fmactl launcher get unix:/run/fma/launcher.sock granite -o json")
         @OptionGroup var target: Target
         @Argument(help: "The instance id.") var id: String
 
@@ -143,7 +146,7 @@ struct LauncherCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the instances (and the launcher's revision).")
+        static let configuration = CommandConfiguration(abstract: "List the instances (and the launcher's revision).", discussion: "Example:\n  fmactl launcher list unix:/run/fma/launcher.sock")
         @OptionGroup var target: Target
 
         func run() async throws {
@@ -159,7 +162,7 @@ struct LauncherCommand: AsyncParsableCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Stop an instance, or --all of them (SIGTERM, then SIGKILL after the grace period), and forget it.")
+            abstract: "Stop an instance, or --all of them (SIGTERM, then SIGKILL after the grace period), and forget it.", discussion: "Examples:\n  fmactl launcher delete unix:/run/fma/launcher.sock granite --grace 10\n  fmactl launcher delete unix:/run/fma/launcher.sock --all")
         @OptionGroup var target: Target
         @Argument(help: "The instance id (or --all).") var id: String?
         @Flag(help: "Delete every instance of the launcher.") var all = false
@@ -190,7 +193,7 @@ struct LauncherCommand: AsyncParsableCommand {
     }
 
     struct Sleep: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Put an instance to sleep (POST /sleep?level=N on its admin API).")
+        static let configuration = CommandConfiguration(abstract: "Put an instance to sleep (POST /sleep?level=N on its admin API).", discussion: "Example:\n  fmactl launcher sleep unix:/run/fma/launcher.sock granite --level 1")
         @OptionGroup var target: Target
         @Argument(help: "The instance id.") var id: String
         @Option(help: "1: weights to host memory; 2: weights discarded.") var level: UInt32 = 1
@@ -205,7 +208,7 @@ struct LauncherCommand: AsyncParsableCommand {
     }
 
     struct Wake: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Wake a sleeping instance (POST /wake_up).")
+        static let configuration = CommandConfiguration(abstract: "Wake a sleeping instance (POST /wake_up).", discussion: "Example:\n  fmactl launcher wake unix:/run/fma/launcher.sock granite")
         @OptionGroup var target: Target
         @Argument(help: "The instance id.") var id: String
 
@@ -219,7 +222,7 @@ struct LauncherCommand: AsyncParsableCommand {
     }
 
     struct Logs: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print an instance's log; -f follows it.")
+        static let configuration = CommandConfiguration(abstract: "Print an instance's log; -f follows it.", discussion: "Example:\n  fmactl launcher logs unix:/run/fma/launcher.sock granite -f")
         @OptionGroup var target: Target
         @Argument(help: "The instance id.") var id: String
         @Flag(name: [.customShort("f"), .customLong("follow")], help: "Keep printing new output until the instance is deleted or Ctrl-C.")
@@ -250,7 +253,7 @@ struct LauncherCommand: AsyncParsableCommand {
     }
 
     struct Watch: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Print instance events as they happen.")
+        static let configuration = CommandConfiguration(abstract: "Print instance events as they happen.", discussion: "Example:\n  fmactl launcher watch unix:/run/fma/launcher.sock -o json")
         @OptionGroup var target: Target
         @Option(help: "Resume after this revision.") var since: UInt64?
 

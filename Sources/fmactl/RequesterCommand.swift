@@ -18,7 +18,7 @@ struct RequesterCommand: AsyncParsableCommand {
         subcommands: [Accelerators.self, Memory.self, Ready.self, AppendLog.self])
 
     struct Accelerators: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "The GPU UUIDs this requester was given, one a line.")
+        static let configuration = CommandConfiguration(abstract: "The GPU UUIDs this requester was given, one a line.", discussion: "Example:\n  fmactl requester accelerators tcp://10.0.0.7:8082 --token-file ~/.fma/token")
 
         @OptionGroup var target: CallTarget
 
@@ -34,7 +34,7 @@ struct RequesterCommand: AsyncParsableCommand {
     }
 
     struct Memory: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "MiB in use on each of the requester's GPUs.")
+        static let configuration = CommandConfiguration(abstract: "MiB in use on each of the requester's GPUs.", discussion: "Example:\n  fmactl requester memory tcp://10.0.0.7:8082 --token-file ~/.fma/token")
 
         @OptionGroup var target: CallTarget
 
@@ -52,7 +52,7 @@ struct RequesterCommand: AsyncParsableCommand {
 
     struct Ready: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the readiness (exit 1 when not ready), or set it to true or false.")
+            abstract: "Print the readiness (exit 1 when not ready), or set it to true or false.", discussion: "Examples:\n  fmactl requester ready tcp://10.0.0.7:8082 --token-file ~/.fma/token\n  fmactl requester ready tcp://10.0.0.7:8082 --token-file ~/.fma/token false")
 
         @OptionGroup var target: CallTarget
 
@@ -75,7 +75,7 @@ struct RequesterCommand: AsyncParsableCommand {
     struct AppendLog: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "append-log",
-            abstract: "Relay bytes [start, start+length) of a server's log from FILE (or standard input); prints the stored length.")
+            abstract: "Relay bytes [start, start+length) of a server's log from FILE (or standard input); prints the stored length.", discussion: "Example:\n  fmactl requester append-log tcp://10.0.0.7:8082 --token-file ~/.fma/token --start 0 server.log")
 
         @OptionGroup var target: CallTarget
 

@@ -4,10 +4,11 @@ public import FMAKubeModel
 
 /// A direct-mode provider as FMA makes it from a requester (§3.7.1): the requester's labels and
 /// de-individualized spec with the rendered server patch applied as a strategic merge patch,
-/// hashed with the GPU indices and the node (`nominal`), then pinned to the node, given the
-/// GPUs as `CUDA_VISIBLE_DEVICES`, with its GPU resources zeroed (the requester holds them) and
-/// FMA's binding metadata. Two requesters of one template on the same GPUs of one node get the
-/// same hash, so one's sleeping provider can serve the other.
+/// decoded strictly (an unknown field is an error), hashed with the GPU indices and the node
+/// (`nominal`), then pinned to the node, given the GPUs as `CUDA_VISIBLE_DEVICES`, with its GPU
+/// resources zeroed (the requester holds them) and FMA's binding metadata. Two requesters of one
+/// template on the same GPUs of one node get the same hash, so one's sleeping provider can
+/// serve the other.
 public struct NominalProvider: Sendable {
     /// The Pod to create (`generateName` set).
     public var pod: Pod
@@ -47,6 +48,11 @@ public struct NominalProvider: Sendable {
             patched = Pod(json: try StrategicMergePatch.apply(patch, to: base.json))
         } catch {
             throw ControllerError("failed to construct the nominal server-providing Pod: the server patch cannot be applied: \(error.message)")
+        }
+        // A strict decode, as FMA's: a misspelt field in the patch is an error here, not a
+        // provider the API server quietly drops that field from.
+        if let problem = KubeFields.pod.strictDecodingError(.object(patched.json)) {
+            throw ControllerError("failed to unmarshal patched pod: \(problem)")
         }
         let indexText = indices.map(String.init).joined(separator: ",")
         hash = Hashing.base64(Hashing.sha256(Hashing.canonicalBytes(.object(patched.json)) + Array(";gpus=\(indexText);node=\(node)".utf8)))

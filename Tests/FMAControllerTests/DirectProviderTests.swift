@@ -117,6 +117,11 @@ import Testing
         #expect(message("spec:\n  containers:\n  - name: inference-server\n    image: x") == "the inference server container has no readinessProbe")
         #expect(message("spec:\n  containers:\n  - name: inference-server\n    readinessProbe: {exec: {command: [true]}}") == "the readinessProbe is not an HTTPGet")
         #expect(message("spec:\n  containers:\n  - name: inference-server\n    readinessProbe: {httpGet: {port: metrics}}") == "unsupported readinessProbe port \"metrics\"")
+        // Decoded strictly, as FMA's: a misspelt field names itself instead of being dropped.
+        #expect(message("spec:\n  containers:\n  - name: inference-server\n    envv: [{name: A, value: '1'}]\n    readinessProbe: {httpGet: {port: 8000}}")
+            == #"failed to unmarshal patched pod: strict decoding error: unknown field "spec.containers[0].envv""#)
+        #expect(message("metadata:\n  labelz: {a: b}\nspec:\n  containers:\n  - name: inference-server\n    readinessProbe: {httpGet: {port: 8000}}")
+            == #"failed to unmarshal patched pod: strict decoding error: unknown field "metadata.labelz""#)
         #expect(try NominalProvider(requester: requester(patch: "spec:\n  containers:\n  - name: inference-server\n    readinessProbe: {httpGet: {port: http}}"),
                                     indices: [0], uuids: ["GPU-a"]).serverPort == 80)
     }

@@ -144,6 +144,42 @@ struct APIWriteTests {
         }
     }
 
+    @Test("a built-in kind's unknown fields: Strict refuses a Pod with a misspelt field, Warn drops it with a warning, a strategic merge patch too")
+    func builtInUnknownFields() async throws {
+        try await withAPICluster { cluster in
+            let base = "/api/v1/namespaces/default/pods"
+            func pod(_ name: String) -> JSONValue {
+                ["apiVersion": "v1", "kind": "Pod", "metadata": ["name": .string(name)],
+                 "spec": ["restartPolicy": "Never", "nodeSelector": ["no-such": "node"],
+                          "containers": [["name": "c", "image": "example/image:1", "envv": [["name": "A", "value": "1"]],
+                                          "env": [["name": "B", "value": "2", "valueFrom2": 1]]]]]]
+            }
+            let strict = try await cluster.send(.post, "\(base)?fieldValidation=Strict", json: pod("strict"))
+            #expect(strict.status == 400)
+            #expect(strict.message == #"Pod in version "v1" cannot be handled as a Pod: strict decoding error: unknown field "spec.containers[0].envv", unknown field "spec.containers[0].env[0].valueFrom2""#)
+            #expect(try await cluster.send(.get, "\(base)/strict").status == 404)
+
+            let warned = try await cluster.send(.post, base, json: pod("warned"))
+            #expect(warned.status == 201)
+            #expect(warned.headers.values(for: "Warning").count == 2)
+            let container = try await cluster.send(.get, "\(base)/warned").json?[path: ["spec", "containers"]]?.array?.first
+            #expect(container?["envv"] == nil)
+            #expect(container?["env"] == [["name": "B", "value": "2"]])
+
+            // A strategic merge patch (kubectl apply's kind, with its $setElementOrder directive):
+            // the patched Pod is judged, so directives pass and a misspelt field does not.
+            let patch: JSONValue = ["metadata": ["labels": ["x": "y"]],
+                                    "spec": ["$setElementOrder/containers": [["name": "c"]], "containers": [["name": "c", "imagePulPolicy": "Always"]]]]
+            let strictPatch = try await cluster.send(.patch, "\(base)/warned?fieldValidation=Strict", json: patch, contentType: "application/strategic-merge-patch+json")
+            #expect(strictPatch.status == 400 && strictPatch.message.hasSuffix(#"strict decoding error: unknown field "spec.containers[0].imagePulPolicy""#))
+            #expect(try await cluster.send(.get, "\(base)/warned").json?[path: ["metadata", "labels", "x"]] == nil)
+            let warnedPatch = try await cluster.send(.patch, "\(base)/warned", json: patch, contentType: "application/strategic-merge-patch+json")
+            #expect(warnedPatch.status == 200 && warnedPatch.headers.values(for: "Warning") == [#"299 - "unknown field \"spec.containers[0].imagePulPolicy\"""#])
+            #expect(warnedPatch.json?[path: ["metadata", "labels", "x"]] == "y")
+            #expect(warnedPatch.json?[path: ["spec", "containers"]]?.array?.first?["imagePulPolicy"] == nil)
+        }
+    }
+
     @Test("built-in kinds: names, and a pod needs containers with names and images")
     func builtinValidation() async throws {
         try await withAPICluster { cluster in

@@ -108,6 +108,30 @@ struct KubectlTests {
             #expect(refused.stderr.contains("is invalid"))
             #expect(refused.stderr.contains("spec.countForLauncher[1]: Duplicate value"))
 
+            // A Pod with a misspelt field: kubectl's default (--validate=strict) is refused with
+            // the field named; --validate=warn stores the Pod without it and prints a warning.
+            let typo = cluster.directory + "/typo.yaml"
+            try """
+                apiVersion: v1
+                kind: Pod
+                metadata:
+                  name: typo
+                spec:
+                  nodeSelector: {no-such: node}
+                  containers:
+                  - name: c
+                    image: example/image:1
+                    comand: [sleep, "1"]
+
+                """.write(toFile: typo, atomically: true, encoding: .utf8)
+            let strictTypo = try await cluster.run("apply", "-f", typo)
+            #expect(strictTypo.status != 0)
+            #expect(strictTypo.stderr.contains(#"strict decoding error: unknown field "spec.containers[0].comand""#), "\(strictTypo.stderr)")
+            let warnedTypo = try await cluster.run("apply", "--validate=warn", "-f", typo)
+            #expect(warnedTypo.status == 0)
+            #expect(warnedTypo.stderr.contains(#"unknown field "spec.containers[0].comand""#), "\(warnedTypo.stderr)")
+            #expect(try await cluster.kubectl("get", "pod", "typo", "-o", "jsonpath={.spec.containers[0].comand}").isEmpty)
+
             _ = try await cluster.kubectl("apply", "-f", repositoryRoot + "/deploy/examples/inferenceserverconfig.yaml")
             let cm = cluster.directory + "/cm.yaml"
             try "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: plain\n".write(toFile: cm, atomically: true, encoding: .utf8)

@@ -75,15 +75,15 @@ extension KubeAPI {
 
     func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
-        var patch = try PatchRequest.parse(request, kind: kind)
+        let patch = try PatchRequest.parse(request, kind: kind)
         var warnings: [String] = []
-        if case .merge(let document) = patch, let object = document.object {
-            let (known, unknown) = try knownFields(kind, object, options)
-            patch = .merge(.object(known))
-            warnings = unknown
-        }
         let patched = try viewed(kind, name) { () throws(KubeStatus) in
-            try store.patch(stored(kind), namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun, view: views[kind])
+            try store.patch(stored(kind), namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun,
+                            view: views[kind]) { (object) throws(KubeStatus) in
+                let (known, unknown) = try knownFields(kind, object, options)
+                warnings = unknown
+                return known
+            }
         }
         return APIResponse.json(shown(kind, patched)).warning(warnings)
     }
@@ -114,12 +114,12 @@ extension KubeAPI {
         return APIResponse.json(listObject(kind, deleted.map { shown(kind, $0) }, resourceVersion: "\(store.resourceVersion)", continueToken: nil, remaining: nil))
     }
 
-    /// An object of one of FMA's kinds (or a merge patch of one) as `fieldValidation` wants its
-    /// unknown fields: Strict rejects them (400, as a real API server words it), Warn and
-    /// Ignore drop them, Warn with a warning each. Other kinds pass as they are.
+    /// An object written (or patched) as `fieldValidation` wants its unknown fields: Strict
+    /// rejects them (400, as a real API server words it), Warn and Ignore drop them, Warn with a
+    /// warning each. Kinds whose fields are not declared (`KubeFields.of`) pass as they are.
     func knownFields(_ kind: ResourceKind, _ object: JSONObject, _ options: WriteOptions) throws(KubeStatus) -> (JSONObject, [String]) {
-        guard let fields = FMAFields.of(kind) else { return (object, []) }
-        let unknown = fields.unknown(in: .object(object)).map { "unknown field \"\($0)\"" }
+        guard let fields = KubeFields.of(kind) else { return (object, []) }
+        let unknown = fields.problems(in: .object(object))
         guard !unknown.isEmpty else { return (object, []) }
         switch options.fieldValidation {
         case .strict:

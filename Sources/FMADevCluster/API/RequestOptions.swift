@@ -63,7 +63,7 @@ struct ListOptions: Sendable {
 
 /// The query parameters of a create, update or patch: `dryRun` (only `All`),
 /// `fieldValidation` (`Strict`, `Warn` — the default — or `Ignore`: what becomes of unknown
-/// fields; the server knows the fields of FMA's custom resources, `FMAFields`), `fieldManager`
+/// fields; the server knows the fields of the kinds `KubeFields` declares), `fieldManager`
 /// (ignored).
 struct WriteOptions: Sendable {
     enum FieldValidation: String, Sendable {

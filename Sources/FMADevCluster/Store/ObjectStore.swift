@@ -89,12 +89,14 @@ public final class ObjectStore: Sendable {
     }
 
     /// Applies `patch` to the object; through `view`, to the object as the view shows it.
+    /// Patches the object; `check` sees the patched object (as `view` shows it) before it is
+    /// stored, and may refuse it or answer what to store instead.
     public func patch(
         _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String? = nil, dryRun: Bool = false,
-        view: KindView? = nil
+        view: KindView? = nil, check: (JSONObject) throws(KubeStatus) -> JSONObject = { $0 }
     ) throws(KubeStatus) -> JSONObject {
         try locked { (s) throws(KubeStatus) -> JSONObject in
-            try s.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: dryRun, view: view)
+            try s.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: dryRun, view: view, check: check)
         }
     }
 

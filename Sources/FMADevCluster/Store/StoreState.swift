@@ -269,10 +269,10 @@ struct StoreState: ~Copyable {
 
     mutating func patch(
         _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String?, dryRun: Bool,
-        view: KindView? = nil
+        view: KindView? = nil, check: (JSONObject) throws(KubeStatus) -> JSONObject = { $0 }
     ) throws(KubeStatus) -> JSONObject {
         let current = try get(kind, namespace: namespace, name: name)
-        var object = try patch.apply(to: view?.fromStorage(current) ?? current)
+        var object = try check(try patch.apply(to: view?.fromStorage(current) ?? current))
         if let view {
             let causes = view.validate(object, current)
             if !causes.isEmpty { throw KubeStatus.invalid(view.kind, name: name, causes: causes) }

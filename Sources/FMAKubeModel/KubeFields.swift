@@ -1,49 +1,65 @@
-import FMAJSON
-import FMAKubeModel
+public import FMAJSON
 
-/// The fields FMA's three custom resources have, as their CRDs' structural schemas declare them:
-/// what an API server prunes from a written object, or (with `fieldValidation=Strict`, kubectl's
-/// default) rejects with "strict decoding error: unknown field …". Maps with free keys (labels,
-/// env_vars, allocatable resource names) and a LauncherConfig's pod template (an ObjectMeta and
-/// a core/v1 PodSpec, preserved as given) take any member.
-indirect enum FMAFields: Sendable {
+/// The fields a kind's objects have: what an API server prunes from a written object, or (with
+/// `fieldValidation=Strict`, kubectl's default) rejects with "strict decoding error: unknown
+/// field …", and what a strict decoder (FMA's for a direct-mode provider) refuses. The built-in
+/// kinds' fields are generated from the Kubernetes API's models (`KubeFields+BuiltIn.swift`,
+/// `scripts/gen-kube-fields.py`); FMA's three custom resources' are their CRDs' structural
+/// schemas, below. Maps with free keys (labels, env_vars, allocatable resource names) and a
+/// LauncherConfig's pod template (an ObjectMeta and a core/v1 PodSpec, preserved as given)
+/// take any member.
+public indirect enum KubeFields: Sendable {
     /// An object with these members.
-    case object([String: FMAFields])
-    /// An object whose every member (any name) is `FMAFields`.
-    case map(FMAFields)
-    /// A list whose every item is `FMAFields`.
-    case list(FMAFields)
+    case object([String: KubeFields])
+    /// An object whose every member (any name) is `KubeFields`.
+    case map(KubeFields)
+    /// A list whose every item is `KubeFields`.
+    case list(KubeFields)
     /// A value of any shape, kept as it is (scalars, preserved subtrees).
     case any
 
-    /// The fields of `kind`, or nil when it is not one of FMA's.
-    static func of(_ kind: ResourceKind) -> FMAFields? {
+    /// The fields of `kind`, or nil when they are not declared (every member is then known).
+    public static func of(_ kind: ResourceKind) -> KubeFields? {
         switch kind {
         case .inferenceServerConfig: inferenceServerConfig
         case .launcherConfig: launcherConfig
         case .launcherPopulationPolicy: launcherPopulationPolicy
-        default: nil
+        default: builtIn[kind]
         }
     }
 
-    private static let stringMap = FMAFields.map(.any)
-    private static let status = FMAFields.object(["observedGeneration": .any, "errors": .any])
+    /// What a strict decoder says of `value`'s unknown members, worded as Kubernetes' decoder
+    /// words it (`strict decoding error: unknown field "spec.contianers"`), or nil when every
+    /// member is known.
+    public func strictDecodingError(_ value: JSONValue) -> String? {
+        let problems = problems(in: value)
+        return problems.isEmpty ? nil : "strict decoding error: " + problems.joined(separator: ", ")
+    }
 
-    private static func resource(spec: FMAFields) -> FMAFields {
+    /// `unknown field "PATH"` for each of `value`'s unknown members, in document order (an API
+    /// server's warnings under `fieldValidation=Warn`).
+    public func problems(in value: JSONValue) -> [String] {
+        unknown(in: value).map { "unknown field \"\($0)\"" }
+    }
+
+    private static let stringMap = KubeFields.map(.any)
+    private static let status = KubeFields.object(["observedGeneration": .any, "errors": .any])
+
+    private static func resource(spec: KubeFields) -> KubeFields {
         .object(["apiVersion": .any, "kind": .any, "metadata": .any, "spec": spec, "status": status])
     }
 
-    static let inferenceServerConfig = resource(spec: .object([
+    public static let inferenceServerConfig = resource(spec: .object([
         "launcherConfigName": .any,
         "modelServerConfig": .object(["port": .any, "options": .any, "env_vars": stringMap, "labels": stringMap, "annotations": stringMap]),
     ]))
 
-    static let launcherConfig = resource(spec: .object([
+    public static let launcherConfig = resource(spec: .object([
         "maxInstances": .any,
         "podTemplate": .object(["metadata": .any, "spec": .any]),
     ]))
 
-    static let launcherPopulationPolicy = resource(spec: .object([
+    public static let launcherPopulationPolicy = resource(spec: .object([
         "enhancedNodeSelector": .object([
             "labelSelector": .object([
                 "matchLabels": stringMap,
@@ -56,7 +72,7 @@ indirect enum FMAFields: Sendable {
 
     /// The paths of the members `value` has that these fields do not (`spec.modelServerConfig.prot`,
     /// `spec.countForLauncher[0].count`), in document order.
-    func unknown(in value: JSONValue, path: String = "") -> [String] {
+    public func unknown(in value: JSONValue, path: String = "") -> [String] {
         switch (self, value) {
         case (.object(let members), .object(let object)):
             return object.flatMap { key, member -> [String] in
@@ -74,7 +90,7 @@ indirect enum FMAFields: Sendable {
     }
 
     /// `value` without the members these fields do not have.
-    func pruned(_ value: JSONValue) -> JSONValue {
+    public func pruned(_ value: JSONValue) -> JSONValue {
         switch (self, value) {
         case (.object(let members), .object(let object)):
             return .object(JSONObject(object.compactMap { key, member in members[key].map { (key, $0.pruned(member)) } }))

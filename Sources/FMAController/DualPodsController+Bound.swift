@@ -57,7 +57,6 @@ extension DualPodsController {
             state.launcherCallSeconds += Self.seconds(.now - callStart)
             state.instanceStartedAt = .now
             fleet.record(created, in: podName)
-            fleet.touch(podName: podName, instanceID: desired.id)
             current = created
             logger.info("created instance", metadata: ["instance": "\(desired.id)", "launcher": "\(podName)"])
         }
@@ -153,6 +152,15 @@ extension DualPodsController {
             group.addTask { try await self.writeServedRequester(requester, provider: provider, served) }
         }
         if labelsNeeded { state.labelsApplied = true }
+        // Ready once the instance serves and its launcher Pod is Ready too (a cold start's new
+        // launcher turns Ready at the kubelet's probe, which may come after the instance
+        // answers): a Ready requester always has a Ready server Pod, as in FMA. Once relayed,
+        // a launcher's probe failing later does not take it back (its instance still serves).
+        if state.sleeping == false && !provider.isReady && state.readinessRelayed != true {
+            // The launcher Pod's turn to Ready brings this server back.
+            logger.debug("instance serves; waiting for the launcher Pod to turn Ready", metadata: ["launcher": "\(podName)"])
+            return .done
+        }
         try await relayReadiness(state.sleeping == false, to: requester, provider: podName, iscName: desired.iscName, state: &state, logger: logger)
         return .done
     }
@@ -168,16 +176,19 @@ extension DualPodsController {
             // call then too, and a provider that turns unready and ready again within one probe
             // period leaves its requester unready for good).
             let containerReady = requester.status.containerStatuses.first { $0.name == DualPods.inferenceServerContainer }?.ready
-            if state.readinessRelayed != nil || containerReady != ready {
+            let told = state.readinessRelayed != nil || containerReady != ready
+            if told {
                 try await timed(purpose: ready ? "relay_ready" : "relay_unready", method: "POST", isc: iscName) { () async throws(ControllerError) in
                     try await requesters.setReady(ready, on: requester)
                 }
                 logger.debug("relayed readiness", metadata: ["ready": "\(ready)"])
             }
             state.readinessRelayed = ready
+            // An actuation is reported when this controller made the requester Ready; one that
+            // was Ready already (served before this controller started) took no actuation.
             if ready && !state.actuationReported {
                 state.actuationReported = true
-                await reportActuation(requester, provider: podName, state: state, logger: logger)
+                if told { await reportActuation(requester, provider: podName, state: state, logger: logger) }
             }
             // Served: nothing more to ask the stub until something changes, so its connection
             // is closed (a new one is made on demand); a controller serving thousands of

@@ -28,7 +28,7 @@ extension DualPodsController {
                 .filter { $0.status != .stopped }
                 .map { instance in
                     LauncherSelection.Instance(id: instance.id, port: instance.annotations[DualPods.instanceInferencePortAnnotation].flatMap(Int.init),
-                                               lastUsed: fleet.lastUsed(podName: pod.metadata.name, instanceID: instance.id))
+                                               lastUsed: LauncherFleet.lastUsed(instance))
                 }
             return LauncherSelection.Candidate(podName: pod.metadata.name,
                                                gone: pod.isTerminating || pod.status.phase == "Failed",
@@ -101,7 +101,6 @@ extension DualPodsController {
         state.verified = false
         state.labelsApplied = false
         state.instanceKnownToExist = false
-        fleet.touch(podName: bound.metadata.name, instanceID: desired.id)
         logger.info("bound server-providing Pod", metadata: ["provider": "\(bound.metadata.name)", "instance": "\(desired.id)", "path": "\(state.path.rawValue)"])
         assertDuality(state: &state, requester: requester.metadata.name, node: Self.providerNode(bound) ?? "")
         try await writeRequesterState(requester, errors: [], state: state, addFinalizer: !requester.metadata.finalizers.contains(DualPods.Finalizer.requester),

@@ -45,7 +45,6 @@ extension DualPodsController {
             if state.sleeping != true, provider.status.podIP?.isEmpty == false {
                 try await sleepOrDelete(desired, in: provider.metadata.name, state: &state, logger: logger)
             }
-            fleet.touch(podName: provider.metadata.name, instanceID: desired.id)
         }
         let desired = state.instance
         try await updatePod(provider) { pod in

@@ -137,6 +137,10 @@ public final class DualPodsController: Sendable {
         }
     }
 
+    /// True once the workers run and nothing is queued or being processed (keys waiting for a
+    /// later instant, e.g. a starting instance's next look, do not count).
+    public var isIdle: Bool { queue.isIdle }
+
     /// Stops the queue and closes connections (after `run()`'s task was cancelled).
     public func shutdown() async {
         queue.shutdown()

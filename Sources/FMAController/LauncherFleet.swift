@@ -43,9 +43,6 @@ public final class LauncherFleet: Sendable {
     private let onChange: @Sendable (String) -> Void
     private let entries = NIOLockedValueBox<[String: Entry]>([:])
     private let generation = NIOLockedValueBox<UInt64>(0)
-    /// When each instance was last bound or unbound (pod name → instance id → time): the order
-    /// in which sleeping instances are reclaimed. Kept across reconnects.
-    private let lastUsed = NIOLockedValueBox<[String: [String: Date]]>([:])
     private let commands: AsyncStream<Command>
     private let commandSink: AsyncStream<Command>.Continuation
 
@@ -75,7 +72,6 @@ public final class LauncherFleet: Sendable {
             result.append(.watch(podName: podName, generation: generation, delay: .zero))
             return result
         }
-        if address == nil { lastUsed.withLockedValue { $0[podName] = nil } }
         for command in command { commandSink.yield(command) }
     }
 
@@ -105,13 +101,12 @@ public final class LauncherFleet: Sendable {
         }
     }
 
-    /// When the instance was last bound or unbound; the first sight of it when never.
-    public func lastUsed(podName: String, instanceID: String) -> Date {
-        lastUsed.withLockedValue { $0[podName, default: [:]][instanceID, default: Date()] }
-    }
-
-    public func touch(podName: String, instanceID: String, at date: Date = Date()) {
-        lastUsed.withLockedValue { $0[podName, default: [:]][instanceID] = date }
+    /// When the instance was last put to use or out of use, as its launcher says: its creation,
+    /// or its last wake (a bind) or sleep (an unbind), whichever came later. The launcher keeps
+    /// it, so the order in which sleepers are reclaimed holds across controller restarts, and
+    /// the launchers of one node compare times of one clock.
+    public static func lastUsed(_ instance: Fma_V1_Instance) -> Date {
+        Date(timeIntervalSince1970: Double(max(instance.createdUnixMs, instance.sleepChangedUnixMs)) / 1000)
     }
 
     /// Runs the watches until the task is cancelled, then closes every connection.

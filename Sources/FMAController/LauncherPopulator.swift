@@ -57,8 +57,6 @@ public final class LauncherPopulator: Sendable {
     /// Policy name → the policy compiled, per resourceVersion.
     let compiled = NIOLockedValueBox<[String: PopulationPolicy]>([:])
     private let syncedCallback = NIOLockedValueBox<(@Sendable () -> Void)?>(nil)
-    /// Keys being processed, and whether the workers have started (for `isIdle`).
-    private let activity = NIOLockedValueBox((inFlight: 0, working: false))
 
     /// Called once the caches have synced.
     public var onSynced: (@Sendable () -> Void)? {
@@ -96,12 +94,7 @@ public final class LauncherPopulator: Sendable {
                                election: options.leaderElection, client: client, logger: logger)
         try await loop.run(synced: { self.onSynced?() }) {
             self.enqueueEverything()
-            self.activity.withLockedValue { $0.working = true }
-            await ControlLoop.runWorkers(self.options.workers, queue: self.queue, logger: self.logger) { key in
-                self.activity.withLockedValue { $0.inFlight += 1 }
-                await self.process(key)
-                self.activity.withLockedValue { $0.inFlight -= 1 }
-            }
+            await ControlLoop.runWorkers(self.options.workers, queue: self.queue, logger: self.logger) { await self.process($0) }
         }
     }
 
@@ -111,9 +104,7 @@ public final class LauncherPopulator: Sendable {
 
     /// True once the workers run and nothing is queued or being processed (keys waiting for a
     /// later instant, e.g. a launcher turning stuck, do not count).
-    public var isIdle: Bool {
-        activity.withLockedValue { $0.working && $0.inFlight == 0 } && queue.count == 0
-    }
+    public var isIdle: Bool { queue.isIdle }
 
     private func process(_ key: PopulatorKey) async {
         let outcome: Outcome

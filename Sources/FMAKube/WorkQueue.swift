@@ -55,6 +55,8 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         var waiters: [UInt64: Waiter] = [:]
         var nextWaiter: UInt64 = 0
         var shuttingDown = false
+        /// A worker has asked for a key (`next()`).
+        var served = false
 
         var queuedCount: Int { queue.count - head }
 
@@ -197,6 +199,12 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
         state.withLockedValue { $0.queuedCount }
     }
 
+    /// True once a worker has asked for work and no key is queued or being processed (keys
+    /// added for a later instant do not count until it comes).
+    public var isIdle: Bool {
+        state.withLockedValue { $0.served && $0.queuedCount == 0 && $0.processing.isEmpty }
+    }
+
     public var isShutDown: Bool {
         state.withLockedValue { $0.shuttingDown }
     }
@@ -208,6 +216,7 @@ public final class WorkQueue<Key: Hashable & Sendable>: Sendable {
             if Task.isCancelled { return nil }
             let step: Step = state.withLockedValue { state in
                 if state.shuttingDown { return .stop }
+                state.served = true
                 state.promoteDue(now: .now)
                 if let key = state.pop() { return .key(key) }
                 let id = state.nextWaiter

@@ -321,6 +321,7 @@ actor InstanceManager {
     private func setSleeping(_ id: String, _ sleeping: Bool, level: UInt32) throws(RPCError) -> Fma_V1_Instance {
         var record = try record(id)
         guard record.sleeping != sleeping || record.sleepLevel != level else { return record.proto }
+        if record.sleeping != sleeping { record.sleepChangedUnixMs = Int64(Date().timeIntervalSince1970 * 1000) }
         record.sleeping = sleeping
         record.sleepLevel = level
         return try publish(sleeping ? .sleeping : .awake, record).proto

@@ -62,6 +62,9 @@ struct InstanceRecord: Sendable, Codable, Equatable {
     var sleeping = false
     var sleepLevel: UInt32 = 0
     var createdUnixMs: Int64
+    /// When the launcher last slept or woke the instance (or found it changed); nil when never.
+    /// Optional so that a journal from before this field reads.
+    var sleepChangedUnixMs: Int64?
     var logPath: String
     var spawnMode: String
     var adopted = false
@@ -73,7 +76,7 @@ struct InstanceRecord: Sendable, Codable, Equatable {
     var preloadGap: Fma_V1_PreloadGap?
 
     private enum CodingKeys: String, CodingKey {
-        case spec, phase, effectiveEnv, pid, startTicks, revision, sleeping, sleepLevel, createdUnixMs, logPath, spawnMode, adopted
+        case spec, phase, effectiveEnv, pid, startTicks, revision, sleeping, sleepLevel, createdUnixMs, sleepChangedUnixMs, logPath, spawnMode, adopted
     }
 
     var isLive: Bool {
@@ -104,6 +107,7 @@ struct InstanceRecord: Sendable, Codable, Equatable {
         instance.sleepState = sleeping ? .sleeping : .awake
         instance.sleepLevel = sleepLevel
         instance.createdUnixMs = createdUnixMs
+        instance.sleepChangedUnixMs = sleepChangedUnixMs ?? 0
         instance.logPath = logPath
         instance.spawnMode = spawnMode
         instance.adopted = adopted

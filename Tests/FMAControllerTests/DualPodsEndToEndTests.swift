@@ -31,6 +31,7 @@ import Testing
             #expect(ready1.metadata.annotations[DualPods.Annotation.accelerators]?.hasPrefix("GPU-") == true)
             #expect(ready1.metadata.finalizers.contains(DualPods.Finalizer.requester))
             let bound = try #require(try await cluster.pod(launcherName))
+            #expect(bound.isReady, "the requester turned Ready before its new launcher Pod")
             #expect(bound.metadata.annotations[DualPods.Annotation.requester] == "\(r1.metadata.uid) r1")
             #expect(bound.metadata.annotations[DualPods.Annotation.instanceID] == instanceA)
             #expect(bound.metadata.labels[DualPods.Label.sleeping] == "false")

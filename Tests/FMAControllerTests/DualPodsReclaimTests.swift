@@ -42,6 +42,53 @@ import Testing
         }
     }
 
+    @Test func aRestartedControllerReclaimsByUseAndReportsNoActuationItDidNotMake() async throws {
+        try await ControllerCluster.with(nodes: 1, gpus: 1, startController: false) { cluster in
+            try await cluster.applyLauncherConfig(maxInstances: 2)
+            try await cluster.applyISC(name: "isc-a", port: 8005)
+            try await cluster.applyISC(name: "isc-b", port: 8006, labels: [:])
+            try await cluster.applyISC(name: "isc-c", port: 8007, labels: [:])
+            let (instanceA, instanceB) = try await withRunningServices([ControllerService(cluster.makeController())]) { _ in
+                // A sleeps, then B; then A serves again (created first, used last).
+                try await cluster.createRequester("r1", isc: "isc-a")
+                let a = try #require(try await cluster.waitReady("r1").metadata.labels[DualPods.Label.instance])
+                try await cluster.client.delete(Pod.self, name: "r1", namespace: cluster.namespace)
+                try await cluster.waitGone("r1")
+                try await cluster.createRequester("r2", isc: "isc-b")
+                let b = try #require(try await cluster.waitReady("r2").metadata.labels[DualPods.Label.instance])
+                try await cluster.client.delete(Pod.self, name: "r2", namespace: cluster.namespace)
+                try await cluster.waitGone("r2")
+                try await cluster.createRequester("r3", isc: "isc-a")
+                let r3 = try await cluster.waitReady("r3")
+                #expect(r3.metadata.annotations[DualPods.Annotation.actuationPath] == "hot")
+                #expect(r3.metadata.labels[DualPods.Label.instance] == a)
+                return (a, b)
+            }
+            let launcher = try await cluster.onlyLauncher()
+            let actuationsBefore = try await cluster.events(about: "r3").filter { $0.reason == DualPods.Reason.served }.count
+            #expect(actuationsBefore == 1)
+
+            let second = cluster.makeController()
+            try await withRunningServices([ControllerService(second)]) { _ in
+                // r3 was served before this controller started: no actuation of its own.
+                try await cluster.waitIdle(second)
+                try await cluster.client.delete(Pod.self, name: "r3", namespace: cluster.namespace)
+                try await cluster.waitGone("r3")
+                try await cluster.waitForInstances(launcher, "A asleep again") { $0[instanceA]?.sleepState == .sleeping }
+                #expect(try await cluster.events(about: "r3").filter { $0.reason == DualPods.Reason.served }.count == 1,
+                        "a restarted controller reported an actuation it did not make")
+
+                // Full (2 of 2): the least recently used sleeper goes, B, though A is older,
+                // and though this controller never saw B used: the launcher says when.
+                try await cluster.createRequester("r4", isc: "isc-c")
+                let r4 = try await cluster.waitReady("r4")
+                let instanceC = try #require(r4.metadata.labels[DualPods.Label.instance])
+                try await cluster.waitForInstances(launcher, "B reclaimed, A kept") { Set($0.keys) == [instanceA, instanceC] }
+                #expect(instanceB != instanceA)
+            }
+        }
+    }
+
     @Test func configChangesLaunchersGoingAndClosedNodes() async throws {
         try await ControllerCluster.with(nodes: 1, gpus: 1) { cluster in
             try await cluster.applyLauncherConfig(maxInstances: 2)

@@ -39,18 +39,23 @@ import Testing
                 try await cluster.waitLaunchers("back to one on node-2") { $0 == ["node-2": 1, "node-3": 1] }
 
                 // A LauncherConfig change replaces unbound launchers and never touches a bound one.
-                let node3 = try #require(try await cluster.launcherPods().first { $0.metadata.labels[DualPods.Label.nodeName] == "node-3" })
-                let node2 = try #require(try await cluster.launcherPods().first { $0.metadata.labels[DualPods.Label.nodeName] == "node-2" })
+                // (Live launchers only: the one the widgets policy let go may still be terminating.)
+                let live = try await cluster.launcherPods().filter { $0.metadata.deletionTimestamp == nil }
+                let byNode = Dictionary(grouping: live) { $0.metadata.labels[DualPods.Label.nodeName] ?? "" }
+                let node3 = try #require(byNode["node-3"]?.first)
+                let node2 = try #require(byNode["node-2"]?.first)
                 try await cluster.modify(Pod.self, node3.metadata.name) { $0.metadata.annotations[DualPods.Annotation.requester] = "uid-1 someone" }
                 try await cluster.modify(LauncherConfig.self, "lc") { config in
                     config.json[path: ["spec", "podTemplate", "metadata"]] = ["labels": ["generation": "two"]]
                 }
-                try await cluster.waitLaunchers("node-2's launcher replaced", { counts in counts == ["node-2": 1, "node-3": 1] }) { pods in
+                try await cluster.waitLaunchers("node-2's launcher \(node2.metadata.name) replaced (live when picked: \(live.map { "\($0.metadata.name)@\($0.metadata.labels[DualPods.Label.nodeName] ?? "-")" }), node3 \(node3.metadata.name))", { counts in counts == ["node-2": 1, "node-3": 1] }) { pods in
                     pods.allSatisfy { $0.metadata.name != node2.metadata.name }
                 }
-                let after = try await cluster.launcherPods()
+                let after = try await cluster.launcherPods().filter { $0.metadata.deletionTimestamp == nil }
                 #expect(after.contains { $0.metadata.name == node3.metadata.name && $0.metadata.deletionTimestamp == nil })
-                #expect(after.first { $0.metadata.labels[DualPods.Label.nodeName] == "node-2" }?.metadata.labels["generation"] == "two")
+                let replaced = after.filter { $0.metadata.labels[DualPods.Label.nodeName] == "node-2" }
+                #expect(replaced.count == 1 && replaced.first?.metadata.labels["generation"] == "two",
+                        "node-2's launchers: \(replaced.map { "\($0.metadata.name) \($0.metadata.labels)" })")
 
                 // A missing or malformed config: hands-off, and the statuses say why.
                 try await cluster.applyBrokenLauncherConfig(name: "bad")
@@ -130,14 +135,23 @@ extension ControllerCluster {
 
     /// Waits (bounded) until the populator has nothing queued or in hand, three looks in a row.
     func waitIdle(_ populator: TestPopulator, timeout: Duration = .seconds(60)) async throws {
+        try await waitIdle("the populator", timeout: timeout) { populator.populator.isIdle }
+    }
+
+    /// Waits (bounded) until the controller has nothing queued or in hand, three looks in a row.
+    func waitIdle(_ controller: DualPodsController, timeout: Duration = .seconds(60)) async throws {
+        try await waitIdle("the dual-pods controller", timeout: timeout) { controller.isIdle }
+    }
+
+    private func waitIdle(_ what: String, timeout: Duration, _ isIdle: () -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
         var quiet = 0
         while ContinuousClock.now < deadline {
-            quiet = populator.populator.isIdle ? quiet + 1 : 0
+            quiet = isIdle() ? quiet + 1 : 0
             if quiet >= 3 { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("the populator did not become idle")
+        Issue.record("\(what) did not become idle")
         throw CancellationError()
     }
 
@@ -201,13 +215,18 @@ extension ControllerCluster {
                        pods: @Sendable ([Pod]) -> Bool = { _ in true }) async throws {
         let deadline = ContinuousClock.now + timeout
         var last: [String: Int] = [:]
+        var seen: [Pod] = []
         while ContinuousClock.now < deadline {
-            let all = try await launcherPods()
-            last = launcherCounts(all)
-            if condition(last), pods(all) { return }
+            seen = try await launcherPods()
+            last = launcherCounts(seen)
+            if condition(last), pods(seen) { return }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Issue.record("timed out waiting for launchers: \(what); last seen per node: \(last)")
+        let described = seen.map { pod in
+            "\(pod.metadata.name) node=\(pod.metadata.labels[DualPods.Label.nodeName] ?? "") deleting=\(pod.metadata.deletionTimestamp != nil) "
+                + "finalizers=\(pod.metadata.finalizers) phase=\(pod.status.phase ?? "")"
+        }
+        Issue.record("timed out waiting for launchers: \(what); last seen per node: \(last); pods: \(described)")
         throw CancellationError()
     }
 

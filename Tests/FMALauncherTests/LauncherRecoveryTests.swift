@@ -35,6 +35,7 @@ struct LauncherRecoveryTests {
             let live = try await client.create(.fake(id: "survivor", port: livePort))
             let doomed = try await client.create(.fake(id: "doomed", port: try freePort()))
             try await waitHealthy(port: livePort)
+            let slept = try await client.sleep("survivor", level: 1)
             let revision = try await client.list().revision
 
             launcher.process.signal(SIGKILL)
@@ -47,6 +48,8 @@ struct LauncherRecoveryTests {
             let fresh = launcher.client()
             let survivor = try await fresh.get("survivor")
             #expect(survivor.status == .running && survivor.pid == live.pid && survivor.adopted)
+            #expect(survivor.sleepState == .sleeping && survivor.sleepChangedUnixMs == slept.sleepChangedUnixMs,
+                    "when it went to sleep is journaled")
             let dead = try await fresh.get("doomed")
             #expect(dead.status == .stopped)
             #expect(dead.revision > revision, "revisions keep increasing across restarts")

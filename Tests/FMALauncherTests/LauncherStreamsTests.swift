@@ -102,15 +102,21 @@ struct LauncherStreamsTests {
         try await withLauncher { _, client in
             let port = try freePort()
             let created = try await client.create(.fake(id: "sleepy", port: port))
+            #expect(created.sleepChangedUnixMs == 0, "never slept or woken")
             try await waitHealthy(port: port)
+            let beforeSleep = Int64(Date().timeIntervalSince1970 * 1000)
             let asleep = try await client.sleep("sleepy", level: 1)
             #expect(asleep.sleepState == .sleeping && asleep.sleepLevel == 1)
             #expect(asleep.revision == created.revision + 1)
+            // When it went to sleep: what the controller reclaims the least recently used by.
+            #expect(asleep.sleepChangedUnixMs >= beforeSleep && asleep.sleepChangedUnixMs >= created.createdUnixMs)
+            #expect(asleep.sleepChangedUnixMs <= Int64(Date().timeIntervalSince1970 * 1000))
             #expect(try await client.isSleeping("sleepy"))
             let fromServer = await httpGet(port: port, path: "/is_sleeping")
             #expect(fromServer?.body.contains("true") == true)
             let awake = try await client.wake("sleepy")
             #expect(awake.sleepState == .awake)
+            #expect(awake.sleepChangedUnixMs >= asleep.sleepChangedUnixMs)
             #expect(!(try await client.isSleeping("sleepy")))
             let badLevel = await #expect(throws: RPCError.self) { _ = try await client.sleep("sleepy", level: 3) }
             #expect(badLevel?.code == .invalidArgument)
@@ -128,6 +134,9 @@ struct LauncherStreamsTests {
             let seen = await collect(watch) { $0.type == .deleted }
             #expect(seen.map(\.type) == [.sleeping, .sleeping, .awake, .deleted])
             #expect(seen.map(\.instance.sleepLevel).prefix(2) == [1, 2])
+            // A new sleep level is no change of use: the time of the sleep stays.
+            #expect(seen.count == 4 && seen[1].instance.sleepChangedUnixMs == seen[0].instance.sleepChangedUnixMs)
+            #expect(seen.count == 4 && seen[2].instance.sleepChangedUnixMs >= seen[1].instance.sleepChangedUnixMs)
         }
     }
 

@@ -1510,7 +1510,7 @@ const ProtobufCEnumDescriptor fma__v1__instance__sleep_state__descriptor =
   fma__v1__instance__sleep_state__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[19] =
+static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[20] =
 {
   {
     "id",
@@ -1740,6 +1740,18 @@ static const ProtobufCFieldDescriptor fma__v1__instance__field_descriptors[19] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sleep_changed_unix_ms",
+    20,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Fma__V1__Instance, sleep_changed_unix_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned fma__v1__instance__field_indices_by_name[] = {
   16,   /* field[16] = adopted */
@@ -1757,6 +1769,7 @@ static const unsigned fma__v1__instance__field_indices_by_name[] = {
   18,   /* field[18] = preload_gap */
   17,   /* field[17] = ready */
   2,   /* field[2] = revision */
+  19,   /* field[19] = sleep_changed_unix_ms */
   11,   /* field[11] = sleep_level */
   10,   /* field[10] = sleep_state */
   15,   /* field[15] = spawn_mode */
@@ -1765,7 +1778,7 @@ static const unsigned fma__v1__instance__field_indices_by_name[] = {
 static const ProtobufCIntRange fma__v1__instance__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 19 }
+  { 0, 20 }
 };
 const ProtobufCMessageDescriptor fma__v1__instance__descriptor =
 {
@@ -1775,7 +1788,7 @@ const ProtobufCMessageDescriptor fma__v1__instance__descriptor =
   "Fma__V1__Instance",
   "fma.v1",
   sizeof(Fma__V1__Instance),
-  19,
+  20,
   fma__v1__instance__field_descriptors,
   fma__v1__instance__field_indices_by_name,
   1,  fma__v1__instance__number_ranges,

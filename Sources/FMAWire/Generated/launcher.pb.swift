@@ -161,6 +161,16 @@ public nonisolated struct Fma_V1_Instance: @unchecked Sendable {
   /// Clears the value of `preloadGap`. Subsequent reads from it will return its default value.
   public mutating func clearPreloadGap() {_uniqueStorage()._preloadGap = nil}
 
+  /// Milliseconds since the Unix epoch of the last sleep or wake this launcher made or found
+  /// (`is_sleeping` answering otherwise than recorded); 0 when never, so that the later of this
+  /// and `created_unix_ms` is when the instance was last put to use or out of use. Journaled:
+  /// a restarted launcher keeps it. The controller reclaims a full launcher's least recently
+  /// used sleeper by it, also after the controller restarts.
+  public var sleepChangedUnixMs: Int64 {
+    get {_storage._sleepChangedUnixMs}
+    set {_uniqueStorage()._sleepChangedUnixMs = newValue}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum Status: SwiftProtobuf.Enum, Swift.CaseIterable {
@@ -823,7 +833,7 @@ fileprivate nonisolated let _protobuf_package = "fma.v1"
 
 nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Instance"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}revision\0\u{1}options\0\u{3}options_string\0\u{3}gpu_uuids\0\u{3}env_vars\0\u{1}annotations\0\u{1}pid\0\u{1}port\0\u{3}sleep_state\0\u{3}sleep_level\0\u{1}exit\0\u{3}created_unix_ms\0\u{3}log_path\0\u{3}spawn_mode\0\u{1}adopted\0\u{1}ready\0\u{3}preload_gap\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}id\0\u{1}status\0\u{1}revision\0\u{1}options\0\u{3}options_string\0\u{3}gpu_uuids\0\u{3}env_vars\0\u{1}annotations\0\u{1}pid\0\u{1}port\0\u{3}sleep_state\0\u{3}sleep_level\0\u{1}exit\0\u{3}created_unix_ms\0\u{3}log_path\0\u{3}spawn_mode\0\u{1}adopted\0\u{1}ready\0\u{3}preload_gap\0\u{3}sleep_changed_unix_ms\0")
 
   fileprivate class _StorageClass {
     var _id: String = String()
@@ -845,6 +855,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
     var _adopted: Bool = false
     var _ready: Bool = false
     var _preloadGap: Fma_V1_PreloadGap? = nil
+    var _sleepChangedUnixMs: Int64 = 0
 
       // This property is used as the initial default value for new instances of the type.
       // The type itself is protecting the reference to its storage via CoW semantics.
@@ -874,6 +885,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
       _adopted = source._adopted
       _ready = source._ready
       _preloadGap = source._preloadGap
+      _sleepChangedUnixMs = source._sleepChangedUnixMs
     }
   }
 
@@ -911,6 +923,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
         case 17: try { try decoder.decodeSingularBoolField(value: &_storage._adopted) }()
         case 18: try { try decoder.decodeSingularBoolField(value: &_storage._ready) }()
         case 19: try { try decoder.decodeSingularMessageField(value: &_storage._preloadGap) }()
+        case 20: try { try decoder.decodeSingularInt64Field(value: &_storage._sleepChangedUnixMs) }()
         default: break
         }
       }
@@ -980,6 +993,9 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
       try { if let v = _storage._preloadGap {
         try visitor.visitSingularMessageField(value: v, fieldNumber: 19)
       } }()
+      if _storage._sleepChangedUnixMs != 0 {
+        try visitor.visitSingularInt64Field(value: _storage._sleepChangedUnixMs, fieldNumber: 20)
+      }
     }
     try unknownFields.traverse(visitor: &visitor)
   }
@@ -1008,6 +1024,7 @@ nonisolated extension Fma_V1_Instance: SwiftProtobuf.Message, SwiftProtobuf._Mes
         if _storage._adopted != rhs_storage._adopted {return false}
         if _storage._ready != rhs_storage._ready {return false}
         if _storage._preloadGap != rhs_storage._preloadGap {return false}
+        if _storage._sleepChangedUnixMs != rhs_storage._sleepChangedUnixMs {return false}
         return true
       }
       if !storagesAreEqual {return false}

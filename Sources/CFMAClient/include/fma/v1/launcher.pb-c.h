@@ -192,10 +192,18 @@ struct  Fma__V1__Instance
    * instances, before the first READY and after a launcher restart.
    */
   Fma__V1__PreloadGap *preload_gap;
+  /*
+   * Milliseconds since the Unix epoch of the last sleep or wake this launcher made or found
+   * (`is_sleeping` answering otherwise than recorded); 0 when never, so that the later of this
+   * and `created_unix_ms` is when the instance was last put to use or out of use. Journaled:
+   * a restarted launcher keeps it. The controller reclaims a full launcher's least recently
+   * used sleeper by it, also after the controller restarts.
+   */
+  int64_t sleep_changed_unix_ms;
 };
 #define FMA__V1__INSTANCE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&fma__v1__instance__descriptor) \
-    , (char *)protobuf_c_empty_string, FMA__V1__INSTANCE__STATUS__STATUS_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0, FMA__V1__INSTANCE__SLEEP_STATE__SLEEP_STATE_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL }
+    , (char *)protobuf_c_empty_string, FMA__V1__INSTANCE__STATUS__STATUS_UNSPECIFIED, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0, 0, FMA__V1__INSTANCE__SLEEP_STATE__SLEEP_STATE_UNSPECIFIED, 0, NULL, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, NULL, 0 }
 
 
 struct  Fma__V1__PreloadGap

@@ -163,6 +163,22 @@ struct ObjectStoreTests {
         }
         _ = try store.delete(.configMap, namespace: "default", name: "owner")
         #expect(try store.list(.configMap, namespace: "default").items.isEmpty)
+
+        // A dependent made after its owner went (a controller acting on a stale cache) goes at
+        // once; one whose owner exists, or is of a kind the store does not serve, stays.
+        var late = configMap("late")
+        late[path: ["metadata", "ownerReferences"]] = [OwnerReference(apiVersion: "v1", kind: "ConfigMap", name: "owner", uid: uid).json].map { .object($0) }.asArray
+        _ = try store.create(.configMap, namespace: "default", late)
+        #expect(try store.list(.configMap, namespace: "default").items.isEmpty)
+        let alive = try store.create(.configMap, namespace: "default", configMap("alive"))
+        let aliveUID = alive[path: ["metadata", "uid"]]!.string!
+        for (name, reference) in [("kept", OwnerReference(apiVersion: "v1", kind: "ConfigMap", name: "alive", uid: aliveUID)),
+                                  ("foreign", OwnerReference(apiVersion: "example.com/v1", kind: "Widget", name: "w", uid: "u"))] {
+            var dependent = configMap(name)
+            dependent[path: ["metadata", "ownerReferences"]] = [reference.json].map { .object($0) }.asArray
+            _ = try store.create(.configMap, namespace: "default", dependent)
+        }
+        #expect(Set(try store.list(.configMap, namespace: "default").items.compactMap { $0[path: ["metadata", "name"]]?.string }) == ["alive", "kept", "foreign"])
     }
 
     @Test("list filters by label and field selectors and pages with continue")

@@ -110,6 +110,47 @@ def test_the_controller_runs_as_a_pod_under_its_role_and_serves_a_requester(clus
     assert status == 403
 
 
+def test_the_admission_policies_keep_users_off_the_binding_metadata(cluster: Cluster) -> None:
+    """FMA's validate.sh, against deploy's two ValidatingAdmissionPolicies: the admin may not
+    change what fma-controller writes on a bound pair, and may change everything else."""
+    [requester] = [pod for pod in pods(cluster, "app=fake-model-servers") if pod["metadata"].get("labels", {}).get("dual-pods.llm-d.ai/dual")]
+    req, launcher = requester["metadata"]["name"], requester["metadata"]["labels"]["dual-pods.llm-d.ai/dual"]
+
+    def refused(*args: str) -> str:
+        out = subprocess.run(["kubectl", *args], env={**os.environ, "KUBECONFIG": cluster.kubeconfig}, capture_output=True, text=True, timeout=60)
+        assert out.returncode != 0, f"kubectl {' '.join(args)} was allowed"
+        assert "ValidatingAdmissionPolicy" in out.stderr and "denied request" in out.stderr, out.stderr
+        return out.stderr
+
+    message = refused("annotate", "pod", launcher, "dual-pods.llm-d.ai/requester=xyz patched-requester", "--overwrite")
+    assert "'fma-immutable-fields' with binding 'bind-fma-immutable-fields'" in message
+    assert "is written by fma-controller only" in message
+    refused("label", "pod", launcher, "dual-pods.llm-d.ai/dual=patched-pod", "--overwrite")
+    refused("label", "pod", launcher, "dual-pods.llm-d.ai/dual-")
+    refused("annotate", "pod", launcher, "dual-pods.llm-d.ai/isc-routing-metadata=tampered", "--overwrite")
+    message = refused("annotate", "pod", req, "dual-pods.llm-d.ai/inference-server-config=patched-config", "--overwrite")
+    assert "'fma-bound-serverreqpod'" in message
+    refused("annotate", "pod", req, "dual-pods.llm-d.ai/inference-server-config-")
+    # Nothing changed, and what the policies do not protect may change.
+    after = json.loads(cluster.kubectl("get", "pod", req, "-o", "json"))
+    assert after["metadata"]["annotations"]["dual-pods.llm-d.ai/inference-server-config"] == \
+        requester["metadata"]["annotations"]["dual-pods.llm-d.ai/inference-server-config"]
+    cluster.kubectl("label", "pod", req, "regular-label=yes", "--overwrite")
+    cluster.kubectl("apply", "-f", "-", input="""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: unbound-requester
+  annotations: {dual-pods.llm-d.ai/inference-server-config: unbound-config}
+spec:
+  nodeSelector: {no-such-node: "x"}
+  containers: [{name: inference-server, image: example/requester:1}]
+""")
+    cluster.kubectl("annotate", "pod", "unbound-requester", "dual-pods.llm-d.ai/inference-server-config=new-unbound-config", "--overwrite")
+    cluster.kubectl("label", "pod", "unbound-requester", "regular-label=yes", "--overwrite")
+    cluster.kubectl("delete", "pod", "unbound-requester", "--wait=false")
+
+
 DEPLOY_REQUESTER = """
 apiVersion: fma.llm-d.ai/v1alpha1
 kind: InferenceServerConfig

@@ -30,7 +30,7 @@ extension KubeAPI {
                                            continueToken: page.continueToken, remaining: page.remainingItemCount))
     }
 
-    func create(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+    func create(_ kind: ResourceKind, namespace: String?, _ request: HTTPRequest, user: UserInfo) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
         var object = try decodeBody(request, kind: kind)
         var meta = ObjectMeta(json: object["metadata"]?.object ?? JSONObject())
@@ -45,11 +45,14 @@ extension KubeAPI {
             object["metadata"] = .object(meta.json)
         }
         let (known, warnings) = try knownFields(kind, object, options)
+        let policyWarnings = try policies.active(namespace: namespace ?? "").admit(.init(operation: "CREATE", kind: kind, subresource: nil, namespace: namespace ?? "", name: meta.name,
+                                                      user: user, object: known, oldObject: nil, dryRun: options.dryRun))
         let created = try store.create(stored(kind), namespace: namespace ?? "", try toStorage(kind, known, old: nil), dryRun: options.dryRun)
-        return APIResponse.json(shown(kind, created), status: .created).warning(warnings)
+        return APIResponse.json(shown(kind, created), status: .created).warning(warnings + policyWarnings)
     }
 
-    func update(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+    func update(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest,
+                user: UserInfo) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
         var object = try decodeBody(request, kind: kind)
         var meta = ObjectMeta(json: object["metadata"]?.object ?? JSONObject())
@@ -67,29 +70,44 @@ extension KubeAPI {
         object["metadata"] = .object(meta.json)
         let (known, warnings) = try knownFields(kind, object, options)
         let storedObject = try toStorage(kind, known, old: JSONObject())
+        var policyWarnings: [String] = []
+        let active = policies.active(namespace: namespace)
         let updated = try viewed(kind, name) { () throws(KubeStatus) in
-            try store.update(stored(kind), namespace: namespace, name: name, storedObject, subresource: subresource, dryRun: options.dryRun)
+            try store.update(stored(kind), namespace: namespace, name: name, storedObject, subresource: subresource, dryRun: options.dryRun) {
+                (new, old) throws(KubeStatus) in
+                policyWarnings = try active.admit(.init(operation: "UPDATE", kind: kind, subresource: subresource, namespace: namespace, name: name,
+                                                          user: user, object: shown(kind, new), oldObject: shown(kind, old), dryRun: options.dryRun))
+                return new
+            }
         }
-        return APIResponse.json(shown(kind, updated)).warning(warnings)
+        return APIResponse.json(shown(kind, updated)).warning(warnings + policyWarnings)
     }
 
-    func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+    func patch(_ kind: ResourceKind, namespace: String, name: String, subresource: String?, _ request: HTTPRequest,
+               user: UserInfo) throws(KubeStatus) -> HTTPResponse {
         let options = try WriteOptions(query: request.query)
         let patch = try PatchRequest.parse(request, kind: kind)
         var warnings: [String] = []
+        let active = policies.active(namespace: namespace)
         let patched = try viewed(kind, name) { () throws(KubeStatus) in
             try store.patch(stored(kind), namespace: namespace, name: name, patch, subresource: subresource, dryRun: options.dryRun,
-                            view: views[kind]) { (object) throws(KubeStatus) in
+                            view: views[kind]) { (object, old) throws(KubeStatus) in
                 let (known, unknown) = try knownFields(kind, object, options)
                 warnings = unknown
+                warnings += try active.admit(.init(operation: "UPDATE", kind: kind, subresource: subresource, namespace: namespace, name: name,
+                                                     user: user, object: known, oldObject: old, dryRun: options.dryRun))
                 return known
             }
         }
         return APIResponse.json(shown(kind, patched)).warning(warnings)
     }
 
-    func delete(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest) throws(KubeStatus) -> HTTPResponse {
+    func delete(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest, user: UserInfo) throws(KubeStatus) -> HTTPResponse {
         let options = try deleteOptions(request)
+        if let old = try? store.get(stored(kind), namespace: namespace, name: name) {
+            _ = try policies.active(namespace: namespace).admit(.init(operation: "DELETE", kind: kind, subresource: nil, namespace: namespace, name: name,
+                                         user: user, object: nil, oldObject: shown(kind, old), dryRun: options.dryRun))
+        }
         let result = try viewed(kind, name) { () throws(KubeStatus) in try store.delete(stored(kind), namespace: namespace, name: name, options: options) }
         if case .deleted(let object) = result, kind != .pod {
             // Kubernetes answers a delete that removed the object at once with a Success Status

@@ -34,6 +34,8 @@ public struct KubeAPI: Sendable {
     let discovery: Discovery
     let authenticator: Authenticator
     let authorizer: RBACAuthorizer
+    /// The stored ValidatingAdmissionPolicies, enforced on writes through the API.
+    let policies: AdmissionPolicies
     let configuration: Configuration
     let metrics: APIMetrics
     let logger: Logger
@@ -48,6 +50,7 @@ public struct KubeAPI: Sendable {
         self.discovery = Discovery(kinds: self.kinds, unserved: UnservedKinds.all)
         self.authenticator = Authenticator(adminToken: configuration.token, store: store, now: configuration.now)
         self.authorizer = RBACAuthorizer(store: store)
+        self.policies = AdmissionPolicies(store: store, logger: logger)
         self.configuration = configuration
         self.metrics = APIMetrics()
         self.logger = logger
@@ -137,7 +140,7 @@ public struct KubeAPI: Sendable {
         case .collection(let kind, let namespace):
             switch request.method {
             case .GET, .HEAD: return try await list(kind, namespace: namespace, request)
-            case .POST: return try create(kind, namespace: namespace, request)
+            case .POST: return try create(kind, namespace: namespace, request, user: user)
             case .DELETE: return try deleteCollection(kind, namespace: namespace, request)
             default: throw .methodNotAllowed(request.method.rawValue, kind.description)
             }
@@ -151,9 +154,9 @@ public struct KubeAPI: Sendable {
             }
             switch request.method {
             case .GET, .HEAD: return try get(kind, namespace: namespace, name: name, request)
-            case .PUT: return try update(kind, namespace: namespace, name: name, subresource: subresource, request)
-            case .PATCH: return try patch(kind, namespace: namespace, name: name, subresource: subresource, request)
-            case .DELETE where subresource == nil: return try delete(kind, namespace: namespace, name: name, request)
+            case .PUT: return try update(kind, namespace: namespace, name: name, subresource: subresource, request, user: user)
+            case .PATCH: return try patch(kind, namespace: namespace, name: name, subresource: subresource, request, user: user)
+            case .DELETE where subresource == nil: return try delete(kind, namespace: namespace, name: name, request, user: user)
             default: throw .methodNotAllowed(request.method.rawValue, subresource.map { "\(kind.description)/\($0)" } ?? kind.description)
             }
         case .accessReview:

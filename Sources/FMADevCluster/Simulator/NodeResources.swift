@@ -21,7 +21,6 @@ struct NodeResources: Sendable {
         usedSlots.remove(slot)
     }
 
-    /// `count` distinct free GPU indices, lowest first, or nil when fewer are free.
     /// `count` free GPUs, those of `preferred` first (in its order), then the lowest free
     /// indices; nil when fewer are free.
     mutating func takeGPUs(_ count: Int, preferring preferred: [Int] = []) -> [Int]? {

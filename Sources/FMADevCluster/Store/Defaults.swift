@@ -4,10 +4,14 @@ import Foundation
 
 /// Fields the API server fills in when an object is created or written, as a real cluster does.
 enum Defaults {
-    /// On every create and update: a Secret's `stringData` goes into `data` (base64, over a
+    /// On every create and update: a namespace's `kubernetes.io/metadata.name` label; a Secret's `stringData` goes into `data` (base64, over a
     /// `data` value of the same key) and its `type` defaults to `Opaque`, as the API server
     /// converts them. A `stringData` that is not all strings is left for admission to name.
     static func applyOnWrite(_ kind: ResourceKind, _ object: inout JSONObject) {
+        if kind == .namespace, let name = object[path: ["metadata", "name"]]?.string {
+            // Every namespace is labelled with its name (what namespace selectors match on).
+            object[path: ["metadata", "labels", "kubernetes.io/metadata.name"]] = .string(name)
+        }
         guard kind == .secret else { return }
         if object["type"] == nil || object["type"]?.isNull == true || object["type"]?.string == "" {
             object["type"] = "Opaque"

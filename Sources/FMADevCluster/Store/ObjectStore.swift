@@ -2,6 +2,10 @@ public import FMAJSON
 public import FMAKubeModel
 import Synchronization
 
+/// What a write hands to its caller's check before storing: the new object and the stored
+/// one; the check refuses the write (throws) or answers what to store.
+public typealias StoreCheck = (_ new: JSONObject, _ stored: JSONObject) throws(KubeStatus) -> JSONObject
+
 /// The cluster's objects, in memory: what etcd and the API server's registry are to a real
 /// cluster. Every change gets the next resource version and goes into a bounded history, so
 /// a watch can start from any recent resource version and sees every later change once, in
@@ -80,20 +84,23 @@ public final class ObjectStore: Sendable {
         try locked { (s) throws(KubeStatus) -> JSONObject in try s.create(kind, namespace: namespace, object, dryRun: dryRun) }
     }
 
+    /// Replaces the object; `check` sees the new object and the stored one before anything
+    /// changes, and may refuse it or answer what to store instead.
     public func update(
-        _ kind: ResourceKind, namespace: String, name: String, _ object: JSONObject, subresource: String? = nil, dryRun: Bool = false
+        _ kind: ResourceKind, namespace: String, name: String, _ object: JSONObject, subresource: String? = nil, dryRun: Bool = false,
+        check: StoreCheck = { new, _ in new }
     ) throws(KubeStatus) -> JSONObject {
         try locked { (s) throws(KubeStatus) -> JSONObject in
-            try s.update(kind, namespace: namespace, name: name, object, subresource: subresource, dryRun: dryRun)
+            try s.update(kind, namespace: namespace, name: name, object, subresource: subresource, dryRun: dryRun, check: check)
         }
     }
 
     /// Applies `patch` to the object; through `view`, to the object as the view shows it.
-    /// Patches the object; `check` sees the patched object (as `view` shows it) before it is
+    /// `check` sees the patched object and the stored one (as `view` shows them) before it is
     /// stored, and may refuse it or answer what to store instead.
     public func patch(
         _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String? = nil, dryRun: Bool = false,
-        view: KindView? = nil, check: (JSONObject) throws(KubeStatus) -> JSONObject = { $0 }
+        view: KindView? = nil, check: StoreCheck = { new, _ in new }
     ) throws(KubeStatus) -> JSONObject {
         try locked { (s) throws(KubeStatus) -> JSONObject in
             try s.patch(kind, namespace: namespace, name: name, patch, subresource: subresource, dryRun: dryRun, view: view, check: check)

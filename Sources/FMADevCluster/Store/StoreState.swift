@@ -181,6 +181,13 @@ struct StoreState: ~Copyable {
         objects[kind, default: [:]][id.key] = object
         indexOwners(of: object, id: id, old: nil)
         record(kind, .added, object, old: nil)
+        // The garbage collector's part for a dependent made after every owner it names went (a
+        // controller that acted on a cache not yet showing the deletion): it is deleted at once,
+        // as the collector deletes an object none of whose owners exists.
+        if !meta.ownerReferences.isEmpty, !meta.ownerReferences.contains(where: { ownerExists($0, namespace: ns) }) {
+            _ = try? delete(kind, namespace: ns, name: meta.name, options: DeleteOptions())
+            return objects[kind]?[id.key] ?? object
+        }
         // The ServiceAccount controller's part: every namespace has its `default` account.
         if kind == .namespace, kinds.contains(.serviceAccount), objects[.serviceAccount]?[key(.serviceAccount, meta.name, "default")] == nil {
             _ = try? create(.serviceAccount, namespace: meta.name, ["metadata": ["name": "default"]], dryRun: false)
@@ -189,10 +196,11 @@ struct StoreState: ~Copyable {
     }
 
     mutating func update(
-        _ kind: ResourceKind, namespace: String, name: String, _ input: JSONObject, subresource: String?, dryRun: Bool
+        _ kind: ResourceKind, namespace: String, name: String, _ input: JSONObject, subresource: String?, dryRun: Bool,
+        check: StoreCheck = { new, _ in new }
     ) throws(KubeStatus) -> JSONObject {
         let old = try get(kind, namespace: namespace, name: name)
-        var object = input
+        var object = try check(input, old)
         try checkTypeMeta(kind, &object)
         let oldMeta = ObjectMeta(json: old["metadata"]?.object ?? JSONObject())
         var meta = ObjectMeta(json: object["metadata"]?.object ?? JSONObject())
@@ -269,10 +277,11 @@ struct StoreState: ~Copyable {
 
     mutating func patch(
         _ kind: ResourceKind, namespace: String, name: String, _ patch: StorePatch, subresource: String?, dryRun: Bool,
-        view: KindView? = nil, check: (JSONObject) throws(KubeStatus) -> JSONObject = { $0 }
+        view: KindView? = nil, check: StoreCheck = { new, _ in new }
     ) throws(KubeStatus) -> JSONObject {
         let current = try get(kind, namespace: namespace, name: name)
-        var object = try check(try patch.apply(to: view?.fromStorage(current) ?? current))
+        let shown = view?.fromStorage(current) ?? current
+        var object = try check(try patch.apply(to: shown), shown)
         if let view {
             let causes = view.validate(object, current)
             if !causes.isEmpty { throw KubeStatus.invalid(view.kind, name: name, causes: causes) }
@@ -474,6 +483,14 @@ struct StoreState: ~Copyable {
                 _ = try? delete(dependent.kind, namespace: meta.namespace, name: meta.name, options: DeleteOptions())
             }
         }
+    }
+
+    /// Whether the owner `reference` names exists (an owner of a kind this store does not serve
+    /// is taken to exist).
+    private func ownerExists(_ reference: OwnerReference, namespace: String) -> Bool {
+        guard let kind = ResourceKind.known(apiVersion: reference.apiVersion, kind: reference.kind), kinds.contains(kind) else { return true }
+        let owner = objects[kind]?[key(kind, kind.namespaced ? namespace : "", reference.name)]
+        return owner?[path: ["metadata", "uid"]]?.string == reference.uid
     }
 
     private mutating func deleteContents(ofNamespace namespace: String) {

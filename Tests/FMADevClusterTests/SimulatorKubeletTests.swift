@@ -116,6 +116,25 @@ struct SimulatorKubeletTests {
         }
     }
 
+    @Test("what the kubelet writes is all Kubernetes fields: pods simulated, run, failed and waiting, nodes, leases")
+    func onlyKubernetesFields() async throws {
+        try await withSimulator(nodes: 1, gpusPerNode: 1) { store, _ in
+            var probed = simulatedContainer("probed").object ?? [:]
+            probed["readinessProbe"] = ["exec": ["command": ["true"]]]
+            _ = try store.create(.pod, namespace: "default", podJSON("simulated", containers: [.object(probed)]))
+            _ = try store.create(.pod, namespace: "default", podJSON("vllm", containers: [fakeVLLMContainer(gpus: 0)]))
+            _ = try store.create(.pod, namespace: "default", podJSON("greedy", containers: [simulatedContainer(gpus: 9)]))
+            _ = try await waitForPod(store, "simulated", "Ready") { $0.isReady }
+            _ = try await waitForPod(store, "vllm", "Ready") { $0.isReady }
+            for kind in [ResourceKind.pod, .node, .lease] {
+                for object in try store.list(kind, namespace: nil).items {
+                    let fields = try #require(KubeFields.of(kind))
+                    #expect(fields.unknown(in: .object(object)).isEmpty, "\(kind.kind) \(object[path: ["metadata", "name"]]?.string ?? ""): \(fields.unknown(in: .object(object)))")
+                }
+            }
+        }
+    }
+
     @Test("nodes report every status.nodeInfo field a kubelet reports")
     func nodeInfo() async throws {
         try await withSimulator(nodes: 2, gpusPerNode: 0) { store, _ in

@@ -267,10 +267,10 @@ final class KubeletWorker {
         switch command {
         case .simulated(let why):
             let probeNote = spec.readinessProbe != nil ? "; its readiness probe is not run (nothing to probe) and it counts as ready" : ""
-            pod.containers[index].message = "simulated: \(why)\(probeNote)"
             pod.containers[index].lifecycle.started(at: now, ready: true)
             if firstStart {
-                events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, reason: "Started", message: "Started container \(spec.name) (simulated: \(why))", host: pod.node.name, fieldPath: "spec.containers{\(spec.name)}")
+                events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, reason: "Started", message: "Started container \(spec.name) (simulated: \(why)\(probeNote))",
+                              host: pod.node.name, fieldPath: "spec.containers{\(spec.name)}")
             }
         case .missing(let message):
             pod.containers[index].lifecycle.failedToCreate(reason: "CreateContainerError", message: message)
@@ -310,7 +310,6 @@ final class KubeletWorker {
             let probe = spec.readinessProbe
             let httpProbe = probe?.httpGet
             pod.containers[index].pid = pid
-            pod.containers[index].message = probe != nil && httpProbe == nil ? "only httpGet readiness probes are run; this one counts as passing" : nil
             pod.containers[index].probeSuccesses = 0
             pod.containers[index].probeFailures = 0
             pod.containers[index].lifecycle.started(at: now, ready: httpProbe == nil)
@@ -324,7 +323,9 @@ final class KubeletWorker {
                 startProbe(pod, index, probe: probe, action: httpProbe, generation: generation)
             }
             logger.info("started container", metadata: ["pod": "\(pod.key)", "container": "\(spec.name)", "pid": "\(pid)", "ip": "\(pod.podIP ?? "")"])
-            events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, reason: "Started", message: "Started container \(spec.name)", host: pod.node.name, fieldPath: "spec.containers{\(spec.name)}")
+            let probeNote = probe != nil && httpProbe == nil ? " (only httpGet readiness probes are run; this one counts as passing)" : ""
+            events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, reason: "Started", message: "Started container \(spec.name)\(probeNote)",
+                          host: pod.node.name, fieldPath: "spec.containers{\(spec.name)}")
         }
     }
 
@@ -359,7 +360,9 @@ final class KubeletWorker {
         case nil: port = nil
         }
         guard let port, let host = action.host ?? pod.podIP else {
-            pod.containers[index].message = "readiness probe names no usable port; it counts as passing"
+            events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, type: "Warning", reason: "ProbeNotRun",
+                          message: "Readiness probe of container \(spec.name) names no usable port; it counts as passing", host: pod.node.name,
+                          fieldPath: "spec.containers{\(spec.name)}")
             _ = pod.containers[index].lifecycle.setReady(true)
             return
         }

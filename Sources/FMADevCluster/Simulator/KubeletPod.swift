@@ -16,8 +16,6 @@ struct ContainerRuntime {
     /// The live process (its group leader), if it runs as one.
     var pid: Int32?
     var gpus: [Int] = []
-    /// Why it is simulated, shown in its status.
-    var message: String?
     var probeStop: ProbeStop?
     var probeSuccesses: Int64 = 0
     var probeFailures: Int64 = 0
@@ -149,7 +147,6 @@ final class KubeletPod {
         status.restartCount = container.lifecycle.restartCount
         status.state = container.lifecycle.stateJSON
         status.json["lastState"] = .object(container.lifecycle.lastTermination?.json ?? JSONObject())
-        if let message = container.message { status.json["message"] = .string(message) }
         return status
     }
 }

@@ -327,7 +327,7 @@ struct SimulatorKubeletTests {
         }
     }
 
-    @Test("other images are simulated: Running and Ready at once, the reason in the status")
+    @Test("other images are simulated: Running and Ready at once, the reason in its Started Event")
     func simulated() async throws {
         try await withSimulator { store, _ in
             var container = simulatedContainer().object!
@@ -335,8 +335,9 @@ struct SimulatorKubeletTests {
             _ = try store.create(.pod, namespace: "default", podJSON("sim", containers: [.object(container)]))
             let pod = try await waitForPod(store, "sim", "Ready") { $0.isReady }
             #expect(pod.status.phase == "Running")
-            let message = pod.status.containerStatuses.first?.json["message"]?.string ?? ""
-            #expect(message.contains("simulated") && message.contains("readiness probe"))
+            #expect(pod.status.containerStatuses.first?.json["message"] == nil, "no such field in a ContainerStatus")
+            let message = store.events(about: "sim", reason: "Started").first?.message ?? ""
+            #expect(message.contains("simulated") && message.contains("readiness probe"), "\(message)")
             _ = try store.delete(.pod, namespace: "default", name: "sim")
             try await waitUntil("the pod object to go") { store.pod("sim") == nil }
         }

@@ -146,7 +146,7 @@ public struct LauncherTemplate: Sendable, Hashable {
         }.map(\.element)
     }
 
-    /// FMA's launcher-container adjustments: GPU environment forced, probes on the REST port,
+    /// FMA's launcher-container adjustments: GPU environment forced, probes (on the RPC port),
     /// no GPU accounted (the requester holds them).
     static func adjustLauncherContainer(_ container: inout Container) {
         var env = container.env
@@ -158,14 +158,15 @@ public struct LauncherTemplate: Sendable, Hashable {
             }
         }
         container.env = env
-        container.json["livenessProbe"] = ["httpGet": ["path": "/health", "port": .int(Int64(DualPods.launcherRESTPort))],
-                                           "initialDelaySeconds": 10, "periodSeconds": 20, "timeoutSeconds": 1,
+        // Probes on the RPC port every fma launcher serves (FMA's probe its REST port 8001,
+        // which fma's launcher serves only when asked to). Readiness every second from the
+        // start (FMA: after 2 s, every 5 s), so that a cold start, whose requester turns Ready
+        // only once its new launcher Pod is, does not wait for the kubelet's next look; fifteen
+        // failures in a row turn it unready, FMA's 15 s.
+        let rpcPort: JSONValue = ["port": .string(DualPods.rpcPortName)]
+        container.json["livenessProbe"] = ["tcpSocket": rpcPort, "initialDelaySeconds": 10, "periodSeconds": 20, "timeoutSeconds": 1,
                                            "successThreshold": 1, "failureThreshold": 3]
-        // Every second from the start (FMA: after 2 s, every 5 s), so that a cold start, whose
-        // requester turns Ready only once its new launcher Pod is, does not wait for the
-        // kubelet's next look; fifteen failures in a row turn it unready, FMA's 15 s.
-        container.json["readinessProbe"] = ["httpGet": ["path": "/v2/vllm/instances", "port": .int(Int64(DualPods.launcherRESTPort))],
-                                            "initialDelaySeconds": 0, "periodSeconds": 1, "timeoutSeconds": 2,
+        container.json["readinessProbe"] = ["tcpSocket": rpcPort, "initialDelaySeconds": 0, "periodSeconds": 1, "timeoutSeconds": 2,
                                             "successThreshold": 1, "failureThreshold": 15]
         var resources = container.resources.json
         for key in ["limits", "requests"] {

@@ -1,6 +1,6 @@
 public import FMAJSON
 
-/// A container probe. Only `httpGet` is typed; `exec`, `tcpSocket` and `grpc` stay in `json`.
+/// A container probe. `httpGet` and `tcpSocket`'s port are typed; `exec` and `grpc` stay in `json`.
 public struct Probe: JSONObjectView {
     public var json: JSONObject
 
@@ -11,6 +11,12 @@ public struct Probe: JSONObjectView {
     public var httpGet: HTTPGetAction? {
         get { json.view("httpGet") }
         set { json.setView("httpGet", newValue) }
+    }
+
+    /// The port of a `tcpSocket` probe (a number or the name of a container port).
+    public var tcpSocketPort: IntOrString? {
+        get { json["tcpSocket"]?["port"].flatMap(IntOrString.init(json:)) }
+        set { json["tcpSocket"] = newValue.map { ["port": $0.json] } }
     }
 
     public var initialDelaySeconds: Int64? {

@@ -77,7 +77,9 @@ import Testing
         #expect(pod1.metadata.generateName == "launcher-lc-")
         let container = try #require(pod1.spec.container(named: "inference-server"))
         #expect(container.env.contains { $0.name == "VLLM_SERVER_DEV_MODE" && $0.value == "1" })
-        #expect(container.readinessProbe?.httpGet?.path == "/v2/vllm/instances")
+        // Probed where every fma launcher answers (its RPC port), not on the optional REST port.
+        #expect(container.readinessProbe?.tcpSocketPort == .string("fma-rpc") && container.readinessProbe?.periodSeconds == 1)
+        #expect(container.json["livenessProbe"]?["tcpSocket"]?["port"] == "fma-rpc")
     }
 
     @Test func aTemplateWithoutTheContainerOrTheRPCPortIsMalformed() {

@@ -116,6 +116,20 @@ struct SimulatorKubeletTests {
         }
     }
 
+    @Test("a tcpSocket readiness probe passes once the port accepts connections, and not on a port nothing listens on")
+    func tcpSocketProbes() async throws {
+        try await withSimulator(nodes: 1, gpusPerNode: 0) { store, _ in
+            for (name, port) in [("open", JSONValue.string("http")), ("closed", JSONValue.int(1))] {
+                var container = fakeVLLMContainer(probe: false).object ?? [:]
+                container["readinessProbe"] = ["tcpSocket": ["port": port], "periodSeconds": 1]
+                _ = try store.create(.pod, namespace: "default", podJSON(name, containers: [.object(container)]))
+            }
+            _ = try await waitForPod(store, "open", "Ready by its tcpSocket probe") { $0.isReady }
+            let closed = try #require(store.pod("closed"))
+            #expect(closed.status.containerStatuses.first?.started == true && !closed.isReady)
+        }
+    }
+
     @Test("what the kubelet writes is all Kubernetes fields: pods simulated, run, failed and waiting, nodes, leases")
     func onlyKubernetesFields() async throws {
         try await withSimulator(nodes: 1, gpusPerNode: 1) { store, _ in

@@ -308,22 +308,22 @@ final class KubeletWorker {
                 return
             }
             let probe = spec.readinessProbe
-            let httpProbe = probe?.httpGet
+            let runnable = probe?.httpGet != nil || probe?.tcpSocketPort != nil
             pod.containers[index].pid = pid
             pod.containers[index].probeSuccesses = 0
             pod.containers[index].probeFailures = 0
-            pod.containers[index].lifecycle.started(at: now, ready: httpProbe == nil)
+            pod.containers[index].lifecycle.started(at: now, ready: !runnable)
             let generation = pod.containers[index].lifecycle.generation
             let uid = pod.uid
             let continuation = kubelet.continuation
             ContainerProcess.watchExit(pid: pid) { status in
                 continuation.yield(.exited(uid: uid, container: index, generation: generation, waitStatus: status))
             }
-            if let probe, let httpProbe {
-                startProbe(pod, index, probe: probe, action: httpProbe, generation: generation)
+            if let probe, runnable {
+                startProbe(pod, index, probe: probe, generation: generation)
             }
             logger.info("started container", metadata: ["pod": "\(pod.key)", "container": "\(spec.name)", "pid": "\(pid)", "ip": "\(pod.podIP ?? "")"])
-            let probeNote = probe != nil && httpProbe == nil ? " (only httpGet readiness probes are run; this one counts as passing)" : ""
+            let probeNote = probe != nil && !runnable ? " (only httpGet and tcpSocket readiness probes are run; this one counts as passing)" : ""
             events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, reason: "Started", message: "Started container \(spec.name)\(probeNote)",
                           host: pod.node.name, fieldPath: "spec.containers{\(spec.name)}")
         }
@@ -351,15 +351,17 @@ final class KubeletWorker {
         }
     }
 
-    private func startProbe(_ pod: KubeletPod, _ index: Int, probe: Probe, action: HTTPGetAction, generation: Int) {
+    /// Runs the container's readiness probe (an HTTP GET, or a TCP connect) every period.
+    private func startProbe(_ pod: KubeletPod, _ index: Int, probe: Probe, generation: Int) {
         let spec = pod.containers[index].spec
+        let action = probe.httpGet
         let port: Int?
-        switch action.port {
+        switch action?.port ?? probe.tcpSocketPort {
         case .int(let number)?: port = number
         case .string(let name)?: port = spec.ports.first { $0.name == name }?.containerPort
         case nil: port = nil
         }
-        guard let port, let host = action.host ?? pod.podIP else {
+        guard let port, let host = action?.host ?? probe.json["tcpSocket"]?["host"]?.string ?? pod.podIP else {
             events.record(namespace: pod.namespace, name: pod.name, uid: pod.uid, type: "Warning", reason: "ProbeNotRun",
                           message: "Readiness probe of container \(spec.name) names no usable port; it counts as passing", host: pod.node.name,
                           fieldPath: "spec.containers{\(spec.name)}")
@@ -368,7 +370,7 @@ final class KubeletWorker {
         }
         let stop = ProbeStop()
         pod.containers[index].probeStop = stop
-        let path = action.path
+        let path = action?.path
         let initialDelay = Self.seconds(probe.initialDelaySeconds ?? 0)
         let period = Self.seconds(max(1, probe.periodSeconds ?? 10))
         let timeout = Self.seconds(max(1, probe.timeoutSeconds ?? 1))
@@ -378,7 +380,11 @@ final class KubeletWorker {
         jobs.append {
             try? await Task.sleep(for: initialDelay)
             while !stop.isStopped, !Task.isCancelled {
-                let success = await ReadinessProbe.get(client, host: host, port: port, path: path, timeout: timeout)
+                let success = if let path {
+                    await ReadinessProbe.get(client, host: host, port: port, path: path, timeout: timeout)
+                } else {
+                    await ReadinessProbe.connect(host: host, port: port, timeout: timeout)
+                }
                 if stop.isStopped { break }
                 continuation.yield(.probe(uid: uid, container: index, generation: generation, success: success))
                 try? await Task.sleep(for: period)

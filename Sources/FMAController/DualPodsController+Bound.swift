@@ -159,7 +159,12 @@ extension DualPodsController {
         if state.sleeping == false && !provider.isReady && state.readinessRelayed != true {
             // The launcher Pod's turn to Ready brings this server back.
             logger.debug("instance serves; waiting for the launcher Pod to turn Ready", metadata: ["launcher": "\(podName)"])
+            state.launcherPodNotReadySince = state.launcherPodNotReadySince ?? .now
             return .done
+        }
+        if let since = state.launcherPodNotReadySince {
+            state.launcherStartSeconds += Self.seconds(.now - since)
+            state.launcherPodNotReadySince = nil
         }
         try await relayReadiness(state.sleeping == false, to: requester, provider: podName, iscName: desired.iscName, state: &state, logger: logger)
         return .done

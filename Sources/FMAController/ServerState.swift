@@ -45,12 +45,16 @@ struct ServerState: Sendable {
     var notReadySince: ContinuousClock.Instant?
     var dualityAsserted = false
     /// Where the time of the current actuation went, for the log and `fma-bench controller`:
-    /// fma RPC calls to the launcher; a new launcher Pod's start until its instances are known;
+    /// fma RPC calls to the launcher; a new launcher Pod's start until its instances are known
+    /// and the Pod is Ready;
     /// a new or woken instance's server until it answers and passes the verifying completion.
     var launcherCallSeconds = 0.0
     var launcherStartSeconds = 0.0
     var instanceSeconds = 0.0
     var launcherCreatedAt: ContinuousClock.Instant?
+    /// Since when the instance serves while its launcher Pod is not Ready yet (a cold start
+    /// waiting for the kubelet's probe): counted into the launcher's start.
+    var launcherPodNotReadySince: ContinuousClock.Instant?
     var instanceStartedAt: ContinuousClock.Instant?
     var actuationReported = false
 

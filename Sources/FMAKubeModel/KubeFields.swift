@@ -33,7 +33,12 @@ public indirect enum KubeFields: Sendable {
     /// member is known.
     public func strictDecodingError(_ value: JSONValue) -> String? {
         let problems = problems(in: value)
-        return problems.isEmpty ? nil : "strict decoding error: " + problems.joined(separator: ", ")
+        return problems.isEmpty ? nil : Self.strictDecodingError(problems)
+    }
+
+    /// The strict decoder's error for these `problems` (from `problems(in:)`).
+    public static func strictDecodingError(_ problems: [String]) -> String {
+        "strict decoding error: " + problems.joined(separator: ", ")
     }
 
     /// `unknown field "PATH"` for each of `value`'s unknown members, in document order (an API

@@ -104,9 +104,10 @@ extension KubeAPI {
 
     func delete(_ kind: ResourceKind, namespace: String, name: String, _ request: HTTPRequest, user: UserInfo) throws(KubeStatus) -> HTTPResponse {
         let options = try deleteOptions(request)
-        if let old = try? store.get(stored(kind), namespace: namespace, name: name) {
-            _ = try policies.active(namespace: namespace).admit(.init(operation: "DELETE", kind: kind, subresource: nil, namespace: namespace, name: name,
-                                         user: user, object: nil, oldObject: shown(kind, old), dryRun: options.dryRun))
+        let active = policies.active(namespace: namespace)
+        if !active.isEmpty, let old = try? store.get(stored(kind), namespace: namespace, name: name) {
+            _ = try active.admit(.init(operation: "DELETE", kind: kind, subresource: nil, namespace: namespace, name: name,
+                                       user: user, object: nil, oldObject: shown(kind, old), dryRun: options.dryRun))
         }
         let result = try viewed(kind, name) { () throws(KubeStatus) in try store.delete(stored(kind), namespace: namespace, name: name, options: options) }
         if case .deleted(let object) = result, kind != .pod {
@@ -141,7 +142,7 @@ extension KubeAPI {
         guard !unknown.isEmpty else { return (object, []) }
         switch options.fieldValidation {
         case .strict:
-            throw .badRequest("\(kind.kind) in version \"\(kind.version)\" cannot be handled as a \(kind.kind): strict decoding error: \(unknown.joined(separator: ", "))")
+            throw .badRequest("\(kind.kind) in version \"\(kind.version)\" cannot be handled as a \(kind.kind): \(KubeFields.strictDecodingError(unknown))")
         case .warn, .ignore:
             let pruned = fields.pruned(.object(object)).object ?? object
             return (pruned, options.fieldValidation == .warn ? unknown : [])

@@ -23,9 +23,9 @@ struct CELEvaluator {
             guard let value = try resolve(name) else { throw CELError("undeclared reference to '\(name)'") }
             return value
         case .select(let operand, let field, let optional):
-            return try select(try evaluate(operand, scope: scope), .string(field), optional: optional, what: "field '\(field)'")
+            return try select(try evaluate(operand, scope: scope), .string(field), optional: optional, field: true)
         case .index(let operand, let index, let optional):
-            return try select(try evaluate(operand, scope: scope), try evaluate(index, scope: scope), optional: optional, what: nil)
+            return try select(try evaluate(operand, scope: scope), try evaluate(index, scope: scope), optional: optional, field: false)
         case .has(let operand, let field):
             switch try evaluate(operand, scope: scope) {
             case .map(let map): return .bool(map[.string(field)] != nil)
@@ -99,19 +99,24 @@ struct CELEvaluator {
         }
     }
 
-    private func select(_ operand: CELValue, _ key: CELValue, optional: Bool, what: String?) throws(CELError) -> CELValue {
-        let described = what ?? "key \(CELFunctions.show(key))"
+    /// `operand.key` (`field`) or `operand[key]`; optional ones answer an optional.
+    private func select(_ operand: CELValue, _ key: CELValue, optional: Bool, field: Bool) throws(CELError) -> CELValue {
+        // Worded only for an error: a selection is on every evaluation's path.
+        var described: String {
+            if field, case .string(let name) = key { return "field '\(name)'" }
+            return "key \(CELFunctions.show(key))"
+        }
         switch operand {
         case .optional(let inner):
             guard let inner else { return .optional(nil) }
-            return try select(inner, key, optional: true, what: what)
+            return try select(inner, key, optional: true, field: field)
         case .map(let map):
             if let value = map[key] ?? (CELFunctions.numericKey(key).flatMap { map[$0] }) {
                 return optional ? .optional(value) : value
             }
             if optional { return .optional(nil) }
             throw CELError("no such key: \(described)")
-        case .list(let items) where what == nil:
+        case .list(let items) where !field:
             guard case .int(let index) = key else { throw CELError("a list index must be an int, got \(key.typeName)") }
             guard index >= 0, index < items.count else {
                 if optional { return .optional(nil) }

@@ -60,6 +60,9 @@ final class AdmissionPolicies: Sendable {
         fileprivate let namespaceObject: JSONObject?
         fileprivate let policies: AdmissionPolicies
 
+        /// No binding names a policy that exists: nothing to check.
+        var isEmpty: Bool { pairs.isEmpty }
+
         /// The warnings of the bindings that warn; throws the first denial.
         func admit(_ request: Request) throws(KubeStatus) -> [String] {
             var warnings: [String] = []
